@@ -1,0 +1,56 @@
+# Āwhina: `make run` to chat, `make test` for the whole suite.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SPACY := models/spacy-awhina/meta.json
+MODEL := models/current.tar.gz
+TRAIN_INPUTS := config.yml domain.yml bot/nlu/components.py \
+	$(shell find data/nlu data/stories data/rules -name '*.yml' 2>/dev/null)
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: venv train db run test lint env
+
+$(STAMP): pyproject.toml
+	@set -e; if [ ! -x $(PY) ]; then PY310=$$(scripts/find-python); echo "Creating $(VENV) with $$PY310"; "$$PY310" -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP)
+
+# Settings and secrets for local runs; .env is git-ignored.
+.env:
+	@sed "s/^RASA_TOKEN=.*/RASA_TOKEN=$$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')/" .env.example > $@
+	@echo "Created .env with a fresh RASA_TOKEN"
+
+env: .env
+
+$(SPACY): $(STAMP) data/directory/places.yml data/directory/taxonomy.yml bot/nlu/spacy_pipeline.py bot/reo/normalise.py
+	$(PY) -m bot spacy build
+
+# Rasa itself skips retraining when nothing changed; make skips even starting it.
+$(MODEL): $(SPACY) $(TRAIN_INPUTS)
+	$(PY) -m rasa train --config config.yml --domain domain.yml \
+		--data data/nlu data/stories data/rules --out models --fixed-model-name current
+	@touch $@
+
+train: $(MODEL)
+
+db: $(STAMP)
+	$(PY) -m bot directory load --quiet
+
+run: train db .env
+	@echo
+	@echo "  Chat with Āwhina:   http://127.0.0.1:$${WEB_PORT:-8000}/"
+	@echo "  Rasa HTTP API:      http://127.0.0.1:5005/ (token in .env)"
+	@echo "  Ctrl-C stops everything."
+	@echo
+	$(VENV)/bin/honcho start -f Procfile
+
+test: train
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .

@@ -1,0 +1,1 @@
+"""Rasa SDK actions. Thin: they read slots, call ``bot``, and utter domain responses."""

@@ -1,0 +1,48 @@
+"""The crisis answer's second part: the right 24/7 lines from the directory.
+
+The first part, with 111 and the main numbers, is a static response in the
+domain so it arrives even when this action server or the database is down.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import yaml
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import latest_intent
+from bot.config import DATA_DIR
+from bot.db import session_scope
+from bot.directory import present
+from bot.directory.query import get_services
+
+
+@lru_cache(maxsize=1)
+def crisis_categories() -> dict[str, dict[str, Any]]:
+    path = DATA_DIR / "safety" / "crisis_responses.yml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["categories"]
+
+
+class ActionCrisisResponse(Action):
+    def name(self) -> str:
+        return "action_crisis_response"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        category = (latest_intent(tracker) or "").removeprefix("crisis_")
+        config = crisis_categories().get(category, crisis_categories()["suicide"])
+        with session_scope() as session:
+            views = get_services(session, config["services"])
+        lines = "\n".join(present.contact_answer(v) for v in views)
+        dispatcher.utter_message(response="utter_crisis_lines", lines=lines)
+        events: list[dict[str, Any]] = [SlotSet("crisis_category", category)]
+        if tracker.active_loop.get("name"):
+            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+            dispatcher.utter_message(response="utter_crisis_resume")
+        return events

@@ -1,0 +1,86 @@
+"""Follow-up questions about services already shown, or named in the message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import entity_values, latest_intent, shown
+from bot.db import session_scope
+from bot.directory import present
+from bot.directory.query import ServiceView, find_by_name, get_services
+
+ANSWERS: dict[str, Callable[[ServiceView], str]] = {
+    "ask_open_now": present.open_now_line,
+    "ask_contact": present.contact_answer,
+    "ask_cost": present.cost_answer,
+    "ask_kaupapa_maori": present.kaupapa_answer,
+}
+
+
+def _services_in_question(tracker: Tracker) -> list[ServiceView]:
+    """The services a follow-up is about: named ones, "the second one", the one in
+    focus, or the page just shown, in that order."""
+    text = tracker.latest_message.get("text") or ""
+    state = shown(tracker)
+    with session_scope() as session:
+        named = find_by_name(session, text)
+        if named:
+            return named
+        ordinals = entity_values(tracker, "ordinal")
+        if ordinals and state:
+            picked = [state.pick(o) for o in ordinals]
+            return get_services(session, [p for p in picked if p])
+        focus = tracker.get_slot("focus_service")
+        if focus:
+            return get_services(session, [focus])
+        return get_services(session, state.page) if state else []
+
+
+class ActionServiceDetail(Action):
+    """ "Tell me about the second one"."""
+
+    def name(self) -> str:
+        return "action_service_detail"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        has_reference = entity_values(tracker, "ordinal") or tracker.get_slot("focus_service")
+        services = _services_in_question(tracker)
+        if not services:
+            dispatcher.utter_message(
+                response="utter_nothing_shown" if shown(tracker) is None else "utter_which_one"
+            )
+            return []
+        if len(services) > 1 and not has_reference:
+            dispatcher.utter_message(response="utter_which_one")
+            return []
+        view = services[0]
+        dispatcher.utter_message(response="utter_service_detail", details=present.detail(view))
+        return [SlotSet("focus_service", view.id)]
+
+
+class ActionServiceFact(Action):
+    """Open now, contact, cost or kaupapa Māori, for the services in question."""
+
+    def name(self) -> str:
+        return "action_service_fact"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        answer = ANSWERS.get(latest_intent(tracker) or "", present.contact_answer)
+        services = _services_in_question(tracker)
+        if not services:
+            dispatcher.utter_message(response="utter_nothing_shown")
+            return []
+        dispatcher.utter_message(
+            response="utter_service_facts", facts="\n".join(answer(v) for v in services)
+        )
+        return [SlotSet("focus_service", services[0].id)] if len(services) == 1 else []

@@ -1,0 +1,151 @@
+"""Finding services: start a search, ask for the place (form), show results and more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import entity_values, latest_intent, shown, shown_events
+from bot.db import session_scope
+from bot.directory import present
+from bot.directory.places import gazetteer
+from bot.directory.query import ServiceQuery, get_services, search
+from bot.directory.session_state import PAGE_SIZE, Shown
+from bot.directory.taxonomy import taxonomies
+
+# Replies to "whereabouts are you?" that mean "I won't say" or a place we don't know.
+NO_PLACE_INTENTS = {"skip", "deny", "inform", "nlu_fallback", "out_of_scope", "nonsense"}
+
+
+class ActionStartSearch(Action):
+    """Records the need asked for (from the intent) and forgets the last results."""
+
+    def name(self) -> str:
+        return "action_start_search"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        intent = latest_intent(tracker)
+        need = taxonomies().need_for_intent(intent)
+        events = [
+            SlotSet("need", need.code if need else tracker.get_slot("need")),
+            SlotSet("kaupapa_maori", intent == "need_cultural" or None),
+            SlotSet("results", None),
+            SlotSet("results_offset", None),
+            SlotSet("results_count", None),
+            SlotSet("focus_service", None),
+        ]
+        return events
+
+
+class ValidateServiceSearchForm(FormValidationAction):
+    """Asks for the place once; a skip or a place we don't know ends the question."""
+
+    def name(self) -> str:
+        return "validate_service_search_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        if tracker.get_slot("place") or tracker.get_slot("place_skipped"):
+            return []
+        return domain_slots
+
+    async def extract_place_skipped(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "place" or entity_values(tracker, "place"):
+            return {}
+        if latest_intent(tracker) not in NO_PLACE_INTENTS:
+            return {}
+        if latest_intent(tracker) != "skip":
+            dispatcher.utter_message(response="utter_unknown_place")
+        return {"place_skipped": True}
+
+    def validate_place(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        place = gazetteer().resolve(str(slot_value)) if slot_value else None
+        return {"place": place.key if place else None}
+
+
+class ActionSearchServices(Action):
+    """Shows the best services for the need, place and audience in the slots."""
+
+    def name(self) -> str:
+        return "action_search_services"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        need_code = tracker.get_slot("need")
+        if not need_code:
+            dispatcher.utter_message(response="utter_ask_need_kind")
+            return []
+        place_key = tracker.get_slot("place")
+        query = ServiceQuery(
+            need=need_code,
+            place=place_key,
+            audience=tracker.get_slot("audience"),
+            kaupapa_maori=bool(tracker.get_slot("kaupapa_maori")),
+        )
+        with session_scope() as session:
+            result = search(session, query)
+        need = taxonomies().needs[need_code]
+        place = gazetteer().get(place_key)
+        place_phrase = f" in {place.display_name}" if place else ""
+        if not result.services:
+            dispatcher.utter_message(
+                response="utter_no_results", need_label=need.label, place_phrase=place_phrase
+            )
+            return [SlotSet("results", None)]
+        state = Shown([s.id for s in result.services], 0, min(PAGE_SIZE, len(result.services)))
+        page = result.services[: state.count]
+        if result.fallback:
+            dispatcher.utter_message(
+                response="utter_no_local_results", need_label=need.label, place_phrase=place_phrase
+            )
+        else:
+            dispatcher.utter_message(
+                response="utter_results_intro", need_label=need.label, place_phrase=place_phrase
+            )
+        dispatcher.utter_message(response="utter_services", services=present.summaries(page))
+        dispatcher.utter_message(response="utter_results_hint")
+        return shown_events(state)
+
+
+class ActionShowMore(Action):
+    def name(self) -> str:
+        return "action_show_more"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        state = shown(tracker)
+        if state is None:
+            dispatcher.utter_message(response="utter_nothing_shown")
+            return []
+        following = state.next_page()
+        if following is None:
+            dispatcher.utter_message(response="utter_no_more")
+            return []
+        with session_scope() as session:
+            views = get_services(session, following.page)
+        dispatcher.utter_message(
+            response="utter_services",
+            services=present.summaries(views, start=following.offset + 1),
+        )
+        return [*shown_events(following), SlotSet("focus_service", None)]

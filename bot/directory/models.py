@@ -1,0 +1,215 @@
+"""Directory tables, following Open Referral HSDS 3.0.
+
+Mission-specific facts live either as columns on ``service`` (``kaupapa_maori``,
+``free``, ``referral``, ``source``, ``last_verified``) or as HSDS ``attribute``
+rows linking a service to a ``taxonomy_term`` (need categories, audiences).
+``service_area.place_key`` ties a service to a place of the gazetteer in
+``data/directory/places.yml`` (``nz`` for national services).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import relationship
+
+from bot.db import Base
+
+ID = String(64)
+
+
+class Organization(Base):
+    __tablename__ = "organization"
+    id = Column(ID, primary_key=True)
+    name = Column(String(255), nullable=False)
+    description = Column(Text, nullable=False, default="")
+    alternate_name = Column(String(255))
+    email = Column(String(255))
+    website = Column(String(500))
+    legal_status = Column(String(100))
+    uri = Column(String(500))
+    parent_organization_id = Column(ID, ForeignKey("organization.id"))
+
+    services = relationship("Service", back_populates="organization")
+
+
+class Service(Base):
+    __tablename__ = "service"
+    id = Column(ID, primary_key=True)
+    organization_id = Column(ID, ForeignKey("organization.id"), nullable=False, index=True)
+    name = Column(String(255), nullable=False)
+    alternate_name = Column(String(255))
+    description = Column(Text)
+    url = Column(String(500))
+    email = Column(String(255))
+    status = Column(String(32), nullable=False, default="active")
+    interpretation_services = Column(Text)
+    application_process = Column(Text)
+    fees_description = Column(Text)
+    eligibility_description = Column(Text)
+    minimum_age = Column(Integer)
+    maximum_age = Column(Integer)
+    alert = Column(Text)
+    last_modified = Column(DateTime)
+    # Mission columns.
+    kaupapa_maori = Column(Boolean, nullable=False, default=False)
+    free = Column(Boolean)  # None: cost not known
+    referral = Column(String(16))  # self, referral, either; None: not known
+    source = Column(Text, nullable=False)
+    last_verified = Column(Date)  # None: details not yet checked by a person
+
+    organization = relationship("Organization", back_populates="services")
+    phones = relationship("Phone", back_populates="service", order_by="Phone.position")
+    schedules = relationship("Schedule", back_populates="service")
+    service_areas = relationship("ServiceArea", back_populates="service")
+    languages = relationship("Language", back_populates="service")
+    service_at_locations = relationship("ServiceAtLocation", back_populates="service")
+    attributes = relationship(
+        "Attribute",
+        primaryjoin="and_(Service.id == foreign(Attribute.link_id), "
+        "Attribute.link_entity == 'service')",
+        viewonly=True,
+    )
+
+
+class Location(Base):
+    __tablename__ = "location"
+    id = Column(ID, primary_key=True)
+    location_type = Column(String(16), nullable=False, default="physical")
+    organization_id = Column(ID, ForeignKey("organization.id"), index=True)
+    name = Column(String(255))
+    description = Column(Text)
+    latitude = Column(String(32))
+    longitude = Column(String(32))
+    place_key = Column(String(64), index=True)
+
+    addresses = relationship("Address", back_populates="location")
+
+
+class ServiceAtLocation(Base):
+    __tablename__ = "service_at_location"
+    id = Column(ID, primary_key=True)
+    service_id = Column(ID, ForeignKey("service.id", ondelete="CASCADE"), nullable=False)
+    location_id = Column(ID, ForeignKey("location.id", ondelete="CASCADE"), nullable=False)
+    description = Column(Text)
+
+    service = relationship("Service", back_populates="service_at_locations")
+    location = relationship("Location")
+
+
+class Address(Base):
+    __tablename__ = "address"
+    id = Column(ID, primary_key=True)
+    location_id = Column(ID, ForeignKey("location.id", ondelete="CASCADE"), nullable=False)
+    address_1 = Column(String(255), nullable=False)
+    address_2 = Column(String(255))
+    city = Column(String(100), nullable=False)
+    region = Column(String(100))
+    state_province = Column(String(100), nullable=False, default="")
+    postal_code = Column(String(16), nullable=False, default="")
+    country = Column(String(2), nullable=False, default="NZ")
+    address_type = Column(String(16), nullable=False, default="physical")
+
+    location = relationship("Location", back_populates="addresses")
+
+
+class Phone(Base):
+    __tablename__ = "phone"
+    id = Column(ID, primary_key=True)
+    service_id = Column(ID, ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    location_id = Column(ID, ForeignKey("location.id", ondelete="CASCADE"))
+    organization_id = Column(ID, ForeignKey("organization.id", ondelete="CASCADE"))
+    number = Column(String(64), nullable=False)
+    extension = Column(String(16))
+    type = Column(String(16), nullable=False, default="voice")  # voice, text, ...
+    description = Column(Text)
+    position = Column(Integer, nullable=False, default=0)
+
+    service = relationship("Service", back_populates="phones")
+
+
+class Schedule(Base):
+    """Weekly opening hours, iCal style: ``byday`` like ``MO,TU``; times local to ``timezone``."""
+
+    __tablename__ = "schedule"
+    id = Column(ID, primary_key=True)
+    service_id = Column(ID, ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    location_id = Column(ID, ForeignKey("location.id", ondelete="CASCADE"))
+    service_at_location_id = Column(ID, ForeignKey("service_at_location.id", ondelete="CASCADE"))
+    freq = Column(String(16), nullable=False, default="WEEKLY")
+    byday = Column(String(32), nullable=False)
+    opens_at = Column(Time, nullable=False)
+    closes_at = Column(Time, nullable=False)
+    timezone = Column(String(64), nullable=False, default="Pacific/Auckland")
+    valid_from = Column(Date)
+    valid_to = Column(Date)
+    description = Column(Text)
+    notes = Column(Text)
+
+    service = relationship("Service", back_populates="schedules")
+
+
+class ServiceArea(Base):
+    __tablename__ = "service_area"
+    id = Column(ID, primary_key=True)
+    service_id = Column(ID, ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    name = Column(String(255), nullable=False)
+    description = Column(Text)
+    extent = Column(Text)
+    extent_type = Column(String(32))
+    place_key = Column(String(64), nullable=False, index=True)
+
+    service = relationship("Service", back_populates="service_areas")
+
+
+class Language(Base):
+    __tablename__ = "language"
+    id = Column(ID, primary_key=True)
+    service_id = Column(ID, ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    name = Column(String(64), nullable=False)
+    code = Column(String(8), nullable=False)
+
+    service = relationship("Service", back_populates="languages")
+
+
+class Taxonomy(Base):
+    __tablename__ = "taxonomy"
+    id = Column(ID, primary_key=True)
+    name = Column(String(255), nullable=False)
+    description = Column(Text, nullable=False, default="")
+
+
+class TaxonomyTerm(Base):
+    __tablename__ = "taxonomy_term"
+    __table_args__ = (UniqueConstraint("taxonomy_id", "code"),)
+    id = Column(ID, primary_key=True)
+    taxonomy_id = Column(ID, ForeignKey("taxonomy.id"), nullable=False)
+    code = Column(String(64), nullable=False)
+    name = Column(String(255), nullable=False)
+    description = Column(Text, nullable=False, default="")
+    parent_id = Column(ID, ForeignKey("taxonomy_term.id"))
+
+
+class Attribute(Base):
+    """Ties a taxonomy term (a need, an audience) to a record, as HSDS does."""
+
+    __tablename__ = "attribute"
+    __table_args__ = (UniqueConstraint("link_id", "link_entity", "taxonomy_term_id"),)
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    link_id = Column(ID, nullable=False, index=True)
+    link_type = Column(String(32), nullable=False)  # need, audience
+    link_entity = Column(String(32), nullable=False, default="service")
+    taxonomy_term_id = Column(ID, ForeignKey("taxonomy_term.id"), nullable=False, index=True)
+    value = Column(String(64))  # for needs: "primary" or "also"
+
+    taxonomy_term = relationship("TaxonomyTerm")

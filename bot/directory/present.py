@@ -1,0 +1,133 @@
+"""How the bot words directory facts for a phone screen.
+
+Only fields of a ``ServiceView`` are used, so every fact comes from the
+database; a record nobody has checked says so instead of being presented as
+certain.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from bot.directory import hours as hours_mod
+from bot.directory.query import ServiceView
+
+UNCHECKED = "(details not yet checked: confirm with them first)"
+
+
+def contact_line(view: ServiceView) -> str | None:
+    parts = []
+    for phone in view.phones:
+        verb = "Text" if phone.type == "text" else "Call"
+        parts.append(
+            f"{verb} {phone.number}" + (f" ({phone.description})" if phone.description else "")
+        )
+    if view.email:
+        parts.append(f"Email {view.email}")
+    if view.website:
+        parts.append(view.website)
+    return " · ".join(parts) if parts else None
+
+
+def hours_line(view: ServiceView, at: datetime | None = None) -> str | None:
+    """``"24/7"``, ``"Open now (Mon–Fri 9am–5pm)"``, ``"Closed now, opens tomorrow at 9am"``."""
+    at = at or datetime.now(timezone.utc)
+    described = hours_mod.describe(view.hours)
+    if described is None:
+        return None
+    if view.is_24_7:
+        return "Open 24/7"
+    if view.is_open(at):
+        return f"Open now ({described})"
+    opening = hours_mod.next_opening(view.hours, at)
+    when = f", opens {hours_mod.describe_opening(opening, at)}" if opening else ""
+    return f"Closed now{when} ({described})"
+
+
+def cost_line(view: ServiceView) -> str | None:
+    if view.free:
+        return "Free"
+    if view.fees_description:
+        return view.fees_description
+    return None
+
+
+def tags(view: ServiceView, at: datetime | None = None) -> str:
+    parts = [hours_line(view, at), cost_line(view)]
+    if view.kaupapa_maori:
+        parts.append("Kaupapa Māori")
+    return " · ".join(p for p in parts if p)
+
+
+def summary(view: ServiceView, number: int | None = None, at: datetime | None = None) -> str:
+    title = f"{number}. {view.name}" if number else view.name
+    lines = [title]
+    if view.description:
+        lines.append(view.description)
+    contact = contact_line(view)
+    lines.append(contact or "No checked contact details yet.")
+    extra = tags(view, at)
+    if extra:
+        lines.append(extra)
+    if not view.verified:
+        lines.append(UNCHECKED)
+    return "\n".join(lines)
+
+
+def summaries(views: list[ServiceView], start: int = 1, at: datetime | None = None) -> str:
+    return "\n\n".join(summary(v, start + i, at) for i, v in enumerate(views))
+
+
+REFERRAL = {
+    "self": "You can contact them yourself, no referral needed.",
+    "referral": "You need a referral (e.g. from a GP or agency).",
+    "either": "Contact them yourself or get referred.",
+}
+
+
+def detail(view: ServiceView, at: datetime | None = None) -> str:
+    lines = [view.name]
+    if view.organization and view.organization != view.name:
+        lines.append(f"Run by {view.organization}.")
+    if view.description:
+        lines.append(view.description)
+    if view.eligibility:
+        lines.append(f"Who for: {view.eligibility}")
+    lines.append(f"Contact: {contact_line(view) or 'no checked contact details yet'}")
+    if view.addresses:
+        lines.append("Where: " + "; ".join(view.addresses))
+    hours = hours_line(view, at)
+    if hours:
+        lines.append(f"Hours: {hours}")
+    cost = cost_line(view)
+    if cost:
+        lines.append(f"Cost: {cost}")
+    if view.kaupapa_maori:
+        lines.append("Kaupapa Māori service.")
+    if view.referral in REFERRAL:
+        lines.append(REFERRAL[view.referral])
+    if view.alert:
+        lines.append(f"Note: {view.alert}")
+    verified = view.last_verified.strftime("%-d %b %Y") if view.last_verified else "not yet checked"
+    lines.append(f"Source: {view.source} (checked: {verified})")
+    return "\n".join(lines)
+
+
+def open_now_line(view: ServiceView, at: datetime | None = None) -> str:
+    return f"{view.name}: {hours_line(view, at) or 'I do not have their hours'}"
+
+
+def contact_answer(view: ServiceView) -> str:
+    contact = contact_line(view)
+    line = f"{view.name}: {contact or 'I do not have checked contact details for them yet'}"
+    return line if view.verified or not contact else f"{line} {UNCHECKED}"
+
+
+def cost_answer(view: ServiceView) -> str:
+    return f"{view.name}: {cost_line(view) or 'I do not know what it costs; ask them'}"
+
+
+def kaupapa_answer(view: ServiceView) -> str:
+    if view.kaupapa_maori:
+        return f"{view.name}: yes, a kaupapa Māori service"
+    return f"{view.name}: not listed as kaupapa Māori"

@@ -1,0 +1,114 @@
+"""Custom Rasa 3.6 graph components.
+
+``ReoFolder`` makes featurisation see folded forms (``whānau`` = ``whanau`` =
+``whaanau``) by setting each token's lemma, which ``CountVectorsFeaturizer``
+uses by default; training and prediction therefore see the same keys while the
+message text stays as the person wrote it.
+
+``DirectoryEntityExtractor`` turns the entity ruler's matches into entities
+whose value is the canonical directory key (``Māwhera`` → ``greymouth``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import SPACY_DOCS, TOKENS_NAMES
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.tokenizers.spacy_tokenizer import SpacyTokenizer
+from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.reo import fold
+
+ORDINAL_PREFIXES = ("number", "no.", "#", "option")
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
+class ReoFolder(GraphComponent):
+    """Sets every token's lemma to its folded key, for the featurisers that follow."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        return [SpacyTokenizer]
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ReoFolder:
+        return cls()
+
+    def _fold_tokens(self, message: Message) -> None:
+        for attribute, tokens_name in TOKENS_NAMES.items():
+            if attribute != TEXT:
+                continue
+            for token in message.get(tokens_name) or []:
+                token.lemma = fold(token.text)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            self._fold_tokens(message)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for message in training_data.training_examples:
+            self._fold_tokens(message)
+        return training_data
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR],
+    is_trainable=False,
+    model_from="SpacyNLP",
+)
+class DirectoryEntityExtractor(GraphComponent, EntityExtractorMixin):
+    """Entities from the spaCy entity ruler, valued with canonical directory keys."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        return [SpacyNLP]
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> DirectoryEntityExtractor:
+        return cls()
+
+    @staticmethod
+    def extract(doc: Any) -> list[dict[str, Any]]:
+        entities = []
+        for ent in doc.ents:
+            span = ent
+            if ent.label_ == "ordinal" and ent[0].lower_ in ORDINAL_PREFIXES and len(ent) > 1:
+                span = ent[1:]
+            entities.append(
+                {
+                    "entity": ent.label_,
+                    "value": ent.ent_id_ or ent.text,
+                    "start": span.start_char,
+                    "end": span.end_char,
+                    "confidence_entity": 1.0,
+                }
+            )
+        return entities
+
+    def process(self, messages: list[Message], model: SpacyModel) -> list[Message]:
+        for message in messages:
+            doc = message.get(SPACY_DOCS[TEXT]) or model.model(message.get(TEXT) or "")
+            extracted = self.add_extractor_name(self.extract(doc))
+            message.set(ENTITIES, message.get(ENTITIES, []) + extracted, add_to_output=True)
+        return messages

@@ -1,0 +1,79 @@
+"""Builds the spaCy pipeline Rasa loads (``SpacyNLP`` with ``model: <path>``).
+
+No pretrained spaCy model can be downloaded here, so the pipeline is a blank
+English tokenizer plus an entity ruler whose patterns come from the directory
+data: places (with te reo names and every common spelling), audience words and
+ordinals ("the second one"). Each pattern's ``id`` is the canonical value the
+bot uses (a place key, an audience code, an ordinal number).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+
+from bot.config import ROOT
+from bot.directory.places import gazetteer
+from bot.directory.taxonomy import taxonomies
+from bot.reo import spelling_variants
+
+PIPELINE_DIR = ROOT / "models" / "spacy-awhina"
+
+ORDINALS = {
+    "first": "1",
+    "1st": "1",
+    "second": "2",
+    "2nd": "2",
+    "third": "3",
+    "3rd": "3",
+    "fourth": "4",
+    "4th": "4",
+    "fifth": "5",
+    "5th": "5",
+    "last": "last",
+}
+
+
+def _token_pattern(nlp: Language, text: str, attr: str) -> list[dict[str, str]]:
+    return [{attr: t.text if attr == "ORTH" else t.text.lower()} for t in nlp.make_doc(text)]
+
+
+def build_patterns(nlp: Language) -> list[dict]:
+    patterns: list[dict] = []
+
+    def add(label: str, value: str, name: str, exact: bool = False) -> None:
+        for variant in {name} if exact else spelling_variants(name):
+            pattern = _token_pattern(nlp, variant, "ORTH" if exact else "LOWER")
+            patterns.append({"label": label, "pattern": pattern, "id": value})
+
+    for place in gazetteer().places.values():
+        for name in place.names:
+            add("place", place.key, name)
+        for name in place.exact_case:
+            add("place", place.key, name, exact=True)
+    for audience in taxonomies().audiences.values():
+        for word in audience.words:
+            add("audience", audience.code, word)
+    for word, number in ORDINALS.items():
+        add("ordinal", number, word)
+    for prefix in ("number", "no.", "#", "option"):
+        for number in "12345":
+            pattern = [{"LOWER": prefix}, {"ORTH": number}]
+            patterns.append({"label": "ordinal", "pattern": pattern, "id": number})
+    return patterns
+
+
+def build(path: Path = PIPELINE_DIR) -> Path:
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True})
+    ruler.add_patterns(build_patterns(nlp))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nlp.to_disk(path)
+    return path
+
+
+if __name__ == "__main__":
+    print(build(Path(sys.argv[1]) if len(sys.argv) > 1 else PIPELINE_DIR))

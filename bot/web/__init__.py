@@ -1,0 +1,1 @@
+"""Our aiohttp web app: the chat page, and a small proxy to Rasa's REST channel."""

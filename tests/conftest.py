@@ -1,0 +1,46 @@
+"""Shared fixtures: directory databases on SQLite and PostgreSQL, loaded from the real seed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from alembic import command
+
+from bot.db import get_engine, session_scope
+from bot.directory import seed
+from bot.migrate import alembic_config
+
+PG_URL = os.environ.get("DATABASE_URL_PG")
+
+
+def _fresh(url: str) -> str:
+    """An empty database migrated to head (PostgreSQL is reset to base first)."""
+    config = alembic_config(url)
+    if url.startswith("postgresql"):
+        command.downgrade(config, "base")
+    command.upgrade(config, "head")
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """A migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        yield _fresh(f"sqlite:///{tmp_path / 'test.db'}")
+        get_engine(f"sqlite:///{tmp_path / 'test.db'}").dispose()
+        return
+    if not PG_URL:
+        if os.environ.get("CI"):
+            pytest.fail("DATABASE_URL_PG must be set in CI: .ci/run starts PostgreSQL")
+        pytest.skip("DATABASE_URL_PG not set (PostgreSQL tests run in CI)")
+    yield _fresh(PG_URL)
+
+
+@pytest.fixture
+def seeded_url(db_url: str) -> str:
+    """The database with the real directory seed loaded."""
+    with session_scope(db_url) as session:
+        seed.load(session)
+    return db_url

@@ -1,0 +1,102 @@
+"""Directory queries and ranking, on SQLite and PostgreSQL, against the real seed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.db import session_scope
+from bot.directory.query import ServiceQuery, find_by_name, get_services, search, services_for_need
+
+NZ = ZoneInfo("Pacific/Auckland")
+
+
+def _ids(url: str, **query) -> list[str]:
+    with session_scope(url) as session:
+        return [s.id for s in search(session, ServiceQuery(**query)).services]
+
+
+def test_local_before_national_for_meth_in_a_coast_town(seeded_url):
+    ids = _ids(seeded_url, need="drugs_alcohol", place="greymouth")
+    assert ids[0] == "meth-navigation-west-coast"  # regional (West Coast) service first
+    assert ids.index("alcohol-drug-helpline") < ids.index("need-to-talk-1737")  # specific first
+
+
+def test_te_reo_place_key_and_region_alias_find_the_same_services(seeded_url):
+    from bot.directory.places import gazetteer
+
+    mawhera = gazetteer().resolve("Māwhera").key
+    coast = gazetteer().resolve("the Coast").key
+    assert mawhera == "greymouth" and coast == "west-coast"
+    assert _ids(seeded_url, need="drugs_alcohol", place=mawhera) == _ids(
+        seeded_url, need="drugs_alcohol", place="greymouth"
+    )
+    assert "meth-navigation-west-coast" in _ids(seeded_url, need="drugs_alcohol", place=coast)
+
+
+def test_local_services_do_not_show_for_other_regions(seeded_url):
+    ids = _ids(seeded_url, need="drugs_alcohol", place="invercargill")
+    assert "meth-navigation-west-coast" not in ids
+    assert "alcohol-drug-helpline" in ids  # national services always qualify
+
+
+def test_district_service_shows_for_its_towns_only(seeded_url):
+    assert "buller-health" in _ids(seeded_url, need="health", place="reefton")
+    assert "buller-health" not in _ids(seeded_url, need="health", place="hokitika")
+
+
+def test_audience_excludes_services_for_someone_else(seeded_url):
+    ids = _ids(seeded_url, need="family_harm", audience="tane")
+    assert "womens-refuge-crisisline" not in ids
+    assert "shine-helpline" in ids
+    assert "youthline" in _ids(seeded_url, need="mental_health", audience="rangatahi")
+
+
+def test_kaupapa_maori_filter(seeded_url):
+    with session_scope(seeded_url) as session:
+        views = search(session, ServiceQuery(need="cultural", place="hokitika", kaupapa_maori=True))
+    assert views.services and all(v.kaupapa_maori for v in views.services)
+
+
+def test_open_now_uses_schedules(seeded_url):
+    at = datetime(2026, 11, 29, 3, 0, tzinfo=NZ)  # a Sunday, 3am
+    ids = _ids(seeded_url, need="mental_health", open_now=True, at=at)
+    assert "need-to-talk-1737" in ids  # 24/7
+    assert "shine-helpline" not in ids  # no hours known: not claimed open
+
+
+def test_free_text_is_macron_blind(seeded_url):
+    assert "ngati-waewae-runanga" in _ids(
+        seeded_url, need="cultural", place="hokitika", text="Ngati Waewae"
+    )
+
+
+def test_nothing_local_falls_back_to_national_honestly(seeded_url):
+    with session_scope(seeded_url) as session:
+        result = search(session, ServiceQuery(need="prison", place="westport"))
+    assert result.fallback is False  # national prison services qualify anywhere
+    assert {s.id for s in result.services} >= {"corrections-whanau"}
+
+
+def test_find_by_name_and_get_services(seeded_url):
+    with session_scope(seeded_url) as session:
+        named = find_by_name(session, "whats the number for lifeline?")
+        assert [v.id for v in named] == ["lifeline"]
+        assert named[0].phones[0].number == "0800 543 354"
+        assert [v.id for v in get_services(session, ["youthline", "nope", "lifeline"])] == [
+            "youthline",
+            "lifeline",
+        ]
+
+
+def test_crisis_lines_come_from_the_directory(seeded_url):
+    with session_scope(seeded_url) as session:
+        ids = {v.id for v in services_for_need(session, "crisis")}
+    assert {"need-to-talk-1737", "lifeline", "suicide-crisis-helpline", "youthline"} <= ids
+    assert {"womens-refuge-crisisline", "alcohol-drug-helpline", "emergency-111"} <= ids
+
+
+def test_every_service_carries_a_source(seeded_url):
+    with session_scope(seeded_url) as session:
+        views = search(session, ServiceQuery(place="westport")).services
+    assert views and all(v.source for v in views)

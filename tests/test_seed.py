@@ -1,0 +1,99 @@
+"""Loading the directory seed: idempotent, validated, and migrations keep data."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, text
+
+from bot.db import get_engine, session_scope
+from bot.directory import seed
+from bot.directory.models import Phone, Service
+from bot.migrate import upgrade
+
+
+def _count(url: str, model) -> int:
+    with session_scope(url) as session:
+        return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_loading_twice_changes_nothing(db_url):
+    with session_scope(db_url) as session:
+        first = seed.load(session)
+    services, phones = _count(db_url, Service), _count(db_url, Phone)
+    with session_scope(db_url) as session:
+        assert seed.load(session) == first
+    assert (_count(db_url, Service), _count(db_url, Phone)) == (services, phones)
+    assert services == first > 20
+
+
+def test_reload_updates_an_edited_record(db_url, tmp_path):
+    path = tmp_path / "one.yml"
+    record = """
+organizations:
+  - id: test-org
+    name: Test org
+    services:
+      - id: test-service
+        name: Test service
+        needs: [housing]
+        areas: [greymouth]
+        phones: [{number: "03 768 0000"}]
+        source: a test
+"""
+    path.write_text(record)
+    with session_scope(db_url) as session:
+        seed.load(session, path)
+    path.write_text(record.replace("03 768 0000", "03 768 1111"))
+    with session_scope(db_url) as session:
+        seed.load(session, path)
+    with session_scope(db_url) as session:
+        numbers = session.execute(select(Phone.number)).scalars().all()
+    assert numbers == ["03 768 1111"]
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("source: ''", "'source' is required"),
+        ("areas: [atlantis]", "unknown place"),
+        ("needs: [fishing]", "unknown need"),
+        ('phones: [{number: "call us"}]', "not a NZ number"),
+        ("colour: blue", "unknown fields"),
+        ("hours: [{days: XX, opens: '09:00', closes: '17:00'}]", "bad hours"),
+    ],
+)
+def test_invalid_records_are_rejected_with_a_clear_message(db_url, tmp_path, bad, message):
+    base = {
+        "source": "source: a test",
+        "areas": "areas: [nz]",
+        "needs": "needs: [housing]",
+    }
+    key = bad.split(":")[0]
+    fields = {**base, key: bad}
+    path = tmp_path / "bad.yml"
+    path.write_text(
+        "organizations:\n  - id: o\n    name: O\n    services:\n      - id: s\n        name: S\n"
+        + "".join(f"        {line}\n" for line in fields.values())
+    )
+    with pytest.raises(seed.SeedError, match=message), session_scope(db_url) as session:
+        seed.load(session, path)
+    assert _count(db_url, Service) == 0
+
+
+def test_not_yaml_is_a_seed_error(tmp_path):
+    path = tmp_path / "broken.yml"
+    path.write_bytes(b"organizations: [\x00\xff")
+    with pytest.raises(seed.SeedError):
+        seed.read_seed(path)
+
+
+def test_upgrade_keeps_existing_data(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url)
+    with session_scope(url) as session:
+        seed.load(session)
+    before = _count(url, Service)
+    upgrade(url)  # running migrations again is a no-op that keeps data
+    assert _count(url, Service) == before
+    with get_engine(url).connect() as conn:
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0001"
