@@ -60,9 +60,14 @@ class ValidateServiceSearchForm(FormValidationAction):
             return []
         return domain_slots
 
-    async def extract_place_skipped(
+    async def extract_place(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        """A reply to "whereabouts?" with no place we know marks the place as skipped.
+
+        The place itself comes from the entity mapping in the domain; this only
+        makes sure the question is never asked twice.
+        """
         if tracker.get_slot("requested_slot") != "place" or entity_values(tracker, "place"):
             return {}
         if latest_intent(tracker) not in NO_PLACE_INTENTS:

@@ -44,3 +44,12 @@ def seeded_url(db_url: str) -> str:
     with session_scope(db_url) as session:
         seed.load(session)
     return db_url
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    from tests.figures import FIGURES
+
+    if FIGURES:
+        terminalreporter.section("Āwhina figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

@@ -1,0 +1,141 @@
+"""Starts the real stack on loopback: action server, Rasa server (trained model) and web app.
+
+Each gets its own port and a fresh SQLite database seeded from the real directory.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from bot.config import ROOT
+from bot.db import session_scope
+from bot.directory import seed
+from bot.migrate import upgrade
+
+MODEL = ROOT / "models" / "current.tar.gz"
+TOKEN = "e2e-test-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float, procs: list[subprocess.Popen], ok=lambda r: True) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc.args[:4]} exited with {proc.returncode}")
+        try:
+            response = requests.get(url, timeout=2)
+            if response.ok and ok(response):
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not come up in {timeout}s")
+
+
+@dataclass
+class Stack:
+    rasa_url: str
+    web_url: str
+    db_url: str
+    actions_port: int
+    env: dict[str, str]
+    workdir: Path
+
+    def chat(self, sender: str, message: str) -> list[dict]:
+        response = requests.post(
+            f"{self.rasa_url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": message},
+            timeout=60,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def texts(self, sender: str, message: str) -> str:
+        return "\n".join(r.get("text", "") for r in self.chat(sender, message))
+
+
+def start_actions(stack_env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "actions", "--port", str(port)],
+        cwd=ROOT, env=stack_env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if not MODEL.exists():
+        pytest.fail("No trained model: run `make train` (make test does it first)")
+    workdir = tmp_path_factory.mktemp("stack")
+    db_path = workdir / "e2e.db"
+    db_url = f"sqlite:///{db_path}"
+    upgrade(db_url)
+    with session_scope(db_url) as session:
+        seed.load(session)
+    rasa_port, actions_port, web_port = free_port(), free_port(), free_port()
+    endpoints = workdir / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{db_path}"\n'
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    log = workdir / "stack.log"
+    procs = [
+        start_actions(env, actions_port, log),
+        subprocess.Popen(
+            [
+                sys.executable, "-m", "rasa", "run", "--model", str(MODEL),
+                "--interface", "127.0.0.1", "--port", str(rasa_port),
+                "--enable-api", "--auth-token", TOKEN,
+                "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml"),
+            ],
+            cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "web", "--port", str(web_port)],
+            cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        ),
+    ]
+    stack = Stack(
+        f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{web_port}", db_url,
+        actions_port, env, workdir,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{actions_port}/health", 90, procs)
+        wait_for(
+            f"{stack.rasa_url}/status?token={TOKEN}", 240, procs,
+            ok=lambda r: bool(r.json().get("model_file")),
+        )
+        wait_for(f"{stack.web_url}/health", 30, procs)
+        yield stack
+    except Exception:
+        print(log.read_text(errors="replace")[-5000:])
+        raise
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
