@@ -79,10 +79,10 @@ def evaluate(
     parsed = asyncio.run(_parse_all(agent, texts))
     gold_intents = [e.intent for e in examples]
     predicted = [p["intent"]["name"] for p in parsed]
-    errors = [(t, g, p) for t, g, p in zip(texts, gold_intents, predicted) if g != p]
+    errors = [(t, g, p) for t, g, p in zip(texts, gold_intents, predicted, strict=True) if g != p]
     tp = fp = fn = 0
     if transform is None:
-        for example, p in zip(examples, parsed):
+        for example, p in zip(examples, parsed, strict=True):
             pred = {(e["entity"], e["start"], e["end"]) for e in p.get("entities", [])}
             tp += len(pred & example.entities)
             fp += len(pred - example.entities)

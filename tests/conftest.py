@@ -46,6 +46,14 @@ def seeded_url(db_url: str) -> str:
     return db_url
 
 
+@pytest.fixture(scope="session")
+def agent():
+    """The trained Rasa model, loaded once for the evaluation tests."""
+    from bot.evaluation import load_agent
+
+    return load_agent()
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     from tests.figures import FIGURES
 

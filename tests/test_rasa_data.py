@@ -22,19 +22,38 @@ def _responses_uttered_by_code() -> set[str]:
 
 def test_rasa_data_validate_has_no_warnings():
     result = subprocess.run(
-        [sys.executable, "-m", "rasa", "data", "validate", "--domain", "domain.yml",
-         "--data", "data/nlu", "data/stories", "data/rules", "--config", "config.yml"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env=ENV,
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "data",
+            "validate",
+            "--domain",
+            "domain.yml",
+            "--data",
+            "data/nlu",
+            "data/stories",
+            "data/rules",
+            "--config",
+            "config.yml",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=ENV,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     output = result.stdout + result.stderr
     warnings = [
-        line for line in output.splitlines()
+        line
+        for line in output.splitlines()
         if "UserWarning" in line and "rasa/" in line or "rasa.validator" in line and "WARN" in line
     ]
     by_code = _responses_uttered_by_code()
     unexplained = [
-        w for w in warnings
+        w
+        for w in warnings
         if not any(f"'{name}' is not used in any story or rule" in w for name in by_code)
     ]
     assert not unexplained, "\n".join(unexplained)
@@ -42,9 +61,25 @@ def test_rasa_data_validate_has_no_warnings():
 
 def test_test_stories_pass(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "rasa", "test", "core", "--stories", "tests/test_stories.yml",
-         "--model", "models/current.tar.gz", "--out", str(tmp_path), "--fail-on-prediction-errors"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env=ENV,
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "test",
+            "core",
+            "--stories",
+            "tests/test_stories.yml",
+            "--model",
+            "models/current.tar.gz",
+            "--out",
+            str(tmp_path),
+            "--fail-on-prediction-errors",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=ENV,
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     failed = (tmp_path / "failed_test_stories.yml").read_text()

@@ -1,5 +1,7 @@
 """Custom Rasa 3.6 graph components.
 
+``CrisisDetector`` is the safety check on every message (see its docstring).
+
 ``ReoFolder`` makes featurisation see folded forms (``whānau`` = ``whanau`` =
 ``whaanau``) by setting each token's lemma, which ``CountVectorsFeaturizer``
 uses by default; training and prediction therefore see the same keys while the
@@ -21,7 +23,7 @@ from rasa.nlu.constants import SPACY_DOCS, TOKENS_NAMES
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.nlu.tokenizers.spacy_tokenizer import SpacyTokenizer
 from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -111,4 +113,59 @@ class DirectoryEntityExtractor(GraphComponent, EntityExtractorMixin):
             doc = message.get(SPACY_DOCS[TEXT]) or model.model(message.get(TEXT) or "")
             extracted = self.add_extractor_name(self.extract(doc))
             message.set(ENTITIES, message.get(ENTITIES, []) + extracted, add_to_output=True)
+        return messages
+
+
+CRISIS_PREFIX = "crisis_"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class CrisisDetector(GraphComponent):
+    """The crisis check on every message, after the intent classifier and fallback.
+
+    A message that matches the crisis patterns, or that the model classifies as
+    a crisis with enough confidence, leaves NLU with the ``crisis_<category>``
+    intent at confidence 1.0, so the crisis rules fire whatever else was going
+    on (a form in progress included). Nothing is ever downgraded from crisis.
+    """
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"nlu_threshold": 0.5}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.threshold = config.get("nlu_threshold", 0.5)
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> CrisisDetector:
+        return cls({**cls.get_default_config(), **config})
+
+    def _model_crisis(self, message: Message) -> str | None:
+        """The model's crisis category if a crisis intent ranks first with enough confidence."""
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        candidates = [r for r in ranking if r.get("name") != "nlu_fallback"]
+        if not candidates:
+            return None
+        top = max(candidates, key=lambda r: r.get("confidence") or 0)
+        name = top.get("name") or ""
+        if name.startswith(CRISIS_PREFIX) and (top.get("confidence") or 0) >= self.threshold:
+            return name.removeprefix(CRISIS_PREFIX)
+        return None
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        from bot.safety.detector import patterns
+
+        for message in messages:
+            text = message.get(TEXT) or ""
+            category = patterns().detect(text) or self._model_crisis(message)
+            if category is None:
+                continue
+            intent = {"name": f"{CRISIS_PREFIX}{category}", "confidence": 1.0}
+            message.set(INTENT, intent, add_to_output=True)
         return messages

@@ -56,6 +56,7 @@ class Stack:
     actions_port: int
     env: dict[str, str]
     workdir: Path
+    procs: list[subprocess.Popen]
 
     def chat(self, sender: str, message: str) -> list[dict]:
         response = requests.post(
@@ -73,7 +74,10 @@ class Stack:
 def start_actions(stack_env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "actions", "--port", str(port)],
-        cwd=ROOT, env=stack_env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=stack_env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -104,26 +108,52 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         start_actions(env, actions_port, log),
         subprocess.Popen(
             [
-                sys.executable, "-m", "rasa", "run", "--model", str(MODEL),
-                "--interface", "127.0.0.1", "--port", str(rasa_port),
-                "--enable-api", "--auth-token", TOKEN,
-                "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml"),
+                sys.executable,
+                "-m",
+                "rasa",
+                "run",
+                "--model",
+                str(MODEL),
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(rasa_port),
+                "--enable-api",
+                "--auth-token",
+                TOKEN,
+                "--endpoints",
+                str(endpoints),
+                "--credentials",
+                str(ROOT / "credentials.yml"),
             ],
-            cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
         ),
         subprocess.Popen(
             [sys.executable, "-m", "bot", "web", "--port", str(web_port)],
-            cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
         ),
     ]
     stack = Stack(
-        f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{web_port}", db_url,
-        actions_port, env, workdir,
+        f"http://127.0.0.1:{rasa_port}",
+        f"http://127.0.0.1:{web_port}",
+        db_url,
+        actions_port,
+        env,
+        workdir,
+        procs,
     )
     try:
         wait_for(f"http://127.0.0.1:{actions_port}/health", 90, procs)
         wait_for(
-            f"{stack.rasa_url}/status?token={TOKEN}", 240, procs,
+            f"{stack.rasa_url}/status?token={TOKEN}",
+            240,
+            procs,
             ok=lambda r: bool(r.json().get("model_file")),
         )
         wait_for(f"{stack.web_url}/health", 30, procs)
@@ -132,9 +162,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         print(log.read_text(errors="replace")[-5000:])
         raise
     finally:
-        for proc in procs:
+        for proc in stack.procs:
             proc.terminate()
-        for proc in procs:
+        for proc in stack.procs:
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:

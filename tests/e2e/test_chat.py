@@ -142,7 +142,9 @@ def test_web_app_relays_to_rasa_and_rejects_bad_input(stack):
         (b"\xff\xfe\x00", 400),
     ]:
         response = requests.post(
-            f"{stack.web_url}/chat", data=body, headers={"Content-Type": "application/json"},
+            f"{stack.web_url}/chat",
+            data=body,
+            headers={"Content-Type": "application/json"},
             timeout=30,
         )
         assert response.status_code == status, body[:40]

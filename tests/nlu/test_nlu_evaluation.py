@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from bot.evaluation import load_agent, load_examples
 from bot.evaluation import evaluate as run_evaluation
+from bot.evaluation import load_examples
 from tests.figures import record
 
 HERE = Path(__file__).parent
 TRAINING = Path(__file__).parents[2] / "data" / "nlu"
-
-
-@pytest.fixture(scope="module")
-def agent():
-    return load_agent()
 
 
 def test_test_sets_are_held_out_from_training():

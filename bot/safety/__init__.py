@@ -1,0 +1,1 @@
+"""Safety: the crisis check that runs on every incoming message."""
