@@ -32,13 +32,11 @@ from bot.reo import fold
 ORDINAL_PREFIXES = ("number", "no.", "#", "option")
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
-class ReoFolder(GraphComponent):
-    """Sets every token's lemma to its folded key, for the featurisers that follow."""
+class _Stateless(GraphComponent):
+    """A component built from its config alone (nothing trained, nothing stored)."""
 
-    @classmethod
-    def required_components(cls) -> list[type]:
-        return [SpacyTokenizer]
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = {**self.get_default_config(), **config}
 
     @classmethod
     def create(
@@ -47,8 +45,17 @@ class ReoFolder(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> ReoFolder:
-        return cls()
+    ) -> GraphComponent:
+        return cls(config)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
+class ReoFolder(_Stateless):
+    """Sets every token's lemma to its folded key, for the featurisers that follow."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        return [SpacyTokenizer]
 
     def _fold_tokens(self, message: Message) -> None:
         for attribute, tokens_name in TOKENS_NAMES.items():
@@ -73,22 +80,12 @@ class ReoFolder(GraphComponent):
     is_trainable=False,
     model_from="SpacyNLP",
 )
-class DirectoryEntityExtractor(GraphComponent, EntityExtractorMixin):
+class DirectoryEntityExtractor(_Stateless, EntityExtractorMixin):
     """Entities from the spaCy entity ruler, valued with canonical directory keys."""
 
     @classmethod
     def required_components(cls) -> list[type]:
         return [SpacyNLP]
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> DirectoryEntityExtractor:
-        return cls()
 
     @staticmethod
     def extract(doc: Any) -> list[dict[str, Any]]:
@@ -120,7 +117,7 @@ CRISIS_PREFIX = "crisis_"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class CrisisDetector(GraphComponent):
+class CrisisDetector(_Stateless):
     """The crisis check on every message, after the intent classifier and fallback.
 
     A message that matches the crisis patterns, or that the model classifies as
@@ -133,19 +130,6 @@ class CrisisDetector(GraphComponent):
     def get_default_config() -> dict[str, Any]:
         return {"nlu_threshold": 0.5}
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.threshold = config.get("nlu_threshold", 0.5)
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> CrisisDetector:
-        return cls({**cls.get_default_config(), **config})
-
     def _model_crisis(self, message: Message) -> str | None:
         """The model's crisis category if a crisis intent ranks first with enough confidence."""
         ranking = message.get(INTENT_RANKING_KEY) or []
@@ -154,7 +138,10 @@ class CrisisDetector(GraphComponent):
             return None
         top = max(candidates, key=lambda r: r.get("confidence") or 0)
         name = top.get("name") or ""
-        if name.startswith(CRISIS_PREFIX) and (top.get("confidence") or 0) >= self.threshold:
+        if (
+            name.startswith(CRISIS_PREFIX)
+            and (top.get("confidence") or 0) >= self.config["nlu_threshold"]
+        ):
             return name.removeprefix(CRISIS_PREFIX)
         return None
 
