@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 import yaml
-from sqlalchemy import select
 
 from bot.config import ROOT
-from bot.db import session_scope
-from bot.directory.models import Phone
-
-NUMBER = re.compile(r"\b(?:0\d{1,3}(?: \d{2,4}){1,3}|\d{3,4})\b")
+from tests.phone_numbers import NUMBER, directory_numbers
 
 
 def test_every_number_in_the_domain_is_a_directory_number(seeded_url):
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    with session_scope(seeded_url) as session:
-        numbers = set(session.execute(select(Phone.number)).scalars())
+    numbers = directory_numbers(seeded_url)
     stated = {
         number
         for name, variants in domain["responses"].items()

@@ -13,23 +13,13 @@ import requests
 
 from bot.db import session_scope
 from bot.directory.query import ServiceQuery, get_services, search
+from tests.phone_numbers import NUMBER, directory_numbers
 
 pytestmark = pytest.mark.e2e
-# A phone number as the bot writes one; "0800 TENANCY" is a mnemonic, not a number.
-NUMBER = re.compile(r"\b(?:0\d{1,3}(?: \d{2,4}){1,3}|\d{3,4})\b(?! ?[A-Z]{3})")
-
-
-def _db_numbers(db_url: str) -> set[str]:
-    from sqlalchemy import select
-
-    from bot.directory.models import Phone
-
-    with session_scope(db_url) as session:
-        return set(session.execute(select(Phone.number)).scalars())
 
 
 def _assert_numbers_from_db(text: str, db_url: str) -> None:
-    numbers = _db_numbers(db_url)
+    numbers = directory_numbers(db_url)
     stated = [n for n in NUMBER.findall(text) if not re.fullmatch(r"(19|20)\d\d", n)]
     unknown = [n for n in stated if n not in numbers]
     assert not unknown, f"numbers not in the directory: {unknown}\n{text}"
