@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from bot.db import Base, get_engine
-from bot.directory import models  # noqa: F401  (registers the tables)
+from bot.db import get_engine
+from bot.schema import Base
 
 OUR_TABLES = set(Base.metadata.tables)
 

@@ -1,0 +1,11 @@
+"""Imports every module that defines tables, so ``Base.metadata`` knows them all.
+
+Alembic's environment and the tests import this one module; a new model module
+is added here once.
+"""
+
+from bot.channels import models as channel_models
+from bot.db import Base
+from bot.directory import models as directory_models
+
+__all__ = ["Base", "channel_models", "directory_models"]
