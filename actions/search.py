@@ -22,7 +22,11 @@ NO_PLACE_INTENTS = {"skip", "deny", "inform", "nlu_fallback", "out_of_scope", "n
 
 
 class ActionStartSearch(Action):
-    """Records the need asked for (from the intent) and forgets the last results."""
+    """Records the need asked for and forgets the last results.
+
+    The intent names the need ("need_housing"); a general request for help
+    takes it from a need word in the message instead ("can you help with kai").
+    """
 
     def name(self) -> str:
         return "action_start_search"
@@ -32,8 +36,11 @@ class ActionStartSearch(Action):
     ) -> list[dict[str, Any]]:
         intent = latest_intent(tracker)
         need = taxonomies().need_for_intent(intent)
+        if need is None or need.code == "general":
+            words = entity_values(tracker, "need")
+            need = taxonomies().needs.get(words[0]) if words else None
         events = [
-            SlotSet("need", need.code if need else tracker.get_slot("need")),
+            SlotSet("need", need.code if need else None),
             SlotSet("kaupapa_maori", intent == "need_cultural" or None),
             SlotSet("results", None),
             SlotSet("results_offset", None),
@@ -44,7 +51,11 @@ class ActionStartSearch(Action):
 
 
 class ValidateServiceSearchForm(FormValidationAction):
-    """Asks for the place once; a skip or a place we don't know ends the question."""
+    """Asks for the place once; a skip or a place we don't know ends the question.
+
+    With no need known yet there is nothing to ask: the search that follows
+    asks what kind of help is wanted.
+    """
 
     def name(self) -> str:
         return "validate_service_search_form"
@@ -56,6 +67,8 @@ class ValidateServiceSearchForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
+        if not tracker.get_slot("need"):
+            return []
         if tracker.get_slot("place") or tracker.get_slot("place_skipped"):
             return []
         return domain_slots

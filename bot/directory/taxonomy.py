@@ -21,6 +21,8 @@ class Need:
     name: str
     label: str
     intent: str | None
+    words: tuple[str, ...] = ()
+    exact: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,15 @@ class Taxonomies:
 def taxonomies() -> Taxonomies:
     raw = yaml.safe_load(TAXONOMY_FILE.read_text(encoding="utf-8"))
     needs = {
-        n["code"]: Need(n["code"], n["name"], n["label"], n.get("intent")) for n in raw["needs"]
+        n["code"]: Need(
+            n["code"],
+            n["name"],
+            n["label"],
+            n.get("intent"),
+            tuple(n.get("words", ())),
+            tuple(n.get("exact", ())),
+        )
+        for n in raw["needs"]
     }
     audiences = {
         a["code"]: Audience(a["code"], a["name"], tuple(a["words"])) for a in raw["audiences"]

@@ -2,9 +2,9 @@
 
 No pretrained spaCy model can be downloaded here, so the pipeline is a blank
 English tokenizer plus an entity ruler whose patterns come from the directory
-data: places (with te reo names and every common spelling), audience words and
-ordinals ("the second one"). Each pattern's ``id`` is the canonical value the
-bot uses (a place key, an audience code, an ordinal number).
+data: places (with te reo names and every common spelling), audience words,
+need words and ordinals ("the second one"). Each pattern's ``id`` is the
+canonical value the bot uses (a place key, an audience code, a need code, an ordinal number).
 """
 
 from __future__ import annotations
@@ -57,6 +57,11 @@ def build_patterns(nlp: Language) -> list[dict]:
     for audience in taxonomies().audiences.values():
         for word in audience.words:
             add("audience", audience.code, word)
+    for need in taxonomies().needs.values():
+        for word in need.words:
+            add("need", need.code, word)
+        for word in need.exact:
+            add("need", need.code, word, exact=True)
     for word, number in ORDINALS.items():
         add("ordinal", number, word)
     for prefix in ("number", "no.", "#", "option"):

@@ -140,3 +140,17 @@ def test_web_app_relays_to_rasa_and_rejects_bad_input(stack):
         assert response.status_code == status, body[:40]
         assert "error" in response.json()
     assert requests.get(f"{stack.web_url}/", timeout=10).status_code == 200
+
+
+def test_a_general_request_takes_the_need_from_a_need_word(stack):
+    sender = uuid.uuid4().hex
+    text = stack.texts(sender, "can you help me, its about kai. we're in Greymouth")
+    with session_scope(stack.db_url) as session:
+        expected = search(session, ServiceQuery(need="money_food", place="greymouth")).services
+    assert expected[0].name in text
+
+
+def test_a_general_request_without_a_need_asks_what_kind_with_buttons(stack):
+    replies = stack.chat(uuid.uuid4().hex, "i need some help")
+    payloads = {b["payload"] for r in replies for b in r.get("buttons", [])}
+    assert "/need_housing" in payloads and "/need_drugs_alcohol" in payloads
