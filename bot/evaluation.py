@@ -37,15 +37,13 @@ class Example:
 class Report:
     name: str
     intent_macro_f1: float
-    entity_f1: float
+    entity_f1: float | None
     n: int
     errors: list[tuple[str, str, str]] = field(default_factory=list)
 
     def line(self) -> str:
-        return (
-            f"{self.name}: n={self.n} intent macro-F1={self.intent_macro_f1:.3f} "
-            f"entity F1={self.entity_f1:.3f}"
-        )
+        line = f"{self.name}: n={self.n} intent macro-F1={self.intent_macro_f1:.3f}"
+        return line if self.entity_f1 is None else f"{line} entity F1={self.entity_f1:.3f}"
 
 
 def load_examples(path: Path) -> list[Example]:
@@ -71,6 +69,20 @@ async def _parse_all(agent: Agent, texts: list[str]) -> list[dict]:
     return [await agent.parse_message(t) for t in texts]
 
 
+def _entity_f1(examples: list[Example], parsed: list[dict]) -> float:
+    tp = fp = fn = 0
+    for example, p in zip(examples, parsed, strict=True):
+        pred = {
+            (e["entity"], e["start"], e["end"])
+            for e in p.get("entities", [])
+            if e["entity"] in SCORED_ENTITIES
+        }
+        tp += len(pred & example.entities)
+        fp += len(pred - example.entities)
+        fn += len(example.entities - pred)
+    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
+
+
 def evaluate(
     agent: Agent,
     examples: list[Example],
@@ -83,18 +95,7 @@ def evaluate(
     gold_intents = [e.intent for e in examples]
     predicted = [p["intent"]["name"] for p in parsed]
     errors = [(t, g, p) for t, g, p in zip(texts, gold_intents, predicted, strict=True) if g != p]
-    tp = fp = fn = 0
-    if transform is None:
-        for example, p in zip(examples, parsed, strict=True):
-            pred = {
-                (e["entity"], e["start"], e["end"])
-                for e in p.get("entities", [])
-                if e["entity"] in SCORED_ENTITIES
-            }
-            tp += len(pred & example.entities)
-            fp += len(pred - example.entities)
-            fn += len(example.entities - pred)
-    entity_f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
+    entity_f1 = None if transform else _entity_f1(examples, parsed)
     labels = sorted(set(gold_intents))
     macro = f1_score(gold_intents, predicted, labels=labels, average="macro", zero_division=0)
     return Report(name, float(macro), entity_f1, len(examples), errors)

@@ -123,12 +123,15 @@ class CrisisDetector(_Stateless):
     A message that matches the crisis patterns, or that the model classifies as
     a crisis with enough confidence, leaves NLU with the ``crisis_<category>``
     intent at confidence 1.0, so the crisis rules fire whatever else was going
-    on (a form in progress included). Nothing is ever downgraded from crisis.
+    on (a form in progress included). A crisis guess of the classifier that is
+    below the threshold, or in a message that only talks *about* crisis ("an
+    assignment on suicide prevention"), gives way to the best other intent:
+    false alarms teach people to ignore the crisis answer.
     """
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"nlu_threshold": 0.5}
+        return {"nlu_threshold": 0.5, "fallback_threshold": 0.2}
 
     def _model_crisis(self, message: Message) -> str | None:
         """The model's crisis category if a crisis intent ranks first with enough confidence."""
@@ -145,14 +148,30 @@ class CrisisDetector(_Stateless):
             return name.removeprefix(CRISIS_PREFIX)
         return None
 
+    def _best_other_intent(self, message: Message) -> dict[str, Any]:
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        others = [
+            r
+            for r in ranking
+            if r.get("name") != "nlu_fallback"
+            and not (r.get("name") or "").startswith(CRISIS_PREFIX)
+        ]
+        best = max(others, key=lambda r: r.get("confidence") or 0, default=None)
+        if best is None or (best.get("confidence") or 0) < self.config["fallback_threshold"]:
+            return {"name": "nlu_fallback", "confidence": 1.0 - self.config["fallback_threshold"]}
+        return {"name": best["name"], "confidence": best.get("confidence")}
+
     def process(self, messages: list[Message]) -> list[Message]:
         from bot.safety.detector import patterns
 
         for message in messages:
             text = message.get(TEXT) or ""
-            category = patterns().detect(text) or self._model_crisis(message)
-            if category is None:
-                continue
-            intent = {"name": f"{CRISIS_PREFIX}{category}", "confidence": 1.0}
-            message.set(INTENT, intent, add_to_output=True)
+            category = patterns().detect(text)
+            if category is None and not patterns().in_safe_context(text):
+                category = self._model_crisis(message)
+            if category is not None:
+                intent = {"name": f"{CRISIS_PREFIX}{category}", "confidence": 1.0}
+                message.set(INTENT, intent, add_to_output=True)
+            elif ((message.get(INTENT) or {}).get("name") or "").startswith(CRISIS_PREFIX):
+                message.set(INTENT, self._best_other_intent(message), add_to_output=True)
         return messages

@@ -2,6 +2,8 @@
 
 The patterns are kept as data so they can be reviewed and extended without
 code changes. Figurative phrases ("this app is killing me") are removed first.
+In a message that talks *about* crisis ("an assignment on suicide prevention",
+"I'm not suicidal") only the urgent patterns count.
 The NLU model's own prediction is combined with these in
 ``bot.nlu.components.CrisisDetector``.
 """
@@ -27,12 +29,30 @@ CATEGORIES = ("suicide", "overdose", "violence", "child")
 class CrisisPatterns:
     categories: dict[str, tuple[re.Pattern[str], ...]]
     safe_phrases: tuple[re.Pattern[str], ...]
+    safe_contexts: tuple[re.Pattern[str], ...] = ()
+    urgent: tuple[re.Pattern[str], ...] = ()
 
-    def detect(self, text: str) -> str | None:
-        """The crisis category a message shows signs of, or None."""
+    def _key(self, text: str) -> str:
         key = match_key(text)
         for safe in self.safe_phrases:
             key = safe.sub(" ", key)
+        return key
+
+    def in_safe_context(self, text: str) -> bool:
+        """Whether the message talks *about* crisis (informational, negated, historic)
+        or uses crisis words figuratively ("my back is killing me")."""
+        raw = match_key(text)
+        key = self._key(text)
+        framed = key != raw or any(p.search(key) for p in self.safe_contexts)
+        return framed and not any(p.search(raw) for p in self.urgent)
+
+    def detect(self, text: str) -> str | None:
+        """The crisis category a message shows signs of, or None."""
+        key = self._key(text)
+        if any(p.search(key) for p in self.safe_contexts) and not any(
+            p.search(key) for p in self.urgent
+        ):
+            return None
         for category in CATEGORIES:
             if any(p.search(key) for p in self.categories.get(category, ())):
                 return category
@@ -49,8 +69,12 @@ def load_patterns(path: Path = PATTERNS_FILE) -> CrisisPatterns:
     unknown = set(categories) - set(CATEGORIES)
     if unknown:
         raise ValueError(f"unknown crisis categories in {path}: {sorted(unknown)}")
-    safe = tuple(re.compile(p, flags) for p in raw.get("safe_phrases") or [])
-    return CrisisPatterns(categories, safe)
+    def compiled(section: str) -> tuple[re.Pattern[str], ...]:
+        return tuple(re.compile(p, flags) for p in raw.get(section) or [])
+
+    return CrisisPatterns(
+        categories, compiled("safe_phrases"), compiled("safe_contexts"), compiled("urgent")
+    )
 
 
 @lru_cache(maxsize=1)

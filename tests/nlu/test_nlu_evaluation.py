@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
+
+import pytest
 
 from bot.evaluation import evaluate as run_evaluation
 from bot.evaluation import load_examples
@@ -21,13 +24,72 @@ def test_test_sets_are_held_out_from_training():
         assert not overlap, f"{name} repeats training examples: {overlap}"
 
 
-def test_english_test_set(agent):
+def test_english_test_set(english):
     examples = load_examples(HERE / "test_nlu.yml")
     per_intent = {}
     for e in examples:
         per_intent[e.intent] = per_intent.get(e.intent, 0) + 1
     assert min(per_intent.values()) >= 10
-    report = run_evaluation(agent, examples, "NLU held-out (English)")
+    report = english
     record(report.line())
     assert report.intent_macro_f1 >= 0.90
     assert report.entity_f1 >= 0.85
+
+
+MACRON_TO_DOUBLE = str.maketrans(
+    {
+        "ā": "aa",
+        "ē": "ee",
+        "ī": "ii",
+        "ō": "oo",
+        "ū": "uu",
+        "Ā": "AA",
+        "Ē": "EE",
+        "Ī": "II",
+        "Ō": "OO",
+        "Ū": "UU",
+    }
+)
+
+
+def strip_macrons(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+
+
+def double_vowels(text: str) -> str:
+    return unicodedata.normalize("NFC", text).translate(MACRON_TO_DOUBLE)
+
+
+@pytest.fixture(scope="module")
+def english(agent):
+    return run_evaluation(agent, load_examples(HERE / "test_nlu.yml"), "NLU held-out (English)")
+
+
+@pytest.fixture(scope="module")
+def reo(agent):
+    return run_evaluation(
+        agent, load_examples(HERE / "test_nlu_reo.yml"), "NLU held-out (code-switched te reo)"
+    )
+
+
+def test_code_switched_test_set_is_within_two_points_of_english(reo, english):
+    assert reo.n >= 100
+    record(reo.line())
+    assert reo.intent_macro_f1 >= english.intent_macro_f1 - 0.02
+    assert reo.entity_f1 >= 0.85
+
+
+@pytest.mark.parametrize(
+    ("name", "transform"),
+    [("macrons stripped", strip_macrons), ("long vowels doubled", double_vowels)],
+)
+@pytest.mark.parametrize("test_set", ["test_nlu.yml", "test_nlu_reo.yml"])
+def test_spelling_of_long_vowels_does_not_change_understanding(
+    agent, english, reo, test_set, name, transform
+):
+    baseline = english if test_set == "test_nlu.yml" else reo
+    report = run_evaluation(
+        agent, load_examples(HERE / test_set), f"{baseline.name}, {name}", transform
+    )
+    record(report.line())
+    assert report.intent_macro_f1 >= baseline.intent_macro_f1 - 0.01

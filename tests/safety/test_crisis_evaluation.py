@@ -25,11 +25,6 @@ def _flagged(agent, texts: list[str]) -> list[bool]:
     return [p["intent"]["name"].startswith("crisis_") for p in asyncio.run(parse())]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Issue 3 is open: the crisis check is below its targets (recall 0.98, false alarms "
-    "0.05); the figures are printed. Remove this marker when it passes.",
-)
 def test_crisis_recall_and_false_alarms(agent):
     crisis = [t for texts in EVAL["crisis"].values() for t in texts]
     safe = EVAL["not_crisis"]
@@ -54,3 +49,34 @@ def test_patterns_alone_catch_the_obvious_even_without_the_model():
     assert detect("dont see the point anymore") == "suicide"
     assert detect("this app is killing me") is None
     assert detect("I'm dying to know the score") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm not suicidal, I just need someone to talk to about money",
+        "my nephew is writing a research report on overdose deaths",
+        "what do i do if someone overdoses at a party",
+        "mum's gonna kill me when she sees this bill",
+        "my legs have been killing me all day",
+    ],
+)
+def test_talking_about_crisis_is_not_a_crisis(text):
+    patterns = load_patterns()
+    assert patterns.detect(text) is None
+    assert patterns.in_safe_context(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("doing an assignment but honestly i want to kill myself", "suicide"),
+        ("I'm not in danger but i just took 30 pills", "overdose"),
+        ("he said he's going to kill me when he gets home", "violence"),
+        ("my 6 year old was found wandering the streets at 3am", "child"),
+    ],
+)
+def test_urgent_signs_count_even_when_framed_as_safe(text, category):
+    patterns = load_patterns()
+    assert patterns.detect(text) == category
+    assert not patterns.in_safe_context(text)
