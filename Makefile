@@ -43,7 +43,11 @@ db: $(STAMP)
 
 run: train db .env
 	@echo
+	@echo "Sample navigator logins (new passwords on every start):"
+	@$(PY) -m bot navigator demo
+	@echo
 	@echo "  Chat with Āwhina:   http://127.0.0.1:$${WEB_PORT:-8000}/"
+	@echo "  Navigators' inbox:  http://127.0.0.1:$${INBOX_PORT:-8001}/"
 	@echo "  Rasa HTTP API:      http://127.0.0.1:5005/ (token in .env)"
 	@echo "  Ctrl-C stops everything."
 	@echo

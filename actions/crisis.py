@@ -42,7 +42,28 @@ class ActionCrisisResponse(Action):
         lines = "\n".join(present.contact_answer(v) for v in views)
         dispatcher.utter_message(response="utter_crisis_lines", lines=lines)
         events: list[dict[str, Any]] = [SlotSet("crisis_category", category)]
-        if tracker.active_loop.get("name"):
-            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+        loop = tracker.active_loop.get("name")
+        if loop:
+            events += [
+                ActiveLoop(None),
+                SlotSet("requested_slot", None),
+                SlotSet("interrupted_form", loop),
+            ]
             dispatcher.utter_message(response="utter_crisis_resume")
         return events
+
+
+class ActionResume(Action):
+    """'Carry on': the rules then go back to the form a crisis interrupted, where it left off."""
+
+    def name(self) -> str:
+        return "action_resume"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        form = tracker.get_slot("interrupted_form")
+        if not form:
+            dispatcher.utter_message(response="utter_nothing_to_resume")
+            return []
+        return [SlotSet("interrupted_form", None)]

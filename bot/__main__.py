@@ -3,15 +3,24 @@
 db upgrade                 create or migrate the database schema
 directory load [FILE]      load the directory seed (default data/directory/services.yml)
 directory search ...       query the directory from the shell
+handoff load-teams [FILE]  load navigator teams and routing (default data/handoff/teams.yml)
+handoff escalate           move unclaimed or out-of-hours requests to the fallback team (cron)
+navigator create ...       create a navigator account (password prompted, or NAVIGATOR_PASSWORD)
+navigator token --email E  issue a new API token for a navigator (printed once)
+navigator demo             create or reset one sample navigator per sample team; prints logins
+retention --days N         delete conversations and handoff contact details older than N days (cron)
 spacy build                build the spaCy pipeline the NLU loads
 web                        run the web app (chat demo page)
+inbox                      run the navigators' inbox (http://127.0.0.1:8001/)
 actions                    run the Rasa action server on loopback
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 
@@ -28,6 +37,152 @@ def _directory_load(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"Loaded {count} services from {args.file}")
+    from bot.handoff.routing import TEAMS_FILE
+
+    return _load_teams(TEAMS_FILE)
+
+
+def _load_teams(path: Path) -> int:
+    from bot.db import session_scope
+    from bot.handoff.routing import TeamsError, load_teams
+
+    try:
+        with session_scope() as session:
+            count = load_teams(session, path)
+    except TeamsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Loaded {count} navigator teams from {path}")
+    return 0
+
+
+def _handoff_load_teams(args: argparse.Namespace) -> int:
+    from bot.migrate import upgrade
+
+    upgrade()
+    return _load_teams(Path(args.file))
+
+
+def _handoff_escalate(args: argparse.Namespace) -> int:
+    from bot.db import session_scope
+    from bot.handoff.service import HandoffError, escalate_closed, escalate_overdue
+
+    now = datetime.now(timezone.utc)
+    try:
+        with session_scope() as session:
+            overdue = escalate_overdue(session, now, args.minutes)
+            closed = escalate_closed(session, now)
+    except HandoffError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Escalated {len(overdue)} unclaimed and {len(closed)} out-of-hours request(s)")
+    return 0
+
+
+def _new_password() -> str:
+    """From NAVIGATOR_PASSWORD (for scripts) or typed twice; never from the command line."""
+    from getpass import getpass
+
+    password = os.environ.get("NAVIGATOR_PASSWORD")
+    if password:
+        return password
+    password = getpass("Password: ")
+    if getpass("Password again: ") != password:
+        raise ValueError("the passwords do not match")
+    return password
+
+
+def _navigator_create(args: argparse.Namespace) -> int:
+    from bot.db import session_scope
+    from bot.handoff.accounts import AccountError, create_navigator
+
+    try:
+        password = _new_password()
+        with session_scope() as session:
+            navigator = create_navigator(session, args.email, args.name, args.team, password)
+            print(f"Created navigator {navigator.id} in team {navigator.team_id}")
+    except (AccountError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _navigator_token(args: argparse.Namespace) -> int:
+    from bot.db import session_scope
+    from bot.handoff.accounts import AccountError, find_by_email, issue_api_token
+
+    try:
+        with session_scope() as session:
+            navigator = find_by_email(session, args.email)
+            if navigator is None:
+                raise AccountError("no navigator has that email")
+            token = issue_api_token(session, navigator)
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(token)
+    return 0
+
+
+def _navigator_demo(_: argparse.Namespace) -> int:
+    import secrets
+
+    from sqlalchemy import select
+
+    from bot.db import session_scope
+    from bot.handoff.accounts import AccountError, create_navigator, find_by_email, set_password
+    from bot.handoff.models import NavigatorTeam
+    from bot.migrate import upgrade
+
+    upgrade()
+    logins = []
+    try:
+        with session_scope() as session:
+            teams = session.execute(
+                select(NavigatorTeam)
+                .where(NavigatorTeam.is_sample.is_(True))
+                .order_by(NavigatorTeam.id)
+            ).scalars()
+            for team in teams.all():
+                email, password = f"sample-{team.id}@example.org", secrets.token_urlsafe(12)
+                navigator = find_by_email(session, email)
+                if navigator is None:
+                    create_navigator(
+                        session, email, "Sample navigator", team.id, password, is_sample=True
+                    )
+                elif navigator.is_sample:
+                    set_password(session, navigator, password)
+                    navigator.active = True
+                else:
+                    raise AccountError(f"{email} belongs to a real navigator; nothing changed")
+                logins.append((team.name, email, password))
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not logins:
+        print("error: no sample teams: run `python -m bot handoff load-teams`", file=sys.stderr)
+        return 1
+    print("Sample navigator logins (sample data; new passwords on every run):")
+    for team_name, email, password in logins:
+        print(f"  {team_name}\n    email: {email}   password: {password}")
+    return 0
+
+
+def _retention(args: argparse.Namespace) -> int:
+    from bot.db import session_scope
+    from bot.handoff.service import apply_retention
+
+    if args.days is None or args.days < 1:
+        print("error: give --days N (at least 1) or set RETENTION_DAYS", file=sys.stderr)
+        return 2
+    from bot.privacy import delete_old_conversations, tracker_store_url
+
+    now = datetime.now(timezone.utc)
+    with session_scope() as session:
+        count = apply_retention(session, now, args.days)
+    conversations = delete_old_conversations(tracker_store_url(), now, args.days)
+    print(f"Deleted the contact details of {count} handoff request(s) older than {args.days} days")
+    print(f"Deleted {conversations} conversation(s) inactive for more than {args.days} days")
     return 0
 
 
@@ -68,6 +223,13 @@ def _spacy_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _inbox(args: argparse.Namespace) -> int:
+    from bot.navigator.main import main
+
+    main(host=args.host, port=args.port)
+    return 0
+
+
 def _web(args: argparse.Namespace) -> int:
     from bot.web.app import main
 
@@ -85,6 +247,7 @@ def _actions(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     from bot.config import env_int
     from bot.directory.seed import SERVICES_FILE
+    from bot.handoff.routing import TEAMS_FILE
 
     p = argparse.ArgumentParser(prog="python -m bot", description="Āwhina tools")
     sub = p.add_subparsers(dest="command", required=True)
@@ -110,6 +273,45 @@ def parser() -> argparse.ArgumentParser:
     search.add_argument("--text")
     search.set_defaults(func=_directory_search)
 
+    handoff = sub.add_parser("handoff", help="handoff to navigators").add_subparsers(
+        dest="handoff_command", required=True
+    )
+    teams = handoff.add_parser("load-teams", help="load navigator teams and routing")
+    teams.add_argument("file", nargs="?", default=str(TEAMS_FILE))
+    teams.set_defaults(func=_handoff_load_teams)
+    escalate = handoff.add_parser("escalate", help="escalate unclaimed or out-of-hours requests")
+    escalate.add_argument(
+        "--minutes",
+        type=int,
+        default=env_int("HANDOFF_UNCLAIMED_MINUTES", 30),
+        help="how long a request may wait unclaimed (default HANDOFF_UNCLAIMED_MINUTES or 30)",
+    )
+    escalate.set_defaults(func=_handoff_escalate)
+
+    navigator = sub.add_parser("navigator", help="navigator accounts").add_subparsers(
+        dest="navigator_command", required=True
+    )
+    create = navigator.add_parser("create", help="create a navigator account")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True, help="display name the person is told")
+    create.add_argument("--team", required=True, help="team id from data/handoff/teams.yml")
+    create.set_defaults(func=_navigator_create)
+    token = navigator.add_parser("token", help="issue a new API token (printed once)")
+    token.add_argument("--email", required=True)
+    token.set_defaults(func=_navigator_token)
+    navigator.add_parser(
+        "demo", help="create or reset a sample navigator per sample team"
+    ).set_defaults(func=_navigator_demo)
+
+    retention = sub.add_parser("retention", help="delete personal details past retention")
+    retention.add_argument(
+        "--days",
+        type=int,
+        default=env_int("RETENTION_DAYS", 0) or None,
+        help="keep contact details this many days (default RETENTION_DAYS)",
+    )
+    retention.set_defaults(func=_retention)
+
     spacy = sub.add_parser("spacy", help="spaCy pipeline").add_subparsers(
         dest="spacy_command", required=True
     )
@@ -121,6 +323,11 @@ def parser() -> argparse.ArgumentParser:
     web.add_argument("--host", default="127.0.0.1")
     web.add_argument("--port", type=int, default=env_int("WEB_PORT", 8000))
     web.set_defaults(func=_web)
+
+    inbox = sub.add_parser("inbox", help="run the navigators' inbox")
+    inbox.add_argument("--host", default="127.0.0.1")
+    inbox.add_argument("--port", type=int, default=env_int("INBOX_PORT", 8001))
+    inbox.set_defaults(func=_inbox)
 
     actions = sub.add_parser("actions", help="run the action server on loopback")
     actions.add_argument("--host", default="127.0.0.1")

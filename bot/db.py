@@ -23,9 +23,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-@cache
 def get_engine(url: str | None = None) -> Engine:
-    url = url or database_url()
+    return _engine(url or database_url())
+
+
+@cache
+def _engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, future=True, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -35,12 +38,16 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 @cache
-def _session_factory(url: str | None) -> sessionmaker:
+def _session_factory(url: str) -> sessionmaker:
     return sessionmaker(bind=get_engine(url), future=True, expire_on_commit=False)
 
 
 @contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
-    """A unit of work: commits on success, rolls back on error."""
-    with _session_factory(url).begin() as session:
+    """A unit of work: commits on success, rolls back on error.
+
+    The URL is resolved on every call, so the engine always matches the
+    current ``DATABASE_URL`` (one engine per URL, never per call).
+    """
+    with _session_factory(url or database_url()).begin() as session:
         yield session

@@ -7,5 +7,6 @@ is added here once.
 from bot.channels import models as channel_models
 from bot.db import Base
 from bot.directory import models as directory_models
+from bot.handoff import models as handoff_models
 
-__all__ = ["Base", "channel_models", "directory_models"]
+__all__ = ["Base", "channel_models", "directory_models", "handoff_models"]

@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import yaml
+
 from bot.config import ROOT
 
 ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}
@@ -15,8 +17,10 @@ def _responses_uttered_by_code() -> set[str]:
     """Responses the actions utter (Rasa's validator only looks at stories and rules)."""
     names: set[str] = set()
     for path in (ROOT / "actions").glob("*.py"):
-        names |= set(re.findall(r'response="(utter_\w+)"', path.read_text()))
-    names |= {f"utter_ask_{slot}" for slot in ("place",)}  # asked by the form
+        names |= set(re.findall(r'"(utter_\w+)"', path.read_text()))
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    for form in domain["forms"].values():  # the forms ask with utter_ask_<slot>
+        names |= {f"utter_ask_{slot}" for slot in form["required_slots"]}
     return names
 
 

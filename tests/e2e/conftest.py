@@ -20,6 +20,7 @@ import requests
 from bot.config import ROOT
 from bot.db import session_scope
 from bot.directory import seed
+from bot.handoff.routing import TEAMS_FILE, load_teams
 from bot.migrate import upgrade
 
 MODEL = ROOT / "models" / "current.tar.gz"
@@ -91,11 +92,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     upgrade(db_url)
     with session_scope(db_url) as session:
         seed.load(session)
+        load_teams(session, TEAMS_FILE)
     rasa_port, actions_port, web_port = free_port(), free_port(), free_port()
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{db_path}"\n'
+        f'tracker_store:\n  type: bot.privacy.ForgetfulSQLTrackerStore\n  dialect: "sqlite"\n  db: "{db_path}"\n'
     )
     env = {
         **os.environ,

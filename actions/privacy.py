@@ -1,0 +1,29 @@
+"""'Delete my data' / 'forget me': scrub handoff requests, then the tracker store drops the chat."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.db import session_scope
+from bot.handoff import outbox
+from bot.handoff.service import forget_conversation
+from bot.privacy import FORGET_ACTION
+
+
+class ActionForgetMe(Action):
+    def name(self) -> str:
+        return FORGET_ACTION
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        with session_scope() as session:
+            forget_conversation(session, tracker.sender_id, datetime.now(timezone.utc))
+        outbox.forget(tracker.sender_id)
+        dispatcher.utter_message(response="utter_forgotten")
+        return []

@@ -1,0 +1,685 @@
+"""The handoff service: the one API the Rasa actions and the navigators' inbox call.
+
+Every function takes a SQLAlchemy ``Session`` first and never commits: the
+caller's ``session_scope`` does, so a request is stored (or nothing is) in one
+unit of work. Each change to a request appends exactly one ``handoff_event``;
+events are never changed or deleted.
+
+A navigator sees a request only when the request's team belongs to the
+navigator's organisation; anything else is ``NotFound``, exactly as if the
+request did not exist.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.directory.taxonomy import taxonomies
+from bot.handoff import HandoffError, InvalidTransition, NotFound
+from bot.handoff import hours as hours_mod
+from bot.handoff.models import (
+    CONTACT_METHODS,
+    LEVELS,
+    OUTCOMES,
+    STATUSES,
+    HandoffEvent,
+    HandoffRequest,
+    Navigator,
+    NavigatorTeam,
+    new_id,
+)
+from bot.handoff.routing import (
+    TEAMS_FILE,
+    TeamsError,
+    all_teams,
+    check_place_and_need,
+    choose_team,
+    fallback_team,
+    load_teams,
+    route,
+)
+from bot.phone import is_email, is_mobile, to_e164_nz
+
+__all__ = [
+    "TEAMS_FILE",
+    "HandoffDraft",
+    "HandoffError",
+    "InvalidTransition",
+    "NotFound",
+    "TeamsError",
+    "add_note",
+    "apply_retention",
+    "claim",
+    "close",
+    "end_live",
+    "escalate_closed",
+    "escalate_overdue",
+    "events",
+    "forget_conversation",
+    "get_request",
+    "is_live",
+    "load_teams",
+    "mark_in_contact",
+    "next_opening",
+    "record_message",
+    "release",
+    "route",
+    "start_live",
+    "submit",
+    "team_open_now",
+    "visible_requests",
+]
+
+log = logging.getLogger(__name__)
+
+MAX_KEY = 255
+MAX_NAME = 64
+MAX_GOOD_TIME = 100
+MAX_SUMMARY = 1000
+MAX_TEXT = 2000  # a note or a live message
+CHANNEL = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+# Control characters other than tab and newline; newlines only where multi-line text is allowed.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+SCRUBBED = ("preferred_name", "contact_detail", "good_time", "need_summary")
+
+
+@dataclass(frozen=True)
+class HandoffDraft:
+    """What the bot's form collected, as the person chose to share it."""
+
+    conversation_id: str
+    channel: str
+    contact_method: str
+    consent: bool
+    need: str | None = None
+    need_summary: str = ""
+    place_key: str | None = None
+    audience: str | None = None
+    preferred_name: str | None = None
+    contact_detail: str | None = None
+    good_time: str | None = None
+    urgent: bool = False
+
+
+# Helpers ----------------------------------------------------------------------------------
+
+
+def _now(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(timezone.utc)
+    if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
+        raise HandoffError("now must be a timezone-aware datetime")
+    return now.astimezone(timezone.utc)
+
+
+def _text(value: Any, field: str, limit: int, *, multiline: bool = False) -> str | None:
+    """Stripped text, or None when empty; refuses control characters and overlong text."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise HandoffError(f"{field} must be text")
+    value = value.strip()
+    if not value:
+        return None
+    if _CONTROL.search(value) or (not multiline and ("\n" in value or "\t" in value)):
+        raise HandoffError(f"{field} contains characters that are not allowed")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise HandoffError(f"{field} is not valid text") from exc
+    if len(value) > limit:
+        raise HandoffError(f"{field} is too long (at most {limit} characters)")
+    return value
+
+
+def _required(value: Any, field: str, limit: int, *, multiline: bool = False) -> str:
+    text = _text(value, field, limit, multiline=multiline)
+    if text is None:
+        raise HandoffError(f"{field} is required")
+    return text
+
+
+def _append(
+    session: Session,
+    request: HandoffRequest,
+    now: datetime,
+    actor: str,
+    kind: str,
+    detail: dict[str, Any] | None = None,
+) -> HandoffEvent:
+    event = HandoffEvent(
+        request_id=request.id,
+        at=now,
+        actor=actor,
+        kind=kind,
+        detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True),
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def _by_key(session: Session, key: str) -> HandoffRequest | None:
+    return session.execute(
+        select(HandoffRequest).where(HandoffRequest.idempotency_key == key)
+    ).scalar_one_or_none()
+
+
+# Submitting -------------------------------------------------------------------------------
+
+
+def _contact(method: Any, detail: Any) -> str | None:
+    if method not in CONTACT_METHODS:
+        raise HandoffError(f"contact method must be one of {', '.join(CONTACT_METHODS)}")
+    if method == "chat":
+        return None  # keep chatting here: no number or address is needed, so none is kept
+    detail = _text(detail, "contact detail", 254)
+    if method == "email":
+        if detail is None or not is_email(detail):
+            raise HandoffError("please give a valid email address")
+        return detail
+    phone = to_e164_nz(detail) if detail else None
+    if phone is None:
+        raise HandoffError("please give a New Zealand phone number (mobile or landline)")
+    if method == "text" and not is_mobile(phone):
+        raise HandoffError("a text needs a New Zealand mobile number")
+    return phone
+
+
+def _validated(draft: HandoffDraft) -> dict[str, Any]:
+    """The draft as column values, or ``HandoffError`` with a plain message."""
+    if not isinstance(draft, HandoffDraft):
+        raise HandoffError("a handoff needs a HandoffDraft")
+    if draft.consent is not True:
+        raise HandoffError("a request can only be sent with the person's consent")
+    channel = _required(draft.channel, "channel", 32)
+    if not CHANNEL.fullmatch(channel):
+        raise HandoffError(f"unknown channel {channel!r}")
+    if not isinstance(draft.urgent, bool):
+        raise HandoffError("urgent must be true or false")
+    check_place_and_need(draft.place_key, draft.need)
+    if draft.audience is not None and not isinstance(draft.audience, str):
+        raise HandoffError("audience must be text")
+    if draft.audience is not None and draft.audience not in taxonomies().audiences:
+        raise HandoffError(f"unknown audience {draft.audience!r}")
+    return {
+        "conversation_id": _required(draft.conversation_id, "conversation id", MAX_KEY),
+        "channel": channel,
+        "contact_method": draft.contact_method,
+        "contact_detail": _contact(draft.contact_method, draft.contact_detail),
+        "need": draft.need,
+        "need_summary": _text(draft.need_summary, "need summary", MAX_SUMMARY, multiline=True),
+        "place_key": draft.place_key,
+        "audience": draft.audience,
+        "preferred_name": _text(draft.preferred_name, "name", MAX_NAME),
+        "good_time": _text(draft.good_time, "good time", MAX_GOOD_TIME),
+        "urgent": draft.urgent,
+    }
+
+
+def submit(
+    session: Session, draft: HandoffDraft, idempotency_key: str, now: datetime | None = None
+) -> HandoffRequest:
+    """Stores a consented request routed to its team, with a 'created' event.
+
+    The same ``idempotency_key`` again returns the stored request unchanged,
+    even when two submissions race (the unique key decides, in a savepoint).
+    """
+    now = _now(now)
+    key = _required(idempotency_key, "idempotency key", MAX_KEY)
+    existing = _by_key(session, key)
+    if existing is not None:
+        return existing
+    values = _validated(draft)
+    team = route(session, values["place_key"], values["need"])
+    request = HandoffRequest(
+        id=new_id(),
+        idempotency_key=key,
+        status="new",
+        team_id=team.id,
+        consent_at=now,
+        created_at=now,
+        updated_at=now,
+        **values,
+    )
+    try:
+        with session.begin_nested():
+            session.add(request)
+    except IntegrityError:
+        existing = _by_key(session, key)
+        if existing is None:
+            raise
+        return existing
+    _append(
+        session,
+        request,
+        now,
+        "bot",
+        "created",
+        {
+            "team_id": team.id,
+            "channel": request.channel,
+            "contact_method": request.contact_method,
+            "urgent": request.urgent,
+        },
+    )
+    log.info(
+        "handoff request %s created: team %s, channel %s, contact by %s%s",
+        request.id,
+        team.id,
+        request.channel,
+        request.contact_method,
+        ", urgent" if request.urgent else "",
+    )
+    return request
+
+
+# What a navigator sees --------------------------------------------------------------------
+
+
+def _active(navigator: Any) -> bool:
+    return isinstance(navigator, Navigator) and bool(navigator.active)
+
+
+def visible_requests(
+    session: Session, navigator: Navigator, statuses: Collection[str] | None = None
+) -> list[HandoffRequest]:
+    """The navigator's organisation's requests: urgent first, then newest first."""
+    if isinstance(statuses, str):
+        statuses = (statuses,)
+    if statuses is not None and not set(statuses) <= set(STATUSES):
+        raise HandoffError(f"status must be among {', '.join(STATUSES)}")
+    if not _active(navigator):
+        return []
+    query = (
+        select(HandoffRequest)
+        .join(NavigatorTeam, HandoffRequest.team_id == NavigatorTeam.id)
+        .where(NavigatorTeam.organization_id == navigator.organization_id)
+        .order_by(HandoffRequest.urgent.desc(), HandoffRequest.created_at.desc(), HandoffRequest.id)
+    )
+    if statuses is not None:
+        query = query.where(HandoffRequest.status.in_(list(statuses)))
+    return list(session.execute(query).scalars())
+
+
+def _find(
+    session: Session, navigator: Navigator, request_id: str, *, lock: bool = False
+) -> HandoffRequest:
+    if not _active(navigator) or not isinstance(request_id, str) or len(request_id) > 64:
+        raise NotFound("no such request")
+    query = (
+        select(HandoffRequest)
+        .join(NavigatorTeam, HandoffRequest.team_id == NavigatorTeam.id)
+        .where(
+            HandoffRequest.id == request_id,
+            NavigatorTeam.organization_id == navigator.organization_id,
+        )
+    )
+    if lock:
+        # Two navigators pressing "claim" at once: the second waits and sees the first's claim.
+        query = query.with_for_update(of=HandoffRequest).execution_options(populate_existing=True)
+    request = session.execute(query).scalar_one_or_none()
+    if request is None:
+        raise NotFound("no such request")
+    return request
+
+
+def get_request(session: Session, navigator: Navigator, request_id: str) -> HandoffRequest:
+    return _find(session, navigator, request_id)
+
+
+def events(session: Session, navigator: Navigator, request_id: str) -> list[HandoffEvent]:
+    """The request's history, oldest first (notes included: they stay in the organisation)."""
+    request = _find(session, navigator, request_id)
+    return list(
+        session.execute(
+            select(HandoffEvent)
+            .where(HandoffEvent.request_id == request.id)
+            .order_by(HandoffEvent.id)
+        ).scalars()
+    )
+
+
+def is_live(session: Session, request: HandoffRequest) -> bool:
+    """Whether a navigator is chatting live (the bot is paused) in this request's conversation."""
+    last = session.execute(
+        select(HandoffEvent.kind)
+        .where(
+            HandoffEvent.request_id == request.id,
+            HandoffEvent.kind.in_(("live_started", "live_ended")),
+        )
+        .order_by(HandoffEvent.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return last == "live_started"
+
+
+# State changes ----------------------------------------------------------------------------
+
+
+def _change(
+    session: Session,
+    navigator: Navigator,
+    request: HandoffRequest,
+    now: datetime,
+    kind: str,
+    detail: dict[str, Any] | None = None,
+) -> HandoffEvent:
+    request.updated_at = now
+    event = _append(session, request, now, navigator.actor, kind, detail)
+    log.info("handoff request %s: %s by navigator %s", request.id, kind, navigator.id)
+    return event
+
+
+def _require_status(request: HandoffRequest, allowed: Collection[str], action: str) -> None:
+    if request.status not in allowed:
+        raise InvalidTransition(f"cannot {action} a request that is {request.status}")
+
+
+def _require_holder(request: HandoffRequest, navigator: Navigator, action: str) -> None:
+    if request.claimed_by != navigator.id:
+        raise InvalidTransition(f"only the navigator who claimed the request can {action} it")
+
+
+def _require_not_forgotten(request: HandoffRequest, action: str) -> None:
+    if request.forgotten_at is not None:
+        raise InvalidTransition(f"cannot {action}: the person's details have been deleted")
+
+
+def _require_not_live(session: Session, request: HandoffRequest, action: str) -> None:
+    if is_live(session, request):
+        raise InvalidTransition(f"end the live chat before you {action} the request")
+
+
+def claim(
+    session: Session, navigator: Navigator, request_id: str, now: datetime | None = None
+) -> HandoffRequest:
+    """new -> claimed, held by this navigator."""
+    now = _now(now)
+    request = _find(session, navigator, request_id, lock=True)
+    if request.status == "claimed" and request.claimed_by != navigator.id:
+        raise InvalidTransition("another navigator has already claimed this request")
+    _require_status(request, ("new",), "claim")
+    _require_not_forgotten(request, "claim it")
+    request.status, request.claimed_by = "claimed", navigator.id
+    _change(session, navigator, request, now, "claimed")
+    return request
+
+
+def release(
+    session: Session, navigator: Navigator, request_id: str, now: datetime | None = None
+) -> HandoffRequest:
+    """claimed -> new, by the navigator who holds it."""
+    now = _now(now)
+    request = _find(session, navigator, request_id, lock=True)
+    _require_status(request, ("claimed",), "release")
+    _require_holder(request, navigator, "release")
+    _require_not_live(session, request, "release")
+    request.status, request.claimed_by = "new", None
+    _change(session, navigator, request, now, "released")
+    return request
+
+
+def mark_in_contact(
+    session: Session, navigator: Navigator, request_id: str, now: datetime | None = None
+) -> HandoffRequest:
+    """claimed -> in_contact, by the navigator who holds it."""
+    now = _now(now)
+    request = _find(session, navigator, request_id, lock=True)
+    _require_status(request, ("claimed",), "mark in contact")
+    _require_holder(request, navigator, "mark in contact")
+    request.status = "in_contact"
+    _change(session, navigator, request, now, "in_contact")
+    return request
+
+
+def close(
+    session: Session,
+    navigator: Navigator,
+    request_id: str,
+    outcome: str,
+    now: datetime | None = None,
+) -> HandoffRequest:
+    """new, claimed or in_contact -> closed with an outcome (a held request only by its holder)."""
+    now = _now(now)
+    if outcome not in OUTCOMES:
+        raise HandoffError(f"outcome must be one of {', '.join(OUTCOMES)}")
+    request = _find(session, navigator, request_id, lock=True)
+    _require_status(request, ("new", "claimed", "in_contact"), "close")
+    if request.status != "new":
+        _require_holder(request, navigator, "close")
+    _require_not_live(session, request, "close")
+    request.status, request.outcome = "closed", outcome
+    _change(session, navigator, request, now, "closed", {"outcome": outcome})
+    return request
+
+
+def add_note(
+    session: Session,
+    navigator: Navigator,
+    request_id: str,
+    text: str,
+    now: datetime | None = None,
+) -> HandoffEvent:
+    """A private note, seen only inside the navigator's organisation."""
+    now = _now(now)
+    body = _required(text, "note", MAX_TEXT, multiline=True)
+    request = _find(session, navigator, request_id)
+    return _change(session, navigator, request, now, "note", {"text": body})
+
+
+def _require_live_reply(session: Session, navigator: Navigator, request: HandoffRequest) -> None:
+    _require_status(request, ("claimed", "in_contact"), "chat on")
+    _require_holder(request, navigator, "chat on")
+    _require_not_forgotten(request, "chat")
+    if request.contact_method != "chat":
+        raise InvalidTransition("the person asked to be contacted another way, not in the chat")
+
+
+def record_message(
+    session: Session,
+    navigator: Navigator,
+    request_id: str,
+    text: str,
+    now: datetime | None = None,
+) -> HandoffEvent:
+    """A live reply from the navigator holding the request, for the person's chat."""
+    now = _now(now)
+    body = _required(text, "message", MAX_TEXT, multiline=True)
+    request = _find(session, navigator, request_id, lock=True)
+    _require_live_reply(session, navigator, request)
+    return _change(session, navigator, request, now, "message", {"text": body})
+
+
+def start_live(
+    session: Session, navigator: Navigator, request_id: str, now: datetime | None = None
+) -> HandoffRequest:
+    """The holder joins the person's chat: the bot is to stay quiet until ``end_live``."""
+    now = _now(now)
+    request = _find(session, navigator, request_id, lock=True)
+    _require_live_reply(session, navigator, request)
+    if is_live(session, request):
+        raise InvalidTransition("a live chat is already running for this request")
+    _change(session, navigator, request, now, "live_started")
+    return request
+
+
+def end_live(
+    session: Session, navigator: Navigator, request_id: str, now: datetime | None = None
+) -> HandoffRequest:
+    """Hands the chat back to the bot; anyone in the organisation may, so it is never stuck."""
+    now = _now(now)
+    request = _find(session, navigator, request_id, lock=True)
+    if not is_live(session, request):
+        raise InvalidTransition("no live chat is running for this request")
+    _change(session, navigator, request, now, "live_ended")
+    return request
+
+
+# When nobody is there ---------------------------------------------------------------------
+
+
+def _shifts(team: NavigatorTeam) -> list[hours_mod.Shift]:
+    return [hours_mod.Shift(h.weekday, h.opens_at, h.closes_at) for h in team.hours]
+
+
+def team_open_now(team: NavigatorTeam, now: datetime) -> bool:
+    """Whether the team is staffed at ``now`` (its hours are New Zealand time)."""
+    return hours_mod.is_open(_shifts(team), _now(now))
+
+
+def next_opening(team: NavigatorTeam, now: datetime) -> datetime | None:
+    """When the team is next staffed, in NZ time: ``now`` if it is now; None without hours."""
+    return hours_mod.next_opening(_shifts(team), _now(now))
+
+
+def _escalate(
+    session: Session,
+    request: HandoffRequest,
+    to: NavigatorTeam,
+    now: datetime,
+    detail: dict[str, Any],
+) -> None:
+    from_team = request.team_id
+    request.team_id, request.team = to.id, to
+    request.escalated_at = request.updated_at = now
+    _append(
+        session,
+        request,
+        now,
+        "system",
+        "escalated",
+        {"from_team": from_team, "to_team": to.id, **detail},
+    )
+    log.info(
+        "handoff request %s escalated from %s to %s (%s)",
+        request.id,
+        from_team,
+        to.id,
+        detail["reason"],
+    )
+
+
+def _waiting(session: Session) -> list[HandoffRequest]:
+    return list(
+        session.execute(
+            select(HandoffRequest)
+            .where(HandoffRequest.status == "new")
+            .order_by(HandoffRequest.created_at, HandoffRequest.id)
+        ).scalars()
+    )
+
+
+def escalate_overdue(
+    session: Session, now: datetime, unclaimed_minutes: int
+) -> list[HandoffRequest]:
+    """Requests still new ``unclaimed_minutes`` after they reached their team move one level up.
+
+    The wait restarts at each escalation, so a local request goes to the
+    regional team, and later, if still unclaimed, to the national team.
+    """
+    now = _now(now)
+    if not isinstance(unclaimed_minutes, int) or unclaimed_minutes < 1:
+        raise HandoffError("unclaimed_minutes must be a whole number of at least 1")
+    cutoff = now - timedelta(minutes=unclaimed_minutes)
+    moved = []
+    for request in _waiting(session):
+        if (request.escalated_at or request.created_at) > cutoff:
+            continue
+        to = fallback_team(session, request.team, request.place_key, request.need)
+        if to is not None:
+            _escalate(session, request, to, now, {"reason": "unclaimed"})
+            moved.append(request)
+    return moved
+
+
+def escalate_closed(session: Session, now: datetime) -> list[HandoffRequest]:
+    """New requests whose team is not staffed now go to the nearest higher team that is."""
+    now = _now(now)
+    teams = all_teams(session)
+    moved = []
+    for request in _waiting(session):
+        if team_open_now(request.team, now):
+            continue
+        higher = LEVELS[LEVELS.index(request.team.level) + 1 :]
+        for level in higher:
+            to = choose_team(teams, request.place_key, request.need, (level,))
+            if to is not None and to.id != request.team_id and team_open_now(to, now):
+                _escalate(session, request, to, now, {"reason": "team closed"})
+                moved.append(request)
+                break
+    return moved
+
+
+# Privacy ----------------------------------------------------------------------------------
+
+
+def _scrub(
+    session: Session, request: HandoffRequest, now: datetime, actor: str, detail: dict[str, Any]
+) -> None:
+    for field in SCRUBBED:
+        setattr(request, field, None)
+    request.forgotten_at = request.updated_at = now
+    _append(session, request, now, actor, "forgotten", detail)
+
+
+def forget_conversation(session: Session, conversation_id: str, now: datetime) -> int:
+    """Deletes the contact details of this conversation's requests; returns how many.
+
+    The anonymous request (need, place, status, outcome) and its events stay, so
+    navigators can see a request existed; a request already forgotten is not counted.
+    """
+    now = _now(now)
+    conversation_id = _required(conversation_id, "conversation id", MAX_KEY)
+    requests = session.execute(
+        select(HandoffRequest).where(
+            HandoffRequest.conversation_id == conversation_id,
+            HandoffRequest.forgotten_at.is_(None),
+        )
+    ).scalars()
+    count = 0
+    for request in requests:
+        _scrub(session, request, now, "person", {"reason": "asked"})
+        count += 1
+    log.info("forgot the contact details of %d handoff request(s)", count)
+    return count
+
+
+def apply_retention(session: Session, now: datetime, days: int) -> int:
+    """Forgets requests closed (or, if never closed, created) more than ``days`` ago."""
+    now = _now(now)
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        raise HandoffError("days must be a whole number of at least 1")
+    cutoff = now - timedelta(days=days)
+    closed_at = (
+        select(HandoffEvent.request_id, func.max(HandoffEvent.at).label("at"))
+        .where(HandoffEvent.kind == "closed")
+        .group_by(HandoffEvent.request_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(HandoffRequest, closed_at.c.at)
+        .outerjoin(closed_at, closed_at.c.request_id == HandoffRequest.id)
+        .where(HandoffRequest.forgotten_at.is_(None), HandoffRequest.created_at < cutoff)
+        .order_by(HandoffRequest.created_at)
+    ).all()
+    count = 0
+    for request, closed in rows:
+        if request.status == "closed" and closed is not None:
+            closed = closed if closed.tzinfo else closed.replace(tzinfo=timezone.utc)
+            if closed >= cutoff:
+                continue
+        _scrub(session, request, now, "system", {"reason": "retention", "days": days})
+        count += 1
+    log.info("retention (%d days): forgot the contact details of %d request(s)", days, count)
+    return count

@@ -1,0 +1,256 @@
+"""Who is asking: sessions for the pages, bearer tokens for the API, CSRF, login limits.
+
+Sessions live in a server-side table in memory: the cookie holds only a random
+token, the table holds its SHA-256, so logging out really ends the session and
+a restart of the inbox signs everybody out (nothing to steal from a cookie
+jar or a memory dump that still works later). Idle and absolute lifetimes are
+checked on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from aiohttp import web
+from yarl import URL
+
+from bot.navigator import store
+from bot.navigator.keys import SESSIONS, SETTINGS
+from bot.navigator.middlewares import error_response
+
+SESSION_COOKIE = "inbox_session"
+LOGIN_CSRF_COOKIE = "inbox_login_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+PUBLIC_PATHS = frozenset({"/login", "/health"})
+MAX_TRACKED_KEYS = 10_000
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class InboxSession:
+    navigator_id: str
+    csrf: str
+    created: datetime
+    last_seen: datetime
+    flashes: list[tuple[str, str]] = field(default_factory=list)
+
+    def flash(self, kind: str, message: str) -> None:
+        """A message shown once on the next page ('ok' or 'error')."""
+        self.flashes.append((kind, message))
+
+    def pop_flashes(self) -> list[tuple[str, str]]:
+        flashes, self.flashes = self.flashes, []
+        return flashes
+
+
+class SessionStore:
+    def __init__(self, idle: timedelta, absolute: timedelta) -> None:
+        self._idle = idle
+        self._absolute = absolute
+        self._sessions: dict[str, InboxSession] = {}
+
+    def create(self, navigator_id: str, now: datetime) -> tuple[str, InboxSession]:
+        self.prune(now)
+        token = secrets.token_urlsafe(32)
+        session = InboxSession(navigator_id, secrets.token_urlsafe(32), now, now)
+        self._sessions[_digest(token)] = session
+        return token, session
+
+    def get(self, token: str | None, now: datetime) -> InboxSession | None:
+        """The live session for a cookie value; touching it restarts the idle clock."""
+        if not token or len(token) > 100:
+            return None
+        key = _digest(token)
+        session = self._sessions.get(key)
+        if session is None:
+            return None
+        if now - session.last_seen > self._idle or now - session.created > self._absolute:
+            del self._sessions[key]
+            return None
+        session.last_seen = now
+        return session
+
+    def alive(self, token: str | None, now: datetime) -> bool:
+        """Whether the session is still valid, without restarting its idle clock.
+
+        Live streams check this: an open page alone must not keep a session alive.
+        """
+        if not token or len(token) > 100:
+            return False
+        session = self._sessions.get(_digest(token))
+        return session is not None and not (
+            now - session.last_seen > self._idle or now - session.created > self._absolute
+        )
+
+    def delete(self, token: str | None) -> None:
+        if token:
+            self._sessions.pop(_digest(token), None)
+
+    def delete_navigator(self, navigator_id: str) -> None:
+        for key in [k for k, s in self._sessions.items() if s.navigator_id == navigator_id]:
+            del self._sessions[key]
+
+    def prune(self, now: datetime) -> None:
+        for key in [
+            k
+            for k, s in self._sessions.items()
+            if now - s.last_seen > self._idle or now - s.created > self._absolute
+        ]:
+            del self._sessions[key]
+
+
+class LoginLimiter:
+    """Counts failed sign-ins per key (an email, an IP address) in a sliding window."""
+
+    def __init__(self, max_failures: int, window: timedelta) -> None:
+        self._max = max_failures
+        self._window = window
+        self._failures: OrderedDict[str, deque[datetime]] = OrderedDict()
+
+    def _recent(self, key: str, now: datetime) -> deque[datetime]:
+        times = self._failures.get(key, deque())
+        while times and now - times[0] > self._window:
+            times.popleft()
+        if not times:
+            self._failures.pop(key, None)
+        return times
+
+    def retry_after(self, keys: list[str], now: datetime) -> timedelta | None:
+        """How long until these keys may try again, or None if they may now."""
+        waits = []
+        for key in keys:
+            times = self._recent(key, now)
+            if len(times) >= self._max:
+                waits.append(times[-self._max] + self._window - now)
+        return max(waits) if waits else None
+
+    def failed(self, keys: list[str], now: datetime) -> None:
+        for key in keys:
+            times = self._recent(key, now)
+            times.append(now)
+            self._failures[key] = times
+            self._failures.move_to_end(key)
+        while len(self._failures) > MAX_TRACKED_KEYS:
+            self._failures.popitem(last=False)
+
+    def succeeded(self, key: str) -> None:
+        self._failures.pop(key, None)
+
+
+def login_keys(email: str, remote: str | None) -> list[str]:
+    return [f"email:{email.strip().lower()}", f"ip:{remote or 'unknown'}"]
+
+
+def secure_cookies(request: web.Request) -> bool:
+    setting = request.app[SETTINGS].secure_cookies
+    return request.secure if setting is None else setting
+
+
+def set_cookie(response: web.StreamResponse, request: web.Request, name: str, value: str) -> None:
+    response.set_cookie(
+        name,
+        value,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=secure_cookies(request),
+    )
+
+
+def clear_cookie(response: web.StreamResponse, name: str) -> None:
+    response.del_cookie(name, path="/")
+
+
+def tokens_match(given: object, expected: str | None) -> bool:
+    if not isinstance(given, str) or not expected or len(given) > 200:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+async def _csrf_given(request: web.Request) -> object:
+    header = request.headers.get(CSRF_HEADER)
+    if header is not None:
+        return header
+    form = await request.post()
+    return form.get(CSRF_FIELD)
+
+
+def bearer_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 200:
+        return None
+    return token
+
+
+def _is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith("/static/")
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every route but login, health and static files needs a navigator.
+
+    The API takes a bearer token; the pages take the session cookie, and every
+    POST to a page needs the session's CSRF token (the login form has its own).
+    A refused request never reaches its handler, so nothing changes.
+    """
+    path = request.path
+    if path.startswith("/api/"):
+        token = bearer_token(request)
+        navigator = (
+            await store.run(request.app, store.navigator_for_token, token) if token else None
+        )
+        if navigator is None:
+            response = error_response(
+                request, 401, "Send a valid API token: Authorization: Bearer <token>."
+            )
+            response.headers["WWW-Authenticate"] = 'Bearer realm="inbox"'
+            return response
+        request["navigator"] = navigator
+        return await handler(request)
+
+    if _is_public(path):
+        if request.method == "POST" and path == "/login":
+            given = await _csrf_given(request)
+            if not tokens_match(given, request.cookies.get(LOGIN_CSRF_COOKIE)):
+                return error_response(
+                    request, 403, "The sign-in form had expired. Load it again and sign in."
+                )
+        return await handler(request)
+
+    app = request.app
+    now = app[SETTINGS].clock()
+    token = request.cookies.get(SESSION_COOKIE)
+    session = app[SESSIONS].get(token, now)
+    navigator = (
+        await store.run(app, store.navigator_by_id, session.navigator_id) if session else None
+    )
+    if session is None or navigator is None:
+        if session is not None:
+            app[SESSIONS].delete(token)
+        if request.method in ("GET", "HEAD") and not path.endswith("/live"):
+            raise web.HTTPSeeOther(URL("/login").with_query(next=path))
+        return error_response(request, 401, "Your session has ended. Sign in again.")
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not tokens_match(
+        await _csrf_given(request), session.csrf
+    ):
+        return error_response(
+            request, 403, "This form had expired or did not come from the inbox. Nothing changed."
+        )
+    request["session"] = session
+    request["navigator"] = navigator
+    return await handler(request)
