@@ -22,8 +22,10 @@ venv: $(STAMP)
 
 # Settings and secrets for local runs; .env is git-ignored.
 .env:
-	@sed "s/^RASA_TOKEN=.*/RASA_TOKEN=$$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')/" .env.example > $@
-	@echo "Created .env with a fresh RASA_TOKEN"
+	@sed -e "s/^RASA_TOKEN=.*/RASA_TOKEN=$$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')/" \
+		-e "s/^SMS_SENDER_SECRET=.*/SMS_SENDER_SECRET=$$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')/" \
+		.env.example > $@
+	@echo "Created .env with a fresh RASA_TOKEN and SMS_SENDER_SECRET"
 
 env: .env
 

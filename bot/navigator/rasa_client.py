@@ -3,13 +3,15 @@
 What Rasa 3.6 really does, read from ``rasa/server.py`` and ``rasa/core/processor.py``:
 
 - ``POST /conversations/{id}/tracker/events`` appends events under the
-  conversation lock and saves the tracker. A ``pause`` event makes
-  ``_should_handle_message`` false, so while paused the person's messages are
-  still logged as ``user`` events (the inbox reads them from the tracker) but
-  no action is predicted: the bot stays quiet.
+  conversation lock and saves the tracker. "Pausing" the bot sets the slot
+  ``navigator_live``: the person's messages are still understood and logged as
+  ``user`` events (the inbox reads them from the tracker), and
+  ``NavigatorLivePolicy`` predicts nothing but listening, except after a
+  crisis message, which still gets the crisis answer. (Rasa's own ``pause``
+  event would silence crisis answers too.)
 - ``POST /conversations/{id}/execute`` runs the action through
-  ``MessageProcessor.execute_action``, which does not look at the pause flag:
-  the relay actions run while the bot is paused. ``output_channel=latest``
+  ``MessageProcessor.execute_action``: the relay actions run while the
+  navigator is live. ``output_channel=latest``
   sends the bot's messages to the channel of the person's latest message when
   that channel can make an output channel (socket.io, SMS); for the REST
   channel they are only logged as ``bot`` events (the web chat page has to
@@ -37,6 +39,11 @@ from aiohttp import ClientError, ClientSession, ClientTimeout
 from yarl import URL
 
 log = logging.getLogger(__name__)
+LIVE_SLOT = "navigator_live"
+
+
+def _live(value: bool | None) -> dict[str, Any]:
+    return {"event": "slot", "name": LIVE_SLOT, "value": value}
 
 MAX_ERROR_CHARS = 300
 
@@ -148,23 +155,29 @@ class RasaClient:
         )
 
     async def pause(self, conversation_id: str) -> None:
-        await self.append_events(conversation_id, [{"event": "pause"}])
+        """Quiets the bot (not Rasa's ``pause``, which would also silence crisis answers)."""
+        await self.append_events(conversation_id, [_live(True)])
 
     async def resume(self, conversation_id: str) -> None:
-        await self.append_events(conversation_id, [{"event": "resume"}])
+        await self.append_events(conversation_id, [_live(None)])
 
     async def execute(self, conversation_id: str, action: str) -> None:
         """Runs ``action`` and sends what it says to the person's latest channel.
 
         Raises :class:`RasaError` when Rasa refuses or the action said nothing
-        (Rasa hides action server failures behind a 200).
+        (Rasa hides action server failures behind a 200). Afterwards the
+        conversation is left listening, as after any bot turn: ``execute``
+        does not add ``action_listen``, and without it the person's next
+        message would be read out of context.
         """
         await self._call(
             "POST",
             self._url(conversation_id, "execute", output_channel="latest"),
             {"name": action},
         )
-        if not _said_something_after(await self.tracker_events(conversation_id), action):
+        said = _said_something_after(await self.tracker_events(conversation_id), action)
+        await self.append_events(conversation_id, [{"event": "action", "name": "action_listen"}])
+        if not said:
             raise RasaError(
                 f"Āwhina ran {action} but it sent nothing to the person "
                 "(is the action server running?)."

@@ -22,9 +22,12 @@ from bot.db import session_scope
 from bot.directory import seed
 from bot.handoff.routing import TEAMS_FILE, load_teams
 from bot.migrate import upgrade
+from tests.e2e import fake_gateway
 
 MODEL = ROOT / "models" / "current.tar.gz"
 TOKEN = "e2e-test-token"
+# The URL the SMS gateway signs, as if Rasa sat behind a proxy (SMS_PUBLIC_URL).
+SMS_PUBLIC_URL = "https://sms.awhina.test/webhooks/sms/webhook"
 
 
 def free_port() -> int:
@@ -58,6 +61,9 @@ class Stack:
     env: dict[str, str]
     workdir: Path
     procs: list[subprocess.Popen]
+    sms_url: str = ""  # where the SMS gateway posts webhooks (Rasa, loopback)
+    sms_public_url: str = SMS_PUBLIC_URL  # the URL it signs
+    gateway: fake_gateway.FakeGateway | None = None  # records outbound texts
 
     def chat(self, sender: str, message: str) -> list[dict]:
         response = requests.post(
@@ -97,13 +103,23 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
-        f'tracker_store:\n  type: bot.privacy.ForgetfulSQLTrackerStore\n  dialect: "sqlite"\n  db: "{db_path}"\n'
+        "tracker_store:\n  type: bot.privacy.ForgetfulSQLTrackerStore\n"
+        f'  dialect: "sqlite"\n  db: "{db_path}"\n'
     )
+    gateway = fake_gateway.FakeGateway()
+    gateway.start()
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
         "RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "TF_CPP_MIN_LOG_LEVEL": "3",
+        "TWILIO_AUTH_TOKEN": gateway.auth_token,
+        "TWILIO_ACCOUNT_SID": gateway.account_sid,
+        "SMS_FROM_NUMBER": fake_gateway.FROM_NUMBER,
+        "SMS_PUBLIC_URL": SMS_PUBLIC_URL,
+        "SMS_GATEWAY_URL": gateway.url,
+        "SMS_MAX_CHARS": "1600",
+        "SMS_SENDER_SECRET": "e2e-sms-sender-secret",
     }
     log = workdir / "stack.log"
     procs = [
@@ -149,6 +165,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         env,
         workdir,
         procs,
+        sms_url=f"http://127.0.0.1:{rasa_port}/webhooks/sms/webhook",
+        gateway=gateway,
     )
     try:
         wait_for(f"http://127.0.0.1:{actions_port}/health", 90, procs)
@@ -164,6 +182,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         print(log.read_text(errors="replace")[-5000:])
         raise
     finally:
+        gateway.stop()
         for proc in stack.procs:
             proc.terminate()
         for proc in stack.procs:

@@ -39,6 +39,8 @@ from bot.migrate import upgrade
 from bot.navigator.main import init_app
 from bot.navigator.settings import Settings
 
+LISTEN = {"event": "action", "name": "action_listen"}
+
 RASA_TOKEN = "fake-rasa-token"
 PASSWORD = "correct horse battery"
 START = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)  # a Monday, 11 pm in NZ
@@ -106,9 +108,10 @@ class FakeRasa:
         events = await request.json()
         self.calls.append(("POST", "events", events))
         for event in events:
-            if event["event"] in ("pause", "resume"):
-                self.paused[cid] = event["event"] == "pause"
-            self.trackers.setdefault(cid, []).append(event)
+            if event["event"] == "slot" and event["name"] == "navigator_live":
+                self.paused[cid] = bool(event["value"])
+            # Rasa stamps every event it appends.
+            self.trackers.setdefault(cid, []).append({"timestamp": clock_time.time(), **event})
         return web.json_response({"sender_id": cid})
 
     async def execute(self, request: web.Request) -> web.Response:
@@ -136,8 +139,22 @@ class FakeRasa:
         return web.json_response({"tracker": {"sender_id": cid}, "messages": []})
 
     def rasa_calls(self) -> list[tuple[str, Any]]:
-        """Calls that change something, without the tracker reads."""
-        return [(kind, detail) for _, kind, detail in self.calls if kind != "tracker"]
+        """Calls that change something, without the tracker reads and the
+        ``action_listen`` that follows every execute (checked on its own)."""
+        return [
+            (kind, detail)
+            for _, kind, detail in self.calls
+            if kind != "tracker" and detail != [LISTEN]
+        ]
+
+    def listens_after_executes(self) -> bool:
+        """Every execute is followed, after its tracker read, by an ``action_listen``."""
+        changes = [(kind, detail) for _, kind, detail in self.calls if kind != "tracker"]
+        return all(
+            i + 1 < len(changes) and changes[i + 1] == ("events", [LISTEN])
+            for i, (kind, _) in enumerate(changes)
+            if kind == "execute"
+        )
 
 
 @dataclass

@@ -109,7 +109,7 @@ async def test_live_reply_calls_rasa_in_order_and_records_messages(
     assert (await _post(client, f"{base}/live/start", token)).status == 303
     assert fake_rasa.paused[cid] is True
     assert fake_rasa.rasa_calls() == [
-        ("events", [{"event": "pause"}]),
+        ("events", [{"event": "slot", "name": "navigator_live", "value": True}]),
         (
             "events",
             [
@@ -136,6 +136,7 @@ async def test_live_reply_calls_rasa_in_order_and_records_messages(
         ),
         ("execute", "action_navigator_message"),
     ]
+    assert fake_rasa.listens_after_executes(), "the conversation is left listening"
     fake_rasa.calls.clear()
 
     assert (await _post(client, f"{base}/live/end", token)).status == 303
@@ -143,7 +144,10 @@ async def test_live_reply_calls_rasa_in_order_and_records_messages(
     assert [c for c in fake_rasa.rasa_calls() if c[0] == "execute"] == [
         ("execute", "action_navigator_left")
     ]
-    assert fake_rasa.rasa_calls()[0] == ("events", [{"event": "resume"}])
+    assert fake_rasa.rasa_calls()[0] == (
+        "events",
+        [{"event": "slot", "name": "navigator_live", "value": None}],
+    )
     assert world.kinds(world.req_a) == [
         "created",
         "claimed",

@@ -1,0 +1,1 @@
+"""Dialogue components of our own for Rasa's policy ensemble."""
