@@ -55,8 +55,9 @@ run: train db .env
 	@echo
 	$(VENV)/bin/honcho start -f Procfile
 
-test: train
+test: train lint
 	$(PY) -m pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .

@@ -45,6 +45,7 @@ LIVE_SLOT = "navigator_live"
 def _live(value: bool | None) -> dict[str, Any]:
     return {"event": "slot", "name": LIVE_SLOT, "value": value}
 
+
 MAX_ERROR_CHARS = 300
 
 

@@ -69,6 +69,7 @@ def load_patterns(path: Path = PATTERNS_FILE) -> CrisisPatterns:
     unknown = set(categories) - set(CATEGORIES)
     if unknown:
         raise ValueError(f"unknown crisis categories in {path}: {sorted(unknown)}")
+
     def compiled(section: str) -> tuple[re.Pattern[str], ...]:
         return tuple(re.compile(p, flags) for p in raw.get(section) or [])
 

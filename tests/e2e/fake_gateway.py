@@ -125,4 +125,3 @@ class FakeGateway:
 def sign(auth_token: str, url: str, form: dict[str, str]) -> str:
     """The X-Twilio-Signature a gateway sends for this webhook."""
     return compute(auth_token, url, form)
-
