@@ -60,7 +60,8 @@ def is_valid(auth_token: str, url: str, params: Params, signature: str | None) -
     """Whether ``signature`` matches; compared in constant time. No token or signature: False."""
     if not auth_token or not signature:
         return False
-    given = signature.strip().encode()
+    # Sanic hands over undecodable header bytes as surrogates; they can never match.
+    given = signature.strip().encode("utf-8", "surrogateescape")
     matches = [
         hmac.compare_digest(compute(auth_token, variant, params).encode(), given)
         for variant in _url_variants(url)

@@ -87,3 +87,8 @@ def test_agrees_with_twilios_library(token, path, params):
     expected = RequestValidator(token).compute_signature(url, params)
     assert compute(token, url, params) == expected
     assert is_valid(token, url, params, expected)
+
+
+@pytest.mark.parametrize("signature", ["\udc9a\udc80", "\x80", "Ā", "é" * 40])
+def test_undecodable_or_non_ascii_signatures_are_simply_wrong(signature):
+    assert not is_valid("token", "https://example.org/hook", {"Body": "hi"}, signature)

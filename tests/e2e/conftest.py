@@ -20,12 +20,15 @@ import requests
 from bot.config import ROOT
 from bot.db import session_scope
 from bot.directory import seed
+from bot.handoff import accounts
 from bot.handoff.routing import TEAMS_FILE, load_teams
 from bot.migrate import upgrade
 from tests.e2e import fake_gateway
 
 MODEL = ROOT / "models" / "current.tar.gz"
 TOKEN = "e2e-test-token"
+NAVIGATOR_EMAIL = "mere@grey.example.org"
+NAVIGATOR_PASSWORD = "e2e navigator password"
 # The URL the SMS gateway signs, as if Rasa sat behind a proxy (SMS_PUBLIC_URL).
 SMS_PUBLIC_URL = "https://sms.awhina.test/webhooks/sms/webhook"
 
@@ -64,6 +67,8 @@ class Stack:
     sms_url: str = ""  # where the SMS gateway posts webhooks (Rasa, loopback)
     sms_public_url: str = SMS_PUBLIC_URL  # the URL it signs
     gateway: fake_gateway.FakeGateway | None = None  # records outbound texts
+    inbox_url: str = ""  # the navigators' inbox
+    api_token: str = ""  # NAVIGATOR_EMAIL's API token
 
     def chat(self, sender: str, message: str) -> list[dict]:
         response = requests.post(
@@ -99,7 +104,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with session_scope(db_url) as session:
         seed.load(session)
         load_teams(session, TEAMS_FILE)
+        navigator = accounts.create_navigator(
+            session, NAVIGATOR_EMAIL, "Mere", "grey-navigators", NAVIGATOR_PASSWORD
+        )
+        api_token = accounts.issue_api_token(session, navigator)
     rasa_port, actions_port, web_port = free_port(), free_port(), free_port()
+    inbox_port = free_port()
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
@@ -112,6 +122,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         **os.environ,
         "DATABASE_URL": db_url,
         "RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        "RASA_TOKEN": TOKEN,
+        "INBOX_POLL_SECONDS": "0.5",
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "TWILIO_AUTH_TOKEN": gateway.auth_token,
         "TWILIO_ACCOUNT_SID": gateway.account_sid,
@@ -157,6 +169,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             stderr=subprocess.STDOUT,
         ),
     ]
+    procs.append(
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "inbox", "--port", str(inbox_port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+    )
     stack = Stack(
         f"http://127.0.0.1:{rasa_port}",
         f"http://127.0.0.1:{web_port}",
@@ -167,6 +188,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         procs,
         sms_url=f"http://127.0.0.1:{rasa_port}/webhooks/sms/webhook",
         gateway=gateway,
+        inbox_url=f"http://127.0.0.1:{inbox_port}",
+        api_token=api_token,
     )
     try:
         wait_for(f"http://127.0.0.1:{actions_port}/health", 90, procs)
@@ -177,6 +200,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             ok=lambda r: bool(r.json().get("model_file")),
         )
         wait_for(f"{stack.web_url}/health", 30, procs)
+        wait_for(f"{stack.inbox_url}/health", 30, procs)
         yield stack
     except Exception:
         print(log.read_text(errors="replace")[-5000:])

@@ -1,0 +1,79 @@
+"""Rasa's REST channel with its input checked first.
+
+Stock ``RestInput`` answers a body that is not a JSON object, or a message
+that is not text, with a 500 and a traceback that quotes the message. This
+channel (still named ``rest``, at ``/webhooks/rest/webhook``) answers those
+with a clear 400, a body over 64 KB with 413, and a message over the length
+limit with a short bot reply, without passing anything on to the model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+MAX_MESSAGE_CHARS = 1000
+MAX_BODY_BYTES = 64 * 1024
+MAX_SENDER_CHARS = 128
+SENDER = re.compile(r"[\w.:@+-]{1,128}")
+
+
+def too_long_reply(limit: int) -> str:
+    return (
+        f"Sorry, that message is too long for me. Please keep each message to "
+        f"{limit:,} characters or fewer: you can send it in a few parts."
+    )
+
+
+def _error(status: int, message: str) -> HTTPResponse:
+    return response.json({"error": message}, status=status)
+
+
+def check(
+    body: bytes, limit: int = MAX_MESSAGE_CHARS
+) -> tuple[dict[str, Any] | None, HTTPResponse | None]:
+    """The parsed payload, or the response that refuses it."""
+    if len(body) > MAX_BODY_BYTES:
+        return None, _error(413, f"The request body is over {MAX_BODY_BYTES // 1024} KB.")
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None, _error(400, 'Send JSON: {"sender": "...", "message": "..."}')
+    if not isinstance(payload, dict):
+        return None, _error(400, "Send a JSON object.")
+    sender, message = payload.get("sender"), payload.get("message")
+    if not isinstance(sender, str) or not SENDER.fullmatch(sender):
+        return None, _error(400, "'sender' must be 1 to 128 letters, digits or . : @ + - _")
+    if not isinstance(message, str) or not message.strip() or "\x00" in message:
+        return None, _error(400, "'message' must be non-empty text.")
+    if "metadata" in payload and not isinstance(payload["metadata"], dict):
+        return None, _error(400, "'metadata' must be a JSON object.")
+    if len(message) > limit:
+        return None, response.json([{"recipient_id": sender, "text": too_long_reply(limit)}])
+    return payload, None
+
+
+class RestChannel(RestInput):
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        webhook = super().blueprint(on_new_message)
+
+        @webhook.middleware("request")
+        async def refuse_bad_input(request: Request) -> HTTPResponse | None:
+            if request.method != "POST":
+                return None
+            _, refusal = check(request.body or b"")
+            return refusal
+
+        return webhook

@@ -1,0 +1,34 @@
+"""The fallback offers a person after two misunderstood messages in a row."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.fallback import ActionFallback
+
+
+def user(intent: str) -> dict:
+    return {"event": "user", "text": "?", "parse_data": {"intent": {"name": intent}}}
+
+
+def reply(events: list[dict]) -> str:
+    tracker = Tracker("s", {}, events[-1]["parse_data"], events, False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionFallback().run(dispatcher, tracker, {}))
+    return dispatcher.messages[0]["response"]
+
+
+def test_first_fallback_asks_to_rephrase():
+    assert reply([user("greet"), user("nlu_fallback")]) == "utter_default"
+
+
+def test_second_fallback_in_a_row_offers_a_person():
+    events = [user("nlu_fallback"), {"event": "bot", "text": "Sorry"}, user("nlu_fallback")]
+    assert reply(events) == "utter_default_offer_person"
+
+
+def test_fallbacks_with_an_understood_message_between_start_again():
+    assert reply([user("nlu_fallback"), user("greet"), user("nlu_fallback")]) == "utter_default"
