@@ -175,11 +175,12 @@ def _retention(args: argparse.Namespace) -> int:
     if args.days is None or args.days < 1:
         print("error: give --days N (at least 1) or set RETENTION_DAYS", file=sys.stderr)
         return 2
-    from bot.privacy import delete_old_conversations, tracker_store_url
+    from bot.privacy import delete_old_conversations, delete_old_sms_receipts, tracker_store_url
 
     now = datetime.now(timezone.utc)
     with session_scope() as session:
         count = apply_retention(session, now, args.days)
+        delete_old_sms_receipts(session, now, args.days)
     conversations = delete_old_conversations(tracker_store_url(), now, args.days)
     print(f"Deleted the contact details of {count} handoff request(s) older than {args.days} days")
     print(f"Deleted {conversations} conversation(s) inactive for more than {args.days} days")

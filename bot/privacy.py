@@ -3,8 +3,9 @@
 Conversations live in Rasa's SQL tracker store (table ``events``). When the
 person asks to be forgotten, ``action_forget_me`` scrubs their handoff
 requests, and :class:`ForgetfulSQLTrackerStore` then deletes the whole
-conversation instead of saving it. :func:`delete_old_conversations` is the
-retention job's half for conversations (``python -m bot retention``).
+conversation instead of saving it. :func:`delete_old_conversations` and
+:func:`delete_old_sms_receipts` are the retention job's parts for
+conversations and SMS message ids (``python -m bot retention``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import yaml
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.orm import Session
 
+from bot.channels.models import SmsInbound
 from bot.config import ROOT
 
 log = logging.getLogger(__name__)
@@ -93,3 +96,13 @@ def delete_old_conversations(url: str, now: datetime, days: int) -> int:
         return len(senders)
     finally:
         engine.dispose()
+
+
+def delete_old_sms_receipts(session: Session, now: datetime, days: int) -> int:
+    """Forgets the gateway message ids older than ``days`` (kept only to drop retries)."""
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    result = session.execute(
+        sa.delete(SmsInbound).where(SmsInbound.received_at < now - timedelta(days=days))
+    )
+    return result.rowcount or 0

@@ -95,3 +95,20 @@ def test_the_tracker_store_url_comes_from_endpoints(tmp_path):
     )
     assert tracker_store_url(endpoints) == "postgresql://u:p@db.local:5432/rasa"
     assert tracker_store_url().endswith("var/awhina.db")
+
+
+def test_old_sms_message_ids_are_forgotten(tmp_path):
+    from bot.channels.models import SmsInbound
+    from bot.db import session_scope
+    from bot.migrate import upgrade
+    from bot.privacy import delete_old_sms_receipts
+
+    url = f"sqlite:///{tmp_path / 'sms.db'}"
+    upgrade(url)
+    with session_scope(url) as session:
+        session.add(SmsInbound(message_sid="SMold", received_at=NOW - timedelta(days=40)))
+        session.add(SmsInbound(message_sid="SMnew", received_at=NOW - timedelta(days=2)))
+    with session_scope(url) as session:
+        assert delete_old_sms_receipts(session, NOW, days=30) == 1
+    with session_scope(url) as session:
+        assert [r.message_sid for r in session.query(SmsInbound)] == ["SMnew"]
