@@ -45,7 +45,6 @@ db: $(STAMP)
 
 run: train db .env
 	@echo
-	@echo "Sample navigator logins (new passwords on every start):"
 	@$(PY) -m bot navigator demo
 	@echo
 	@echo "  Chat with Āwhina:   http://127.0.0.1:$${WEB_PORT:-8000}/"

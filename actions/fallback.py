@@ -8,7 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-FALLBACK_INTENT = "nlu_fallback"
+# Messages the bot could not use: not understood, or keyboard mashing.
+FALLBACK_INTENTS = {"nlu_fallback": "utter_default", "nonsense": "utter_nonsense"}
 OFFER_AFTER = 2
 
 
@@ -17,7 +18,9 @@ def fallbacks_in_a_row(tracker: Tracker) -> int:
     for event in reversed(tracker.events):
         if event.get("event") != "user":
             continue
-        if ((event.get("parse_data") or {}).get("intent") or {}).get("name") != FALLBACK_INTENT:
+        if ((event.get("parse_data") or {}).get("intent") or {}).get(
+            "name"
+        ) not in FALLBACK_INTENTS:
             break
         count += 1
     return count
@@ -32,6 +35,7 @@ class ActionFallback(Action):
     ) -> list[dict[str, Any]]:
         if fallbacks_in_a_row(tracker) >= OFFER_AFTER:
             dispatcher.utter_message(response="utter_default_offer_person")
-        else:
-            dispatcher.utter_message(response="utter_default")
+            return []
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        dispatcher.utter_message(response=FALLBACK_INTENTS.get(intent, "utter_default"))
         return []

@@ -41,6 +41,7 @@ FORM_SLOTS = (
 )
 NEEDS_DETAIL = {"call", "text", "email"}
 SURE = 0.5
+URGENT_LINES = 3
 
 
 def _answering(tracker: Tracker, slot: str) -> bool:
@@ -60,8 +61,20 @@ def _sure_intent(tracker: Tracker) -> str | None:
 
 
 def _crisis_lines() -> str:
+    """The first few crisis lines (111 first): enough for a phone screen."""
     with session_scope() as session:
-        return "\n".join(present.contact_answer(v) for v in services_for_need(session, "crisis"))
+        lines = services_for_need(session, "crisis")[:URGENT_LINES]
+        return "\n".join(present.contact_answer(v) for v in lines)
+
+
+def _ask_again(dispatcher: CollectingDispatcher, slot: str, response: str) -> dict[str, Any]:
+    """Says what was wrong and keeps the question open.
+
+    Setting the slot (to nothing) tells Rasa the answer was read, so the form
+    asks again instead of handing the message to the fallback rules.
+    """
+    dispatcher.utter_message(response=response)
+    return {slot: None}
 
 
 class ValidateHandoffForm(FormValidationAction):
@@ -96,8 +109,7 @@ class ValidateHandoffForm(FormValidationAction):
             return {}
         answer = talk.yes_or_no(_text(tracker), _sure_intent(tracker))
         if answer is None:
-            dispatcher.utter_message(response="utter_handoff_yes_or_no")
-            return {}
+            return _ask_again(dispatcher, "handoff_consent", "utter_handoff_yes_or_no")
         return {"handoff_consent": answer}
 
     def extract_handoff_name(
@@ -109,8 +121,7 @@ class ValidateHandoffForm(FormValidationAction):
             return {"handoff_name": talk.SKIPPED}
         name = talk.preferred_name(_text(tracker))
         if name is None:
-            dispatcher.utter_message(response="utter_handoff_name_again")
-            return {}
+            return _ask_again(dispatcher, "handoff_name", "utter_handoff_name_again")
         return {"handoff_name": name}
 
     def extract_handoff_contact_method(
@@ -122,8 +133,7 @@ class ValidateHandoffForm(FormValidationAction):
         if method is None and talk.is_skip(_text(tracker), _sure_intent(tracker)):
             method = "chat"
         if method is None:
-            dispatcher.utter_message(response="utter_handoff_method_again")
-            return {}
+            return _ask_again(dispatcher, "handoff_contact_method", "utter_handoff_method_again")
         return {"handoff_contact_method": method}
 
     def extract_handoff_contact_detail(
@@ -191,8 +201,7 @@ class ValidateHandoffForm(FormValidationAction):
             return {slot: None for slot in FORM_SLOTS if slot not in ("handoff_consent", "place")}
         answer = talk.yes_or_no(_text(tracker), _sure_intent(tracker))
         if answer is None:
-            dispatcher.utter_message(response="utter_handoff_yes_or_no")
-            return {}
+            return _ask_again(dispatcher, "handoff_confirmed", "utter_handoff_yes_or_no")
         return {"handoff_confirmed": answer}
 
 

@@ -30,5 +30,10 @@ def test_second_fallback_in_a_row_offers_a_person():
     assert reply(events) == "utter_default_offer_person"
 
 
+def test_keyboard_mashing_counts_as_a_miss():
+    assert reply([user("nonsense")]) == "utter_nonsense"
+    assert reply([user("nonsense"), user("nlu_fallback")]) == "utter_default_offer_person"
+
+
 def test_fallbacks_with_an_understood_message_between_start_again():
     assert reply([user("nlu_fallback"), user("greet"), user("nlu_fallback")]) == "utter_default"
