@@ -1,10 +1,17 @@
-"""A fallback that helps: rephrase and what the bot can do; after two in a row, offer a person."""
+"""A fallback that helps: rephrase and what the bot can do; after two in a row, offer a person.
+
+It replaces Rasa's ``action_default_fallback``, which Rasa runs for every
+message the NLU could not classify, even in the middle of a form. There the
+message is the answer to the question asked ("09 123 4567", "Timbuktu"), so it
+goes back to the form, which reads it; and nothing is reverted.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -28,11 +35,14 @@ def fallbacks_in_a_row(tracker: Tracker) -> int:
 
 class ActionFallback(Action):
     def name(self) -> str:
-        return "action_fallback"
+        return "action_default_fallback"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        loop = tracker.active_loop.get("name")
+        if loop:
+            return [FollowupAction(loop)]
         if fallbacks_in_a_row(tracker) >= OFFER_AFTER:
             dispatcher.utter_message(response="utter_default_offer_person")
             return []

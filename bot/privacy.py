@@ -11,6 +11,7 @@ conversations and SMS message ids (``python -m bot retention``).
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -55,7 +56,10 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
 
 
 def tracker_store_url(endpoints: Path = ENDPOINTS) -> str:
-    """The tracker store's database URL (``endpoints.yml``; SQLite paths are from the repo)."""
+    """The tracker store's database URL: ``TRACKER_DATABASE_URL``, else ``endpoints.yml``
+    (relative SQLite paths from the repo)."""
+    if os.environ.get("TRACKER_DATABASE_URL"):
+        return os.environ["TRACKER_DATABASE_URL"]
     config = yaml.safe_load(endpoints.read_text(encoding="utf-8"))["tracker_store"]
     dialect = config.get("dialect", "sqlite")
     if dialect == "sqlite":
@@ -78,6 +82,9 @@ def delete_old_conversations(url: str, now: datetime, days: int) -> int:
     if days < 1:
         raise ValueError("days must be at least 1")
     cutoff = (now - timedelta(days=days)).timestamp()
+    sqlite_file = sa.engine.make_url(url).database if url.startswith("sqlite") else None
+    if sqlite_file and not Path(sqlite_file).exists():
+        return 0  # no conversation was ever stored
     engine = sa.create_engine(url, future=True)
     try:
         if not sa.inspect(engine).has_table("events"):

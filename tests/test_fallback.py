@@ -35,5 +35,16 @@ def test_keyboard_mashing_counts_as_a_miss():
     assert reply([user("nonsense"), user("nlu_fallback")]) == "utter_default_offer_person"
 
 
+def test_in_a_form_the_form_reads_the_message_instead():
+    events = [user("nlu_fallback")]
+    tracker = Tracker(
+        "s", {}, events[-1]["parse_data"], events, False, None, {"name": "handoff_form"}, "x"
+    )
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(ActionFallback().run(dispatcher, tracker, {}))
+    assert result == [{"event": "followup", "timestamp": None, "name": "handoff_form"}]
+    assert dispatcher.messages == []
+
+
 def test_fallbacks_with_an_understood_message_between_start_again():
     assert reply([user("nlu_fallback"), user("greet"), user("nlu_fallback")]) == "utter_default"

@@ -124,6 +124,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "RASA_TOKEN": TOKEN,
         "INBOX_POLL_SECONDS": "0.5",
+        # No escalation loop: requests stay with the team they were routed to,
+        # whatever the time of day (escalation has its own tests).
+        "INBOX_ESCALATE_SECONDS": "0",
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "TWILIO_AUTH_TOKEN": gateway.auth_token,
         "TWILIO_ACCOUNT_SID": gateway.account_sid,

@@ -26,6 +26,7 @@ def cli_url(tmp_path, monkeypatch) -> str:
     """An empty SQLite database that ``python -m bot`` uses through DATABASE_URL."""
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
     monkeypatch.delenv("NAVIGATOR_PASSWORD", raising=False)
     monkeypatch.delenv("RETENTION_DAYS", raising=False)
     yield url
