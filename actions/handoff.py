@@ -345,6 +345,13 @@ class ActionNavigatorMessage(_NavigatorAction):
         return "action_navigator_message"
 
 
+class ActionHandoffEscalated(_NavigatorAction):
+    response = "utter_handoff_escalated"
+
+    def name(self) -> str:
+        return "action_handoff_escalated"
+
+
 class ActionNavigatorLeft(_NavigatorAction):
     response = "utter_navigator_left"
 

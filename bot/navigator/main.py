@@ -26,7 +26,7 @@ from bot.navigator.middlewares import (
     body_limit_middleware,
     error_middleware,
 )
-from bot.navigator.rasa_client import RasaClient
+from bot.navigator.rasa_client import RasaClient, RasaError
 from bot.navigator.routes import setup_routes
 from bot.navigator.settings import DEFAULT_PORT, Settings
 
@@ -56,6 +56,15 @@ async def _rasa(app: web.Application) -> AsyncIterator[None]:
     await app[HTTP].close()
 
 
+async def _tell_person(app: web.Application, moved: store.Moved) -> None:
+    """Says in the person's chat who has their request now, and where help is meanwhile."""
+    try:
+        await app[RASA].set_slots(moved.conversation_id, {"navigator_org": moved.organisation})
+        await app[RASA].execute(moved.conversation_id, "action_handoff_escalated")
+    except RasaError as exc:
+        log.warning("Could not tell the person about an escalated request: %s", exc)
+
+
 async def _escalation_loop(app: web.Application) -> None:
     settings = app[SETTINGS]
     while True:
@@ -64,7 +73,10 @@ async def _escalation_loop(app: web.Application) -> None:
                 app, store.escalate, settings.clock(), settings.unclaimed_minutes
             )
             if moved:
-                log.info("Escalated %d unclaimed request(s)", moved)
+                log.info("Escalated %d unclaimed request(s)", len(moved))
+            for request in moved:
+                if request.tell_person:
+                    await _tell_person(app, request)
         except Exception as exc:  # keep trying: the database may come back
             log.warning("Escalation failed: %s", type(exc).__name__)
         await asyncio.sleep(settings.escalate_every_seconds)

@@ -322,7 +322,24 @@ def events_after(session: Session, after_id: int, limit: int = 200) -> list[NewE
     return [NewEvent(r.id, r.kind, r.request_id, r.organization_id, bool(r.urgent)) for r in rows]
 
 
-def escalate(session: Session, now: datetime, unclaimed_minutes: int) -> int:
+@dataclass(frozen=True)
+class Moved:
+    """An escalated request, and whether the person can be told in their chat."""
+
+    conversation_id: str
+    organisation: str
+    tell_person: bool
+
+
+def escalate(session: Session, now: datetime, unclaimed_minutes: int) -> list[Moved]:
     """Moves requests nobody claimed in time, then new ones whose team is not staffed now."""
-    overdue = service.escalate_overdue(session, now, unclaimed_minutes)
-    return len(overdue) + len(service.escalate_closed(session, now))
+    moved = service.escalate_overdue(session, now, unclaimed_minutes)
+    moved += service.escalate_closed(session, now)
+    return [
+        Moved(
+            r.conversation_id,
+            r.team.organization.name,
+            r.contact_method == "chat" and r.forgotten_at is None,
+        )
+        for r in moved
+    ]

@@ -84,6 +84,8 @@ async def test_unclaimed_requests_escalate_after_the_configured_time(
         await asyncio.sleep(0.3)
         assert world.request(world.req_a).team_id == "team-a-coast"
         assert "escalated" in world.kinds(world.req_a)
+        # req_a is "keep chatting here": the person is told who has it now
+        assert ("execute", "action_handoff_escalated") in fake_rasa.rasa_calls()
     finally:
         await client.close()
 
