@@ -6,7 +6,10 @@ from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
+from bot.directory.places import gazetteer
 from bot.directory.session_state import Shown
 
 
@@ -37,3 +40,17 @@ def shown_events(state: Shown) -> list[dict[str, Any]]:
         SlotSet("results_offset", float(state.offset)),
         SlotSet("results_count", float(state.count)),
     ]
+
+
+class PlaceSlot:
+    """Mixed into form validation: a place is kept as its gazetteer key (Māwhera -> greymouth)."""
+
+    def validate_place(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        place = gazetteer().resolve(str(slot_value)) if slot_value else None
+        return {"place": place.key if place else None}

@@ -18,10 +18,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.common import entity_values, latest_intent
+from actions.common import PlaceSlot, entity_values, latest_intent
 from bot.db import session_scope
 from bot.directory import present
-from bot.directory.places import gazetteer
 from bot.directory.query import services_for_need
 from bot.handoff import HandoffError, outbox
 from bot.handoff import conversation as talk
@@ -77,7 +76,7 @@ def _ask_again(dispatcher: CollectingDispatcher, slot: str, response: str) -> di
     return {slot: None}
 
 
-class ValidateHandoffForm(FormValidationAction):
+class ValidateHandoffForm(PlaceSlot, FormValidationAction):
     """Asks only what the referral needs, in order, each question once; most can be skipped."""
 
     def name(self) -> str:
@@ -170,16 +169,6 @@ class ValidateHandoffForm(FormValidationAction):
         if not _answering(tracker, "place") or entity_values(tracker, "place"):
             return {}
         return {"place_skipped": True}
-
-    def validate_place(
-        self,
-        slot_value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-    ) -> dict[str, Any]:
-        place = gazetteer().resolve(str(slot_value)) if slot_value else None
-        return {"place": place.key if place else None}
 
     def extract_handoff_for(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

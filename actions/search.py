@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import entity_values, latest_intent, shown, shown_events
+from actions.common import PlaceSlot, entity_values, latest_intent, shown, shown_events
 from bot.db import session_scope
 from bot.directory import present
 from bot.directory.places import gazetteer
@@ -50,7 +50,7 @@ class ActionStartSearch(Action):
         return events
 
 
-class ValidateServiceSearchForm(FormValidationAction):
+class ValidateServiceSearchForm(PlaceSlot, FormValidationAction):
     """Asks for the place once; a skip or a place we don't know ends the question.
 
     With no need known yet there is nothing to ask: the search that follows
@@ -88,16 +88,6 @@ class ValidateServiceSearchForm(FormValidationAction):
         if latest_intent(tracker) != "skip":
             dispatcher.utter_message(response="utter_unknown_place")
         return {"place_skipped": True}
-
-    def validate_place(
-        self,
-        slot_value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-    ) -> dict[str, Any]:
-        place = gazetteer().resolve(str(slot_value)) if slot_value else None
-        return {"place": place.key if place else None}
 
 
 class ActionSearchServices(Action):
