@@ -20,6 +20,7 @@ from bot.config import DATA_DIR
 from bot.db import session_scope
 from bot.directory import present
 from bot.directory.query import get_services
+from bot.safety.detector import CRISIS_PREFIX
 
 
 @lru_cache(maxsize=1)
@@ -35,7 +36,7 @@ class ActionCrisisResponse(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        category = (latest_intent(tracker) or "").removeprefix("crisis_")
+        category = (latest_intent(tracker) or "").removeprefix(CRISIS_PREFIX)
         config = crisis_categories().get(category, crisis_categories()["suicide"])
         with session_scope() as session:
             views = get_services(session, config["services"])

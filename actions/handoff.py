@@ -25,9 +25,9 @@ from bot.directory.query import services_for_need
 from bot.handoff import HandoffError, outbox
 from bot.handoff import conversation as talk
 from bot.handoff.service import HandoffDraft, next_opening, submit, team_open_now
+from bot.safety.detector import CRISIS_PREFIX
 
 log = logging.getLogger(__name__)
-CRISIS_PREFIX = "crisis_"
 FORM_SLOTS = (
     "handoff_consent",
     "handoff_name",

@@ -20,8 +20,9 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.safety.detector import CRISIS_PREFIX
+
 LIVE_SLOT = "navigator_live"
-CRISIS_PREFIX = "crisis_"
 
 
 @DefaultV1Recipe.register(

@@ -38,6 +38,8 @@ from urllib.parse import quote
 from aiohttp import ClientError, ClientSession, ClientTimeout
 from yarl import URL
 
+from bot.safety.detector import CRISIS_PREFIX
+
 log = logging.getLogger(__name__)
 LIVE_SLOT = "navigator_live"
 
@@ -85,7 +87,7 @@ def _turns(events: list[Any]) -> list[Turn]:
                 text=text,
                 at=datetime.fromtimestamp(timestamp, timezone.utc),
                 timestamp=timestamp,
-                crisis=event["event"] == "user" and str(intent).startswith("crisis_"),
+                crisis=event["event"] == "user" and str(intent).startswith(CRISIS_PREFIX),
             )
         )
     return turns

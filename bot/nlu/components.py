@@ -28,6 +28,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.reo import fold
+from bot.safety.detector import CRISIS_PREFIX, patterns
 
 ORDINAL_PREFIXES = ("number", "no.", "#", "option")
 
@@ -113,9 +114,6 @@ class DirectoryEntityExtractor(_Stateless, EntityExtractorMixin):
         return messages
 
 
-CRISIS_PREFIX = "crisis_"
-
-
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class CrisisDetector(_Stateless):
     """The crisis check on every message, after the intent classifier and fallback.
@@ -162,8 +160,6 @@ class CrisisDetector(_Stateless):
         return {"name": best["name"], "confidence": best.get("confidence")}
 
     def process(self, messages: list[Message]) -> list[Message]:
-        from bot.safety.detector import patterns
-
         for message in messages:
             text = message.get(TEXT) or ""
             category = patterns().detect(text)

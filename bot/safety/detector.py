@@ -21,6 +21,8 @@ from bot.config import DATA_DIR
 from bot.reo import match_key
 
 PATTERNS_FILE = DATA_DIR / "safety" / "crisis_patterns.yml"
+# A crisis leaves NLU as the intent CRISIS_PREFIX + category ("crisis_suicide").
+CRISIS_PREFIX = "crisis_"
 # When a message matches more than one category, the first here wins.
 CATEGORIES = ("suicide", "overdose", "violence", "child")
 
