@@ -20,17 +20,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-MAX_MESSAGE_CHARS = 1000
+from bot.channels.limits import MAX_MESSAGE_CHARS, too_long_reply
+
 MAX_BODY_BYTES = 64 * 1024
 MAX_SENDER_CHARS = 128
 SENDER = re.compile(r"[\w.:@+-]{1,128}")
-
-
-def too_long_reply(limit: int) -> str:
-    return (
-        f"Sorry, that message is too long for me. Please keep each message to "
-        f"{limit:,} characters or fewer: you can send it in a few parts."
-    )
 
 
 def _error(status: int, message: str) -> HTTPResponse:

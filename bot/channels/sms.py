@@ -54,6 +54,7 @@ from sanic.response import HTTPResponse
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.channels import sms_render
+from bot.channels.limits import too_long_reply
 from bot.channels.models import SmsInbound, SmsOptOut
 from bot.channels.sms_gateway import DEFAULT_BASE_URL, Gateway, SendError
 from bot.channels.twilio_signature import is_valid
@@ -96,13 +97,6 @@ FAILED = "Sorry, something went wrong on my side. Please try again in a moment."
 
 class OptedOut(SendError):
     """The number texted STOP: nothing may be sent to it until it texts START."""
-
-
-def too_long(limit: int) -> str:
-    return (
-        f"Sorry, that message is too long for me (over {limit:,} characters). "
-        "Please send it in shorter parts."
-    )
 
 
 @dataclass(frozen=True)
@@ -469,7 +463,7 @@ class SmsInput(InputChannel):
                 await asyncio.to_thread(help_text, db_url, self.config.help_services)
             )
         if len(body) > self.config.max_chars:
-            return self._reply(too_long(self.config.max_chars))
+            return self._reply(too_long_reply(self.config.max_chars))
         text = _CONTROL.sub("", body).strip()
         if not text:
             return self._reply(EMPTY)

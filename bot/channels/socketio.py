@@ -37,21 +37,14 @@ from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
 
+from bot.channels.limits import MAX_MESSAGE_CHARS, too_long_reply
 from bot.web.history import is_session_id
 from bot.web.settings import default_origins, parse_origins
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_MESSAGE_CHARS = 1000
 # C0 controls and DEL, except tab, newline and carriage return.
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def too_long_reply(limit: int) -> str:
-    return (
-        f"Sorry, that message is too long for me. Please keep each message to "
-        f"{limit:,} characters or fewer: you can send it in a few parts."
-    )
 
 
 class SocketIOInput(RasaSocketIOInput):
@@ -73,14 +66,14 @@ class SocketIOInput(RasaSocketIOInput):
             credentials.get("jwt_method", "HS256"),
             credentials.get("metadata_key", "metadata"),
             cors_allowed_origins=origins or default_origins(),
-            max_message_chars=int(credentials.get("max_message_chars", DEFAULT_MAX_MESSAGE_CHARS)),
+            max_message_chars=int(credentials.get("max_message_chars", MAX_MESSAGE_CHARS)),
         )
 
     def __init__(
         self,
         *args: Any,
         cors_allowed_origins: Iterable[str] | None = None,
-        max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
+        max_message_chars: int = MAX_MESSAGE_CHARS,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)

@@ -24,6 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels.limits import MAX_MESSAGE_CHARS
 from bot.handoff import HandoffError, InvalidTransition, NotFound
 from bot.handoff.models import OUTCOMES, STATUSES
 from bot.navigator import store
@@ -32,7 +33,6 @@ from bot.navigator.rasa_client import RasaError, RasaUnavailable, Turn
 from bot.navigator.store import NavigatorView, RequestView
 
 MAX_NOTE_CHARS = 2000
-MAX_MESSAGE_CHARS = 1000  # what the web chat accepts from a person, too
 
 OUTCOME_LABELS = {
     "connected": "Connected with support",

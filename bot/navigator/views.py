@@ -15,6 +15,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from bot.channels.limits import MAX_MESSAGE_CHARS
 from bot.handoff.models import OUTCOMES, STATUSES
 from bot.navigator import ops, store
 from bot.navigator.auth import (
@@ -188,7 +189,7 @@ async def _request_page(
             "outcomes": OUTCOMES,
             "error": error,
             "max_note": ops.MAX_NOTE_CHARS,
-            "max_message": ops.MAX_MESSAGE_CHARS,
+            "max_message": MAX_MESSAGE_CHARS,
         },
         status,
     )

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from bot.channels.limits import MAX_MESSAGE_CHARS
 from bot.config import env_int, rasa_url
 
 DEFAULT_EXIT_URL = "https://www.google.com/search?q=weather"
@@ -62,7 +63,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     # Where "Quick exit" goes on our demo page.
     exit_url: str = DEFAULT_EXIT_URL
-    max_message_chars: int = 1000
+    max_message_chars: int = MAX_MESSAGE_CHARS
     rasa_timeout_seconds: float = 10.0
 
     @classmethod
