@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,6 +26,7 @@ from bot.handoff.service import HandoffDraft, submit
 
 log = logging.getLogger(__name__)
 OUTBOX_DIR = VAR_DIR / "handoff-outbox"
+RETRY_SECONDS = 30.0
 
 
 def _path(key: str, directory: Path) -> Path:
@@ -54,7 +56,11 @@ def flush(url: str | None = None, directory: Path = OUTBOX_DIR) -> int:
     sent = 0
     for path in pending(directory):
         try:
-            kept = json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            continue  # another process submitted it meanwhile
+        try:
+            kept = json.loads(text)
             draft = HandoffDraft(**kept["draft"])
             with session_scope(url) as session:
                 submit(session, draft, kept["key"])
@@ -68,11 +74,25 @@ def flush(url: str | None = None, directory: Path = OUTBOX_DIR) -> int:
             path.replace(bad)
             log.error("a kept handoff request could not be submitted; moved to %s", bad.name)
             continue
-        path.unlink()
+        path.unlink(missing_ok=True)
         sent += 1
     if sent:
         log.info("submitted %d kept handoff request(s)", sent)
     return sent
+
+
+def keep_retrying(
+    stop: threading.Event,
+    interval: float = RETRY_SECONDS,
+    url: str | None = None,
+    directory: Path = OUTBOX_DIR,
+) -> None:
+    """Flushes every ``interval`` seconds until ``stop`` is set (the action server's thread)."""
+    while not stop.wait(interval):
+        try:
+            flush(url, directory)
+        except OSError as exc:  # a full or read-only disk must not end the retries
+            log.error("could not read the handoff outbox: %s", type(exc).__name__)
 
 
 def forget(conversation_id: str, directory: Path = OUTBOX_DIR) -> int:
@@ -81,9 +101,9 @@ def forget(conversation_id: str, directory: Path = OUTBOX_DIR) -> int:
     for path in pending(directory):
         try:
             kept = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
+        except (FileNotFoundError, ValueError):
             continue
         if kept.get("draft", {}).get("conversation_id") == conversation_id:
-            path.unlink()
+            path.unlink(missing_ok=True)
             removed += 1
     return removed

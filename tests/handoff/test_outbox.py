@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import stat
+import threading
+import time
 from pathlib import Path
 
 from rasa_sdk import Tracker
@@ -56,9 +58,10 @@ def test_a_request_that_reached_the_database_before_a_crash_is_not_duplicated(ur
 
 def test_an_invalid_kept_request_is_set_aside_not_retried_forever(url, tmp_path):
     (tmp_path / "broken.json").write_text('{"key": "k", "draft": {"nonsense": 1}}')
+    (tmp_path / "garbled.json").write_text('{"key": "k", "dra')
     outbox.keep(DRAFT, "conv-outbox:2", tmp_path)
     assert outbox.flush(url, tmp_path) == 1
-    assert (tmp_path / "broken.invalid").exists()
+    assert (tmp_path / "broken.invalid").exists() and (tmp_path / "garbled.invalid").exists()
 
 
 def test_forget_removes_a_conversations_kept_requests(tmp_path):
@@ -107,3 +110,20 @@ def test_the_bot_keeps_the_request_and_says_so_when_the_database_is_down(
 def test_outbox_files_never_land_outside_the_directory(tmp_path):
     path = outbox.keep(DRAFT, "../../etc/passwd", tmp_path)
     assert Path(path).parent == tmp_path
+
+
+def test_the_retry_thread_submits_kept_requests_until_stopped(url, tmp_path):
+    outbox.keep(DRAFT, "conv-outbox:3", tmp_path)
+    stop = threading.Event()
+    thread = threading.Thread(target=outbox.keep_retrying, args=(stop, 0.05, url, tmp_path))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while outbox.pending(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    assert not thread.is_alive()
+    assert outbox.pending(tmp_path) == []
+    assert [r.idempotency_key for r in stored(url)] == ["conv-outbox:3"]
