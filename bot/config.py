@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
 VAR_DIR = ROOT / "var"
 TIMEZONE = "Pacific/Auckland"
+NZ = ZoneInfo(TIMEZONE)  # opening hours, team hours, "mōrena": New Zealand time
 
 
 def database_url() -> str:

@@ -20,9 +20,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.dialogue import NAVIGATOR_LIVE_SLOT
 from bot.safety.detector import CRISIS_PREFIX
-
-LIVE_SLOT = "navigator_live"
 
 
 @DefaultV1Recipe.register(
@@ -48,7 +47,7 @@ class NavigatorLivePolicy(Policy):
         probabilities = self._default_predictions(domain)
         intent = tracker.latest_message.intent.get("name") or "" if tracker.latest_message else ""
         if (
-            tracker.get_slot(LIVE_SLOT)
+            tracker.get_slot(NAVIGATOR_LIVE_SLOT)
             and tracker.latest_action_name == ACTION_LISTEN_NAME
             and not intent.startswith(CRISIS_PREFIX)
         ):

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from bot.config import TIMEZONE
+from bot.config import NZ
 from bot.directory.places import gazetteer
 from bot.directory.taxonomy import taxonomies
 from bot.phone import is_email, is_mobile, mask, to_e164_nz
 from bot.reo.normalise import match_key
 
-NZ = ZoneInfo(TIMEZONE)
 SKIPPED = ""  # a skipped optional answer: filled, so never asked again, but empty
 MAX_NAME_CHARS = 40
 MAX_GOOD_TIME_CHARS = 80

@@ -12,12 +12,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from bot.config import TIMEZONE
+from bot.config import NZ
 from bot.directory.hours import DAYS, parse_days
-
-NZ = ZoneInfo(TIMEZONE)
 
 
 @dataclass(frozen=True)

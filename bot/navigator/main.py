@@ -10,13 +10,12 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import ClientSession, web
 
-from bot.config import ROOT, TIMEZONE
+from bot.config import NZ, ROOT
 from bot.navigator import store
 from bot.navigator.auth import LoginLimiter, SessionStore, auth_middleware
 from bot.navigator.keys import HTTP, HUB, LIMITER, RASA, SESSIONS, SETTINGS
@@ -32,7 +31,6 @@ from bot.navigator.settings import DEFAULT_PORT, Settings
 
 log = logging.getLogger(__name__)
 TEMPLATES = ROOT / "bot" / "navigator" / "templates"
-NZ = ZoneInfo(TIMEZONE)
 
 
 def nz_time(value: datetime | None) -> str:

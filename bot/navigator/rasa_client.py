@@ -38,14 +38,14 @@ from urllib.parse import quote
 from aiohttp import ClientError, ClientSession, ClientTimeout
 from yarl import URL
 
+from bot.dialogue import NAVIGATOR_LIVE_SLOT
 from bot.safety.detector import CRISIS_PREFIX
 
 log = logging.getLogger(__name__)
-LIVE_SLOT = "navigator_live"
 
 
 def _live(value: bool | None) -> dict[str, Any]:
-    return {"event": "slot", "name": LIVE_SLOT, "value": value}
+    return {"event": "slot", "name": NAVIGATOR_LIVE_SLOT, "value": value}
 
 
 MAX_ERROR_CHARS = 300

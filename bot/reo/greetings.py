@@ -9,13 +9,11 @@ comes from the glossary, capitalised at the start of the reply.
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from bot.config import TIMEZONE
+from bot.config import NZ
 from bot.reo.glossary import default_glossary
 from bot.reo.normalise import match_key
 
-NZ = ZoneInfo(TIMEZONE)
 NOON = 12
 
 # (folded words the person may use, glossary word the bot answers with)
