@@ -29,12 +29,18 @@ OUTBOX_DIR = VAR_DIR / "handoff-outbox"
 RETRY_SECONDS = 30.0
 
 
+def _dir(directory: Path | None) -> Path:
+    """The given directory, else ``OUTBOX_DIR`` as it is now (tests point it elsewhere)."""
+    return directory or OUTBOX_DIR
+
+
 def _path(key: str, directory: Path) -> Path:
     return directory / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
 
 
-def keep(draft: HandoffDraft, key: str, directory: Path = OUTBOX_DIR) -> Path:
+def keep(draft: HandoffDraft, key: str, directory: Path | None = None) -> Path:
     """Writes the request atomically; the file holds contact details, so mode 0600."""
+    directory = _dir(directory)
     directory.mkdir(parents=True, exist_ok=True)
     path = _path(key, directory)
     tmp = path.with_suffix(".tmp")
@@ -47,11 +53,12 @@ def keep(draft: HandoffDraft, key: str, directory: Path = OUTBOX_DIR) -> Path:
     return path
 
 
-def pending(directory: Path = OUTBOX_DIR) -> list[Path]:
+def pending(directory: Path | None = None) -> list[Path]:
+    directory = _dir(directory)
     return sorted(directory.glob("*.json")) if directory.exists() else []
 
 
-def flush(url: str | None = None, directory: Path = OUTBOX_DIR) -> int:
+def flush(url: str | None = None, directory: Path | None = None) -> int:
     """Submits every kept request; stops at the first database error. Returns how many went."""
     sent = 0
     for path in pending(directory):
@@ -85,7 +92,7 @@ def keep_retrying(
     stop: threading.Event,
     interval: float = RETRY_SECONDS,
     url: str | None = None,
-    directory: Path = OUTBOX_DIR,
+    directory: Path | None = None,
 ) -> None:
     """Flushes every ``interval`` seconds until ``stop`` is set (the action server's thread)."""
     while not stop.wait(interval):
@@ -95,7 +102,7 @@ def keep_retrying(
             log.error("could not read the handoff outbox: %s", type(exc).__name__)
 
 
-def forget(conversation_id: str, directory: Path = OUTBOX_DIR) -> int:
+def forget(conversation_id: str, directory: Path | None = None) -> int:
     """Deletes kept requests of a conversation ("forget me" must reach them too)."""
     removed = 0
     for path in pending(directory):

@@ -92,8 +92,6 @@ def test_the_bot_keeps_the_request_and_says_so_when_the_database_is_down(
     url, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(outbox, "OUTBOX_DIR", tmp_path)
-    monkeypatch.setattr(outbox.keep, "__defaults__", (tmp_path,))
-    monkeypatch.setattr(outbox.flush, "__defaults__", (None, tmp_path))
     monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
     dispatcher = CollectingDispatcher()
     asyncio.run(ActionSubmitHandoff().run(dispatcher, _tracker("conv-down"), {}))
