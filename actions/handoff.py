@@ -262,7 +262,7 @@ class ActionSubmitHandoff(Action):
             when=when,
         )
         dispatcher.utter_message(response="utter_handoff_if_urgent", lines=_crisis_lines())
-        return [*reset, SlotSet("handoff_request_id", request.id)]
+        return reset
 
     @staticmethod
     def _last_user_timestamp(tracker: Tracker) -> str:
