@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
@@ -23,7 +22,6 @@ from sanic.response import HTTPResponse
 from bot.channels.limits import MAX_MESSAGE_CHARS, too_long_reply
 
 MAX_BODY_BYTES = 64 * 1024
-MAX_SENDER_CHARS = 128
 SENDER = re.compile(r"[\w.:@+-]{1,128}")
 
 
@@ -31,28 +29,26 @@ def _error(status: int, message: str) -> HTTPResponse:
     return response.json({"error": message}, status=status)
 
 
-def check(
-    body: bytes, limit: int = MAX_MESSAGE_CHARS
-) -> tuple[dict[str, Any] | None, HTTPResponse | None]:
-    """The parsed payload, or the response that refuses it."""
+def refusal(body: bytes, limit: int = MAX_MESSAGE_CHARS) -> HTTPResponse | None:
+    """The response that refuses this webhook body, or None when Rasa may have it."""
     if len(body) > MAX_BODY_BYTES:
-        return None, _error(413, f"The request body is over {MAX_BODY_BYTES // 1024} KB.")
+        return _error(413, f"The request body is over {MAX_BODY_BYTES // 1024} KB.")
     try:
         payload = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        return None, _error(400, 'Send JSON: {"sender": "...", "message": "..."}')
+        return _error(400, 'Send JSON: {"sender": "...", "message": "..."}')
     if not isinstance(payload, dict):
-        return None, _error(400, "Send a JSON object.")
+        return _error(400, "Send a JSON object.")
     sender, message = payload.get("sender"), payload.get("message")
     if not isinstance(sender, str) or not SENDER.fullmatch(sender):
-        return None, _error(400, "'sender' must be 1 to 128 letters, digits or . : @ + - _")
+        return _error(400, "'sender' must be 1 to 128 letters, digits or . : @ + - _")
     if not isinstance(message, str) or not message.strip() or "\x00" in message:
-        return None, _error(400, "'message' must be non-empty text.")
+        return _error(400, "'message' must be non-empty text.")
     if "metadata" in payload and not isinstance(payload["metadata"], dict):
-        return None, _error(400, "'metadata' must be a JSON object.")
+        return _error(400, "'metadata' must be a JSON object.")
     if len(message) > limit:
-        return None, response.json([{"recipient_id": sender, "text": too_long_reply(limit)}])
-    return payload, None
+        return response.json([{"recipient_id": sender, "text": too_long_reply(limit)}])
+    return None
 
 
 class RestChannel(RestInput):
@@ -67,7 +63,6 @@ class RestChannel(RestInput):
         async def refuse_bad_input(request: Request) -> HTTPResponse | None:
             if request.method != "POST":
                 return None
-            _, refusal = check(request.body or b"")
-            return refusal
+            return refusal(request.body or b"")
 
         return webhook
