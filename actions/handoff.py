@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from datetime import datetime, timezone
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -19,6 +18,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.common import PlaceSlot, entity_values, latest_intent
+from bot import clock
 from bot.db import session_scope
 from bot.directory import present
 from bot.directory.query import services_for_need
@@ -244,7 +244,7 @@ class ActionSubmitHandoff(Action):
                 request = submit(session, draft, key)
                 team = request.team
                 org = team.organization.name
-                now = datetime.now(timezone.utc)
+                now = clock.now()
                 when = talk.when_phrase(team_open_now(team, now), next_opening(team, now))
         except HandoffError as exc:
             dispatcher.utter_message(response="utter_handoff_invalid", problem=str(exc))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from bot import clock
 from bot.db import session_scope
 from bot.handoff import outbox
 from bot.handoff.service import forget_conversation
@@ -23,7 +23,7 @@ class ActionForgetMe(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         with session_scope() as session:
-            forget_conversation(session, tracker.sender_id, datetime.now(timezone.utc))
+            forget_conversation(session, tracker.sender_id, clock.now())
         outbox.forget(tracker.sender_id)
         dispatcher.utter_message(response="utter_forgotten")
         return []

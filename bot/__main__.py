@@ -20,8 +20,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
+
+from bot import clock
 
 
 def _directory_load(args: argparse.Namespace) -> int:
@@ -67,7 +68,7 @@ def _handoff_escalate(args: argparse.Namespace) -> int:
     from bot.db import session_scope
     from bot.handoff.service import HandoffError, escalate_closed, escalate_overdue
 
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     try:
         with session_scope() as session:
             overdue = escalate_overdue(session, now, args.minutes)
@@ -177,7 +178,7 @@ def _retention(args: argparse.Namespace) -> int:
         return 2
     from bot.privacy import delete_old_conversations, delete_old_sms_receipts, tracker_store_url
 
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     with session_scope() as session:
         count = apply_retention(session, now, args.days)
         delete_old_sms_receipts(session, now, args.days)
@@ -339,6 +340,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    try:
+        clock.frozen()  # a malformed AWHINA_FROZEN_TIME stops a command before it starts
+    except clock.ClockError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return args.func(args)
 
 

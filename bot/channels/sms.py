@@ -36,7 +36,6 @@ import os
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
@@ -53,6 +52,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from bot import clock
 from bot.channels import sms_render
 from bot.channels.limits import too_long_reply
 from bot.channels.models import SmsInbound, SmsOptOut
@@ -213,7 +213,7 @@ def record_inbound(db_url: str, message_sid: str) -> bool:
     """Record a MessageSid; False if it was already recorded (a repeated webhook)."""
     try:
         with session_scope(db_url) as session:
-            session.add(SmsInbound(message_sid=message_sid, received_at=datetime.now(timezone.utc)))
+            session.add(SmsInbound(message_sid=message_sid, received_at=clock.now()))
     except IntegrityError:
         return False
     return True
@@ -241,7 +241,7 @@ def set_opted_out(db_url: str, e164: str, opted_out: bool) -> None:
         try:
             with session_scope(db_url) as session:
                 row = session.get(SmsOptOut, e164)
-                now = datetime.now(timezone.utc)
+                now = clock.now()
                 if row is None:
                     session.add(SmsOptOut(phone_e164=e164, opted_out=opted_out, changed_at=now))
                 else:

@@ -7,8 +7,9 @@ certain.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
+from bot import clock
 from bot.directory import hours as hours_mod
 from bot.directory.query import ServiceView
 
@@ -31,7 +32,7 @@ def contact_line(view: ServiceView) -> str | None:
 
 def hours_line(view: ServiceView, at: datetime | None = None) -> str | None:
     """``"24/7"``, ``"Open now (Mon–Fri 9am–5pm)"``, ``"Closed now, opens tomorrow at 9am"``."""
-    at = at or datetime.now(timezone.utc)
+    at = at or clock.now()
     described = hours_mod.describe(view.hours)
     if described is None:
         return None

@@ -10,11 +10,12 @@ for everyone; services with contact details before those without.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from bot import clock
 from bot.directory import hours as hours_mod
 from bot.directory.models import (
     Attribute,
@@ -74,7 +75,7 @@ class ServiceView:
         return bool(self.phones or self.website or self.email)
 
     def is_open(self, at: datetime | None = None) -> bool | None:
-        return hours_mod.is_open(self.hours, at or datetime.now(timezone.utc))
+        return hours_mod.is_open(self.hours, at or clock.now())
 
     @property
     def is_24_7(self) -> bool:
@@ -206,7 +207,7 @@ def _candidates(session: Session, query: ServiceQuery, lineage: list[str]) -> li
 def search(session: Session, query: ServiceQuery) -> SearchResult:
     """Services for a need in a place, best first. National services always qualify."""
     lineage = gazetteer().lineage(query.place) if query.place else [NATIONAL]
-    at = query.at or datetime.now(timezone.utc)
+    at = query.at or clock.now()
     ranked: list[tuple[tuple, ServiceView]] = []
     localities: dict[str, int] = {}
     for view in _candidates(session, query, lineage):

@@ -16,11 +16,11 @@ import hmac
 import logging
 import re
 import secrets
-from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import clock
 from bot.handoff import HandoffError
 from bot.handoff.models import Navigator, NavigatorTeam, new_id
 from bot.phone import is_email
@@ -124,7 +124,7 @@ def create_navigator(
         password_hash=hash_password(password),
         active=True,
         is_sample=is_sample,
-        created_at=datetime.now(timezone.utc),
+        created_at=clock.now(),
     )
     session.add(navigator)
     session.flush()

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import clock
 from bot.directory.taxonomy import taxonomies
 from bot.handoff import HandoffError, InvalidTransition, NotFound
 from bot.handoff import hours as hours_mod
@@ -116,7 +117,7 @@ class HandoffDraft:
 
 def _now(now: datetime | None) -> datetime:
     if now is None:
-        return datetime.now(timezone.utc)
+        return clock.now()
     if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
         raise HandoffError("now must be a timezone-aware datetime")
     return now.astimezone(timezone.utc)

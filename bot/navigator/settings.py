@@ -9,15 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
+from bot.clock import now as clock_now
 from bot.config import database_url, env_int, rasa_url
 
 DEFAULT_PORT = 8001
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _env_float(name: str, default: float) -> float:
@@ -43,7 +40,7 @@ class Settings:
     transcript_poll_seconds: float = 2.0
     keepalive_seconds: float = 15.0
     rasa_timeout_seconds: float = 10.0
-    clock: Callable[[], datetime] = field(default=utc_now, compare=False)
+    clock: Callable[[], datetime] = field(default=clock_now, compare=False)
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot import clock
 from bot.config import NZ
 from bot.reo.glossary import default_glossary
 from bot.reo.normalise import match_key
@@ -43,7 +44,7 @@ def _spelt(word: str) -> str:
 
 def greeting_for(text: str, now: datetime | None = None) -> str:
     """The greeting to answer ``text`` with."""
-    local = (now or datetime.now(NZ)).astimezone(NZ)
+    local = (now or clock.now()).astimezone(NZ)
     for phrases, reply in MIRRORED_GREETINGS:
         if _said(text, phrases):
             return _spelt(reply)
