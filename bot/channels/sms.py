@@ -54,6 +54,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot import clock
 from bot.channels import sms_render
+from bot.channels.guard import guarded
 from bot.channels.limits import too_long_reply
 from bot.channels.models import SmsInbound, SmsOptOut
 from bot.channels.sms_gateway import DEFAULT_BASE_URL, Gateway, SendError
@@ -92,7 +93,6 @@ HELP_INTRO = (
     "and nationwide. Text what's going on and your town; reply STOP to stop."
 )
 EMPTY = "Sorry, I can only read text. Please type your question."
-FAILED = "Sorry, something went wrong on my side. Please try again in a moment."
 
 
 class OptedOut(SendError):
@@ -379,6 +379,7 @@ class SmsInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         sms = Blueprint(f"sms_webhook_{id(self)}", __name__)
+        on_new_message = guarded(on_new_message)
 
         @sms.listener("before_server_start")
         async def keep_app(app: Any, _loop: Any) -> None:
@@ -471,21 +472,15 @@ class SmsInput(InputChannel):
         sender_id = self.vault.sender_id(sender)
         payload = await self._button_payload(request.app, sender_id, text)
         collector = CollectingOutputChannel()
-        try:
-            await on_new_message(
-                UserMessage(
-                    payload or text,
-                    collector,
-                    sender_id,
-                    input_channel=self.name(),
-                    metadata=self.get_metadata(request),
-                )
+        await on_new_message(
+            UserMessage(
+                payload or text,
+                collector,
+                sender_id,
+                input_channel=self.name(),
+                metadata=self.get_metadata(request),
             )
-        except Exception as exc:
-            # The traceback may quote the message, so it is only logged at DEBUG.
-            logger.error("sms from %s: the assistant failed (%s)", mask(sender), type(exc).__name__)
-            logger.debug("sms assistant failure", exc_info=True)
-            return self._reply(FAILED)
+        )
         return _twiml_response(sms_render.render(collector.messages, 1, self.config.max_chars))
 
     def _reply(self, text: str) -> HTTPResponse:

@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from bot.channels import sms
+from bot.channels.guard import SAFE_REPLY
 from bot.channels.models import SmsInbound, SmsOptOut
 from bot.channels.sms_gateway import SendError
 from bot.db import get_engine, session_scope
@@ -501,7 +502,7 @@ def test_a_stop_that_cannot_be_stored_is_retried_not_lost(config, db_url, monkey
 
 def test_bot_failure_gets_an_apology(config):
     async def scenario(h: Harness) -> None:
-        assert await h.text(number(), "hello") == [sms.FAILED]
+        assert await h.text(number(), "hello") == [SAFE_REPLY]
 
     run(config, scenario, bot=ScriptedBot(fail=True))
 

@@ -1,0 +1,110 @@
+"""The last line of defence for every turn, on every channel (REST, widget, SMS).
+
+Each channel hands the person's message to Rasa through ``guarded(on_new_message)``.
+Whatever happens inside Rasa (an exception, a dialogue state no rule covers, a
+policy gone quiet), the person gets:
+
+- at least one reply: a turn that produced nothing gets ``SAFE_REPLY`` (111 and
+  1737), and the server logs that it happened, without the text;
+- the crisis answer when the crisis patterns see danger and no reply of the turn
+  carried 111;
+- at most ``MAX_MESSAGES_PER_TURN`` messages, none of them repeated.
+
+Each of these is logged as a warning naming a hash of the conversation id: in a
+healthy system they never fire, and the conversation fuzzer checks that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import OutputChannel, UserMessage
+
+from bot.safety.detector import patterns
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGES_PER_TURN = 6
+EMERGENCY_NUMBER = "111"
+# Sent when a turn produced no reply, or a crisis went unanswered. Its numbers
+# are checked against the directory by tests/test_domain_facts.py.
+SAFE_REPLY = (
+    "Sorry, something went wrong on my side. If you or someone else is in danger right "
+    "now, call 111. You can call or text 1737 any time, free, to talk with a trained "
+    "counsellor. Please try your message again."
+)
+# The marker in the log lines, so tests and operators can find them.
+LOG_MARKER = "turn guard"
+
+
+def conversation_ref(sender_id: str) -> str:
+    """A short, stable stand-in for a conversation id in logs (which may hold a number)."""
+    return hashlib.sha256(sender_id.encode("utf-8")).hexdigest()[:12]
+
+
+class TurnGuard(OutputChannel):
+    """Wraps a channel's output for one turn: counts, drops repeats, stops at the limit."""
+
+    def __init__(self, inner: OutputChannel, sender_id: str) -> None:
+        self.inner = inner
+        self.ref = conversation_ref(sender_id)
+        self.sent: list[dict[str, Any]] = []
+
+    def name(self) -> str:  # type: ignore[override]
+        """The wrapped channel's name: responses may have variants per channel."""
+        return self.inner.name()
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        kept = dict(message)
+        if kept in self.sent:
+            log.warning("%s: dropped a repeated message (conversation %s)", LOG_MARKER, self.ref)
+            return
+        if len(self.sent) >= MAX_MESSAGES_PER_TURN:
+            log.warning(
+                "%s: dropped a message over the limit of %d (conversation %s)",
+                LOG_MARKER,
+                MAX_MESSAGES_PER_TURN,
+                self.ref,
+            )
+            return
+        self.sent.append(kept)
+        await self.inner.send_response(recipient_id, message)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"text": text, **kwargs})
+
+    def carried(self, needle: str) -> bool:
+        return any(needle in json.dumps(m, ensure_ascii=False) for m in self.sent)
+
+
+def guarded(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+) -> Callable[[UserMessage], Awaitable[None]]:
+    """``on_new_message`` with the guarantees of this module around each turn."""
+
+    async def handle(message: UserMessage) -> None:
+        guard = TurnGuard(message.output_channel, message.sender_id or "")
+        message.output_channel = guard
+        try:
+            await on_new_message(message)
+        except Exception as exc:
+            # The traceback may quote the message, so it is only logged at DEBUG.
+            log.error(
+                "%s: the turn failed with %s (conversation %s)",
+                LOG_MARKER,
+                type(exc).__name__,
+                guard.ref,
+            )
+            log.debug("turn failure", exc_info=True)
+        if not guard.sent:
+            log.warning("%s: a turn produced no reply (conversation %s)", LOG_MARKER, guard.ref)
+            await guard.send_text_message(message.sender_id, SAFE_REPLY)
+        elif patterns().detect(message.text or "") and not guard.carried(EMERGENCY_NUMBER):
+            log.warning("%s: a crisis went unanswered (conversation %s)", LOG_MARKER, guard.ref)
+            await guard.inner.send_text_message(message.sender_id, SAFE_REPLY)
+
+    return handle
