@@ -56,6 +56,8 @@ organizations:
     "bad, message",
     [
         ("source: ''", "'source' is required"),
+        ("source: shared/reference/nz-helplines.md", "'source' names a file"),
+        ("source: 'Healthify (data/directory/services.yml)'", "'source' names a file"),
         ("areas: [atlantis]", "unknown place"),
         ("needs: [fishing]", "unknown need"),
         ('phones: [{number: "call us"}]', "not a NZ number"),

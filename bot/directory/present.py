@@ -11,6 +11,7 @@ from datetime import datetime
 
 from bot import clock
 from bot.directory import hours as hours_mod
+from bot.directory.places import gazetteer
 from bot.directory.query import ServiceView
 
 UNCHECKED = "(details not yet checked: confirm with them first)"
@@ -109,9 +110,38 @@ def detail(view: ServiceView, at: datetime | None = None) -> str:
         lines.append(REFERRAL[view.referral])
     if view.alert:
         lines.append(f"Note: {view.alert}")
-    verified = view.last_verified.strftime("%-d %b %Y") if view.last_verified else "not yet checked"
-    lines.append(f"Source: {view.source} (checked: {verified})")
+    checked = f"checked {view.last_verified:%-d %b %Y}" if view.last_verified else "not yet checked"
+    lines.append(f"Source: {view.source} ({checked})")
     return "\n".join(lines)
+
+
+FILTER_WORDS = {"kaupapa_maori": "kaupapa Māori", "free": "free", "open_now": "open now"}
+
+
+def search_label(need_label: str | None, filters: tuple[str, ...]) -> str:
+    """What a search was for, in a sentence: "free services for housing"."""
+    kinds = " ".join(FILTER_WORDS[f] for f in filters if f != "open_now")
+    label = f"{kinds} services" if kinds else "services"
+    if need_label:
+        label = f"{label} for {need_label}"
+    return f"{label} open now" if "open_now" in filters else label
+
+
+def region_name(place_key: str | None) -> str:
+    """The region a place is in, as people say it ("the West Coast"), or ""."""
+    region = gazetteer().get(gazetteer().region_of(place_key)) if place_key else None
+    return f"the {region.name}" if region else ""
+
+
+def now_line(view: ServiceView) -> str:
+    """One short line to reach a service now: "Alcohol Drug Helpline: call 0800 787 797 (free)"."""
+    how = " or ".join(
+        dict.fromkeys(f"{'text' if p.type == 'text' else 'call'} {p.number}" for p in view.phones)
+    )
+    facts = ", ".join(
+        f for f in ("free" if view.free else None, "24/7" if view.is_24_7 else None) if f
+    )
+    return f"{view.name}: {how}" + (f" ({facts})" if facts else "")
 
 
 def open_now_line(view: ServiceView, at: datetime | None = None) -> str:

@@ -41,6 +41,11 @@ SERVICES_FILE = DATA_DIR / "directory" / "services.yml"
 # NZ numbers as published: 111, short codes (1737, 105, 8681), 0800/0508 and
 # landline or mobile numbers with spaces.
 PHONE = re.compile(r"^(\d{3,4}|0\d{1,4}( ?\d{2,4}){1,3}|\+64( ?\d{1,4}){2,4})$")
+# People see a service's source ("Source: nzfamilies.org.nz"), so it names an
+# organisation or publication, never one of our files.
+FILE_IN_SOURCE = re.compile(
+    r"\.(md|ya?ml|py|json|csv|txt)\b|(^|[\s(])(shared|data|docs|bot|tests)/", re.IGNORECASE
+)
 SERVICE_FIELDS = {
     "id",
     "name",
@@ -138,6 +143,8 @@ def _service_rows(org_id: str, raw: dict[str, Any]) -> Iterable[Any]:
     for area in areas:
         if places.get(area) is None:
             raise SeedError(f"{where}: unknown place {area!r} (add it to places.yml)")
+    if FILE_IN_SOURCE.search(str(raw.get("source", ""))):
+        raise SeedError(f"{where}: 'source' names a file; name the organisation or publication")
     last_verified = raw.get("last_verified")
     if last_verified is not None and not isinstance(last_verified, date):
         raise SeedError(f"{where}: last_verified must be a date (YYYY-MM-DD) or empty")
