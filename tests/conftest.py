@@ -8,11 +8,22 @@ from collections.abc import Iterator
 import pytest
 from alembic import command
 
+from bot.clock import FROZEN_TIME
 from bot.db import get_engine, session_scope
 from bot.directory import seed
 from bot.migrate import alembic_config
 
 PG_URL = os.environ.get("DATABASE_URL_PG")
+# The suite runs on a frozen clock (bot/clock.py): by default 22:05 on a Saturday in New
+# Zealand, when only the national navigators are staffed. `make test` runs the unit tests
+# again at 10:00 on a Tuesday (the Makefile sets AWHINA_FROZEN_TIME to TUESDAY_MORNING).
+SATURDAY_NIGHT = "2026-11-28T22:05:00+13:00"
+TUESDAY_MORNING = "2026-12-01T10:00:00+13:00"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Freezes the clock before any test or server starts; subprocesses inherit it."""
+    os.environ.setdefault(FROZEN_TIME, SATURDAY_NIGHT)
 
 
 def _fresh(url: str) -> str:

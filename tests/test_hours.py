@@ -3,7 +3,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.clock import FROZEN_TIME
 from bot.directory.hours import Hours, describe, is_24_7, is_open, next_opening, parse_days
+from bot.directory.present import hours_line
+from bot.directory.query import ServiceView
+from tests.conftest import SATURDAY_NIGHT, TUESDAY_MORNING
 
 NZ = ZoneInfo("Pacific/Auckland")
 WEEKDAYS = Hours(parse_days("MO-FR"), time(8, 30), time(17, 0))
@@ -35,3 +39,37 @@ def test_next_opening_after_the_weekend():
     saturday = datetime(2026, 11, 28, 10, 0, tzinfo=NZ)
     opening = next_opening([WEEKDAYS], saturday)
     assert (opening.weekday(), opening.hour, opening.minute) == (0, 8, 30)
+
+
+@pytest.mark.parametrize(
+    ("frozen", "expected"),
+    [
+        (TUESDAY_MORNING, "Open now (Mon–Fri 8:30am–5pm)"),
+        (SATURDAY_NIGHT, "Closed now, opens Mon at 8:30am (Mon–Fri 8:30am–5pm)"),
+    ],
+)
+def test_without_a_time_open_now_follows_the_clock(monkeypatch, frozen, expected):
+    office = ServiceView(
+        id="office",
+        name="Office",
+        organization="Org",
+        description=None,
+        website=None,
+        email=None,
+        phones=(),
+        hours=(WEEKDAYS,),
+        needs={},
+        audiences=(),
+        area_keys=(),
+        addresses=(),
+        kaupapa_maori=False,
+        free=None,
+        fees_description=None,
+        referral=None,
+        eligibility=None,
+        source="test",
+        last_verified=None,
+    )
+    monkeypatch.setenv(FROZEN_TIME, frozen)
+    assert office.is_open() is (frozen == TUESDAY_MORNING)
+    assert hours_line(office) == expected  # as the search action words it

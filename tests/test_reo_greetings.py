@@ -7,8 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.clock import FROZEN_TIME
 from bot.reo.glossary import default_glossary
 from bot.reo.greetings import farewell_for, greeting_for
+from tests.conftest import SATURDAY_NIGHT, TUESDAY_MORNING
 
 NZ = ZoneInfo("Pacific/Auckland")
 MORNING = datetime(2026, 11, 26, 8, 30, tzinfo=NZ)
@@ -37,6 +39,14 @@ def test_greetings_mirror_the_person_and_the_time_of_day(text, now, expected):
 def test_morning_is_new_zealand_morning_whatever_the_server_clock():
     utc_evening = datetime(2026, 11, 25, 20, 0, tzinfo=ZoneInfo("UTC"))  # 9 am in NZ
     assert greeting_for("morning", utc_evening) == "Mōrena"
+
+
+@pytest.mark.parametrize(
+    ("frozen", "expected"), [(TUESDAY_MORNING, "Mōrena"), (SATURDAY_NIGHT, "Kia ora")]
+)
+def test_without_a_time_the_greeting_follows_the_clock(monkeypatch, frozen, expected):
+    monkeypatch.setenv(FROZEN_TIME, frozen)
+    assert greeting_for("mōrena") == expected  # as the greet action calls it
 
 
 @pytest.mark.parametrize(

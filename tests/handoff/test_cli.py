@@ -6,19 +6,21 @@ import os
 import re
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from bot.__main__ import main
+from bot.clock import FROZEN_TIME
 from bot.config import ROOT
 from bot.db import get_engine, session_scope
 from bot.handoff.accounts import authenticate, navigator_for_token
 from bot.handoff.models import HandoffRequest, Navigator, NavigatorTeam
 from bot.handoff.service import submit
 from bot.migrate import upgrade
-from tests.handoff.conftest import DRAFT
+from tests.conftest import SATURDAY_NIGHT, TUESDAY_MORNING
+from tests.handoff.conftest import DRAFT, NOW
 
 
 @pytest.fixture
@@ -61,7 +63,7 @@ def test_navigator_create_with_the_password_from_the_environment(loaded, capsys,
     with session_scope(loaded) as session:
         mere = authenticate(session, "mere@example.org", "a long enough passphrase")
         assert (
-            mere.display_name == "Mere" and mere.organization_id == "methamphetamine-impact-group"
+            mere.display_name == "Mere" and mere.organization_id == "sample-coast-meth-navigation"
         )
     assert main([*argv, "--team", "grey-navigators"]) == 1  # same email again
     assert "already exists" in capsys.readouterr().err
@@ -134,13 +136,23 @@ def test_navigator_demo_never_touches_a_real_account(loaded, capsys, monkeypatch
         assert session.query(Navigator).count() == 1  # the failed run changed nothing
 
 
-def test_retention_and_escalation_commands(loaded, capsys, monkeypatch):
-    old = datetime.now(timezone.utc) - timedelta(days=40)
+# Where an unclaimed Greymouth request ends up: the regional team while it is staffed,
+# else the national team.
+CLOCKS = [
+    pytest.param(TUESDAY_MORNING, "west-coast-navigators", 0, id="tuesday-10am"),
+    pytest.param(SATURDAY_NIGHT, "national-navigators", 1, id="saturday-10pm"),
+]
+
+
+@pytest.mark.parametrize(("frozen", "team", "out_of_hours"), CLOCKS)
+def test_retention_and_escalation_commands(loaded, capsys, monkeypatch, frozen, team, out_of_hours):
+    monkeypatch.setenv(FROZEN_TIME, frozen)
+    old = datetime.fromisoformat(frozen) - timedelta(days=40)
     with session_scope(loaded) as session:
         request_id = submit(session, DRAFT, "old", old).id
     assert main(["retention"]) == 2  # no number of days given
     assert main(["handoff", "escalate", "--minutes", "30"]) == 0
-    assert "Escalated 1 unclaimed" in capsys.readouterr().out
+    assert f"Escalated 1 unclaimed and {out_of_hours} out-of-hours" in capsys.readouterr().out
     assert main(["retention", "--days", "60"]) == 0
     assert "of 0 handoff" in capsys.readouterr().out
     monkeypatch.setenv("RETENTION_DAYS", "30")
@@ -149,7 +161,38 @@ def test_retention_and_escalation_commands(loaded, capsys, monkeypatch):
     with session_scope(loaded) as session:
         request = session.get(HandoffRequest, request_id)
         assert request.contact_detail is None and request.forgotten_at is not None
-        assert request.team_id == "west-coast-navigators"
+        assert request.team_id == team
+
+
+@pytest.mark.parametrize(("frozen", "team", "out_of_hours"), CLOCKS)
+def test_python_m_bot_escalates_by_the_frozen_clock(loaded, frozen, team, out_of_hours):
+    """The variable reaches a separate process, as it reaches the servers the e2e tests start."""
+    an_hour_ago = datetime.fromisoformat(frozen) - timedelta(hours=1)
+    with session_scope(loaded) as session:
+        request_id = submit(session, DRAFT, "waiting", an_hour_ago).id
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "handoff", "escalate"],
+        cwd=ROOT,
+        env={**os.environ, FROZEN_TIME: frozen},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"Escalated 1 unclaimed and {out_of_hours} out-of-hours" in done.stdout
+    with session_scope(loaded) as session:
+        assert session.get(HandoffRequest, request_id).team_id == team
+
+
+def test_a_malformed_frozen_time_stops_a_command_before_it_starts(loaded, capsys, monkeypatch):
+    with session_scope(loaded) as session:
+        request_id = submit(session, DRAFT, "waiting", NOW).id
+    monkeypatch.setenv(FROZEN_TIME, "Saturday night")
+    assert main(["handoff", "escalate"]) == 2
+    assert (
+        "error: AWHINA_FROZEN_TIME='Saturday night' is not an ISO-8601" in capsys.readouterr().err
+    )
+    with session_scope(loaded) as session:
+        assert session.get(HandoffRequest, request_id).team_id == "grey-navigators"
 
 
 def test_python_m_bot_runs_the_commands(tmp_path):
