@@ -243,7 +243,7 @@ class ActionSubmitHandoff(Action):
             with session_scope() as session:
                 request = submit(session, draft, key)
                 team = request.team
-                org = team.organization.name
+                org, sample = team.organization.name, team.is_sample
                 now = clock.now()
                 when = talk.when_phrase(team_open_now(team, now), next_opening(team, now))
         except HandoffError as exc:
@@ -255,11 +255,14 @@ class ActionSubmitHandoff(Action):
             outbox.keep(draft, key)
             dispatcher.utter_message(response="utter_handoff_kept")
             return reset
+        contact = talk.method_phrase(draft.contact_method, draft.contact_detail)
+        if sample:  # no real navigator will read it: say so, and where help is now
+            dispatcher.utter_message(
+                response="utter_handoff_sent_sample", organisation=org, contact=contact
+            )
+            return reset
         dispatcher.utter_message(
-            response="utter_handoff_sent",
-            organisation=org,
-            contact=talk.method_phrase(draft.contact_method, draft.contact_detail),
-            when=when,
+            response="utter_handoff_sent", organisation=org, contact=contact, when=when
         )
         dispatcher.utter_message(response="utter_handoff_if_urgent", lines=_crisis_lines())
         return reset

@@ -133,6 +133,7 @@ def _navigator_demo(_: argparse.Namespace) -> int:
     from bot.db import session_scope
     from bot.handoff.accounts import AccountError, create_navigator, find_by_email, set_password
     from bot.handoff.models import NavigatorTeam
+    from bot.handoff.routing import SAMPLE_ONLY, only_sample_teams
     from bot.migrate import upgrade
 
     upgrade()
@@ -157,12 +158,15 @@ def _navigator_demo(_: argparse.Namespace) -> int:
                 else:
                     raise AccountError(f"{email} belongs to a real navigator; nothing changed")
                 logins.append((team.name, email, password))
+            sample_only = only_sample_teams(session)
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if not logins:
         print("error: no sample teams: run `python -m bot handoff load-teams`", file=sys.stderr)
         return 1
+    if sample_only:
+        print(f"{SAMPLE_ONLY}\n")
     print("Sample navigator logins (sample data; new passwords on every run):")
     for team_name, email, password in logins:
         print(f"  {team_name}\n    email: {email}   password: {password}")

@@ -3,6 +3,7 @@ with a thread that retries handoff requests the database could not take."""
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
@@ -12,7 +13,9 @@ def main(host: str = "127.0.0.1", port: int = 5055) -> None:
     from rasa_sdk.endpoint import run
 
     from bot.handoff.outbox import keep_retrying
+    from bot.handoff.routing import warn_if_sample_only
 
+    warn_if_sample_only(logging.getLogger(__name__))
     threading.Thread(
         target=keep_retrying, args=(threading.Event(),), name="handoff-outbox", daemon=True
     ).start()

@@ -101,3 +101,16 @@ def test_upgrade_keeps_existing_data(tmp_path):
     with get_engine(url).connect() as conn:
         version = conn.execute(text("select version_num from alembic_version")).scalar()
     assert version == ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
+def test_sample_organisation_ids_are_not_for_the_directory(db_url, tmp_path):
+    path = tmp_path / "sample.yml"
+    path.write_text(
+        "organizations:\n  - id: sample-x\n    name: X\n    services:\n      - id: s\n"
+        "        name: S\n        needs: [housing]\n        areas: [nz]\n        source: a test\n"
+    )
+    with (
+        pytest.raises(seed.SeedError, match="'sample-' are for samples"),
+        session_scope(db_url) as session,
+    ):
+        seed.load(session, path)

@@ -46,6 +46,9 @@ PHONE = re.compile(r"^(\d{3,4}|0\d{1,4}( ?\d{2,4}){1,3}|\+64( ?\d{1,4}){2,4})$")
 FILE_IN_SOURCE = re.compile(
     r"\.(md|ya?ml|py|json|csv|txt)\b|(^|[\s(])(shared|data|docs|bot|tests)/", re.IGNORECASE
 )
+# Ids of the navigator teams' sample organisations (data/handoff/teams.yml);
+# no directory organisation may take one.
+SAMPLE_ORG_PREFIX = "sample-"
 SERVICE_FIELDS = {
     "id",
     "name",
@@ -274,6 +277,8 @@ def load(session: Session, path: Path = SERVICES_FILE, progress: bool = False) -
     for raw_org in tqdm(organizations, desc="organisations", disable=not progress, unit="org"):
         where = f"organisation {raw_org.get('id')!r}"
         org_id = _require(raw_org, "id", where)
+        if str(org_id).startswith(SAMPLE_ORG_PREFIX):
+            raise SeedError(f"{where}: ids starting with '{SAMPLE_ORG_PREFIX}' are for samples")
         session.merge(
             Organization(
                 id=org_id,

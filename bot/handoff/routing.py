@@ -5,22 +5,32 @@ a local team (a town's district, say), else a regional team, else the national
 default. Within a level, the team whose area is closest to the place wins, then
 a team that names the need before an all-needs team, then the team id (so the
 choice never depends on row order).
+
+Sample teams (``is_sample: true``) exist to try the handoff. Nobody may take
+one for a real service: a sample team and its organisation are named "Sample
+... (not a real service)", a sample team belongs to a sample organisation
+(never a directory one), the person is told their request is a demonstration,
+and the servers say at start-up when every team is a sample.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from bot.config import DATA_DIR
+from bot.db import session_scope
 from bot.directory.models import Organization
 from bot.directory.places import NATIONAL, gazetteer
+from bot.directory.seed import SAMPLE_ORG_PREFIX
 from bot.directory.taxonomy import taxonomies
 from bot.handoff import HandoffError
 from bot.handoff.hours import parse_hours
@@ -37,12 +47,20 @@ TEAM_FIELDS = {"id", "name", "organization", "level", "areas", "needs", "hours",
 REQUIRED_TEAM_FIELDS = ("id", "name", "organization", "level", "areas")
 ORG_FIELDS = {"id", "name", "description"}
 TEAM_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-SAMPLE_MARK = "(sample)"
-SAMPLE_ORG_PREFIX = "sample-"
+SAMPLE_PREFIX, SAMPLE_MARK = "Sample ", "(not a real service)"
+SAMPLE_ONLY = (
+    "SAMPLE DATA: every navigator team is a sample (data/handoff/teams.yml). "
+    "Handoff requests reach no real service; load agreed teams before real use."
+)
 
 
 class TeamsError(HandoffError):
     """``teams.yml`` is invalid; the message names the entry."""
+
+
+def is_marked_sample(name: str) -> bool:
+    """Whether a name says plainly it is sample data ("Sample team – Grey (not a real service)")."""
+    return name.startswith(SAMPLE_PREFIX) and SAMPLE_MARK in name
 
 
 def _needs_match(team: NavigatorTeam, need: str | None) -> bool:
@@ -103,6 +121,23 @@ def route(session: Session, place_key: str | None, need: str | None) -> Navigato
     return team
 
 
+def only_sample_teams(session: Session) -> bool:
+    """True when teams are loaded and every one is a sample: no request reaches a real service."""
+    return set(session.execute(select(NavigatorTeam.is_sample)).scalars()) == {True}
+
+
+def warn_if_sample_only(log: logging.Logger) -> None:
+    """Says at a server's start-up that it runs on sample teams only."""
+    try:
+        with session_scope() as session:
+            sample_only = only_sample_teams(session)
+    except SQLAlchemyError as exc:
+        log.warning("Could not read the navigator teams: %s", type(exc).__name__)
+        return
+    if sample_only:
+        log.warning(SAMPLE_ONLY)
+
+
 def fallback_team(
     session: Session, team: NavigatorTeam, place_key: str | None, need: str | None
 ) -> NavigatorTeam | None:
@@ -157,10 +192,10 @@ def _sample_orgs(raw: list[Any]) -> dict[str, Organization]:
         if unknown:
             raise TeamsError(f"{where}: unknown fields {sorted(unknown)}")
         org_id, name = _text(entry, "id", where, 64), _text(entry, "name", where)
-        if not org_id.startswith(SAMPLE_ORG_PREFIX) or SAMPLE_MARK not in name:
+        if not org_id.startswith(SAMPLE_ORG_PREFIX) or not is_marked_sample(name):
             raise TeamsError(
                 f"{where}: a sample organisation's id starts with '{SAMPLE_ORG_PREFIX}' "
-                f"and its name says '{SAMPLE_MARK}'"
+                f"and its name starts with '{SAMPLE_PREFIX}' and says '{SAMPLE_MARK}'"
             )
         if org_id in orgs:
             raise TeamsError(f"{where}: duplicate id")
@@ -171,7 +206,7 @@ def _sample_orgs(raw: list[Any]) -> dict[str, Organization]:
 
 
 def _team(
-    entry: Any, where: str, known_orgs: set[str]
+    entry: Any, where: str, known_orgs: set[str], sample_orgs: set[str]
 ) -> tuple[NavigatorTeam, list[str], list[Any]]:
     if not isinstance(entry, dict):
         raise TeamsError(f"{where}: expected a mapping")
@@ -191,8 +226,14 @@ def _team(
     is_sample = entry.get("is_sample", False)
     if not isinstance(is_sample, bool):
         raise TeamsError(f"{where}: is_sample must be true or false")
-    if is_sample and SAMPLE_MARK not in values["name"]:
-        raise TeamsError(f"{where}: a sample team's name says '{SAMPLE_MARK}'")
+    if is_sample and not is_marked_sample(values["name"]):
+        raise TeamsError(
+            f"{where}: a sample team's name starts with '{SAMPLE_PREFIX}' and says '{SAMPLE_MARK}'"
+        )
+    if is_sample != (values["organization"] in sample_orgs):
+        raise TeamsError(
+            f"{where}: a sample team belongs to a sample organisation, and only a sample team does"
+        )
     areas, needs = entry.get("areas"), entry.get("needs") or []
     if not isinstance(areas, list) or not areas:
         raise TeamsError(f"{where}: 'areas' is required (a list of place keys)")
@@ -222,10 +263,17 @@ def _team(
 
 
 def _check_keeps_organisation(session: Session, team: NavigatorTeam, where: str) -> None:
-    """A team with navigators cannot move to another organisation (they see its requests)."""
+    """A team with real navigators cannot move to another organisation (they see its requests).
+
+    Sample navigators move with their team (see ``load_teams``).
+    """
     moved = session.execute(
         select(Navigator.id)
-        .where(Navigator.team_id == team.id, Navigator.organization_id != team.organization_id)
+        .where(
+            Navigator.team_id == team.id,
+            Navigator.organization_id != team.organization_id,
+            Navigator.is_sample.is_(False),
+        )
         .limit(1)
     ).first()
     if moved:
@@ -243,20 +291,19 @@ def load_teams(session: Session, path: Path = TEAMS_FILE) -> int:
     """
     raw = _read(path)
     sample_orgs = _sample_orgs(raw.get("sample_organizations", []))
-    directory_orgs = set(session.execute(select(Organization.id)).scalars())
-    clash = sorted(
+    # Directory ids never start with SAMPLE_ORG_PREFIX (the seed refuses them), so
+    # a sample organisation only ever replaces an earlier load of itself.
+    directory_orgs = {
         org_id
-        for org_id in set(sample_orgs) & directory_orgs
-        if SAMPLE_MARK not in (session.get(Organization, org_id).name or "")
-    )
-    if clash:
-        raise TeamsError(f"sample organisation {clash[0]!r}: a directory organisation has that id")
+        for org_id in session.execute(select(Organization.id)).scalars()
+        if not org_id.startswith(SAMPLE_ORG_PREFIX)
+    }
     known_orgs = directory_orgs | set(sample_orgs)
     parsed = []
     seen: set[str] = set()
     for i, entry in enumerate(raw["teams"]):
         where = _where("team", entry, i)
-        team, areas, shifts = _team(entry, where, known_orgs)
+        team, areas, shifts = _team(entry, where, known_orgs, set(sample_orgs))
         if team.id in seen:
             raise TeamsError(f"{where}: duplicate id")
         _check_keeps_organisation(session, team, where)
@@ -279,6 +326,12 @@ def load_teams(session: Session, path: Path = TEAMS_FILE) -> int:
             existing.areas.clear()
             session.flush()
         merged = session.merge(team)
+        session.execute(
+            update(Navigator)
+            .where(Navigator.team_id == team.id, Navigator.is_sample.is_(True))
+            .values(organization_id=team.organization_id)
+            .execution_options(synchronize_session="fetch")
+        )
         merged.areas = [NavigatorTeamArea(team_id=team.id, place_key=key) for key in areas]
         merged.hours = [
             NavigatorTeamHours(

@@ -16,6 +16,7 @@ import jinja2
 from aiohttp import ClientSession, web
 
 from bot.config import NZ, ROOT
+from bot.handoff.routing import warn_if_sample_only
 from bot.navigator import store
 from bot.navigator.auth import LoginLimiter, SessionStore, auth_middleware
 from bot.navigator.keys import HTTP, HUB, LIMITER, RASA, SESSIONS, SETTINGS
@@ -129,4 +130,5 @@ def init_app(settings: Settings | None = None) -> web.Application:
 def main(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
     logging.basicConfig(level=logging.INFO)
     print(f"Navigators' inbox at http://{host}:{port}/", flush=True)
+    warn_if_sample_only(log)
     web.run_app(init_app(), host=host, port=port, print=None)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.db import session_scope
 from bot.handoff.models import HandoffEvent, HandoffRequest
+from bot.handoff.routing import SAMPLE_ONLY
 from tests.e2e.conftest import TOKEN, start_actions, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -55,7 +56,13 @@ def test_a_phone_call_handoff_is_stored_routed_and_confirmed(stack):
             if e.request_id == request.id
         ]
     assert team_org in done and "phone call" in done
+    assert "(not a real service)" in team_org and "This is a demonstration" in done
     assert kinds == ["created"]
+
+
+def test_the_servers_say_at_start_up_that_the_teams_are_samples(stack):
+    log = (stack.workdir / "stack.log").read_text(errors="replace")
+    assert log.count(SAMPLE_ONLY) >= 2  # the action server and the inbox
 
 
 def test_without_consent_nothing_is_kept(stack):

@@ -30,13 +30,13 @@ from tests.conftest import PG_URL, _fresh
 NZ_TZ = ZoneInfo("Pacific/Auckland")
 NOW = datetime(2026, 11, 30, 22, 0, tzinfo=timezone.utc)
 PASSWORD = "correct horse battery staple"
-# Which sample team each test navigator belongs to. The three local teams are the
-# Methamphetamine Impact Group's; the regional team is Poutini Waiora's.
+# Which sample team each test navigator belongs to. The three local teams share a
+# sample organisation; the regional team has another.
 NAVIGATORS = {
     "grey": "grey-navigators",
     "grey2": "grey-navigators",
     "buller": "buller-navigators",
-    "poutini": "west-coast-navigators",
+    "coast": "west-coast-navigators",
 }
 DRAFT = HandoffDraft(
     conversation_id="conv-1",

@@ -110,7 +110,7 @@ def test_create_navigator_takes_the_team_organisation(url, navs):
             session, " Mere@Example.ORG ", " Mere ", "west-coast-navigators", "a long passphrase"
         )
         assert navigator.email == "mere@example.org" and navigator.display_name == "Mere"
-        assert navigator.organization_id == "poutini-waiora"
+        assert navigator.organization_id == "sample-coast-whanau-navigation"
         assert navigator.active and not navigator.is_sample
         assert navigator.password_hash.startswith("scrypt$")
         assert "a long passphrase" not in navigator.password_hash

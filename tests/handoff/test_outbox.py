@@ -102,7 +102,7 @@ def test_the_bot_keeps_the_request_and_says_so_when_the_database_is_down(
     asyncio.run(ActionSubmitHandoff().run(dispatcher, _tracker("conv-down"), {}))
     assert outbox.pending(tmp_path) == []
     assert [r.conversation_id for r in stored(url)] == ["conv-down"], "one request, not two"
-    assert dispatcher.messages[0]["response"] == "utter_handoff_sent"
+    assert dispatcher.messages[0]["response"] == "utter_handoff_sent_sample"  # the sample teams
 
 
 def test_outbox_files_never_land_outside_the_directory(tmp_path):

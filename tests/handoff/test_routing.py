@@ -10,10 +10,13 @@ from sqlalchemy import func, select
 
 from bot.db import session_scope
 from bot.directory.models import Organization
+from bot.directory.seed import read_seed
 from bot.handoff import HandoffError
-from bot.handoff.models import NavigatorTeam, NavigatorTeamArea, NavigatorTeamHours
-from bot.handoff.routing import TEAMS_FILE, TeamsError, load_teams
+from bot.handoff.accounts import create_navigator
+from bot.handoff.models import Navigator, NavigatorTeam, NavigatorTeamArea, NavigatorTeamHours
+from bot.handoff.routing import TEAMS_FILE, TeamsError, load_teams, only_sample_teams
 from bot.handoff.service import route
+from tests.handoff.conftest import PASSWORD
 
 
 def _route(url: str, place: str | None, need: str | None) -> str:
@@ -42,23 +45,24 @@ def test_sample_routing(url, place, need, team):
     assert _route(url, place, need) == team
 
 
-def test_sample_teams_are_marked_and_attached_to_directory_organisations(url):
+def test_sample_teams_and_their_organisations_say_they_are_not_real(url):
+    """No sample team borrows a real organisation's name: people are told these names."""
     raw = yaml.safe_load(TEAMS_FILE.read_text(encoding="utf-8"))
-    services = yaml.safe_load(
-        (TEAMS_FILE.parent.parent / "directory" / "services.yml").read_text(encoding="utf-8")
-    )
-    directory_orgs = {org["id"] for org in services["organizations"]}
+    directory_orgs = {org["id"] for org in read_seed()}
     sample_orgs = {org["id"] for org in raw["sample_organizations"]}
     with session_scope(url) as session:
         teams = session.execute(select(NavigatorTeam)).scalars().all()
         assert {t.level for t in teams} == {"local", "regional", "national"}
         for team in teams:
-            assert team.is_sample and "(sample)" in team.name
-            assert team.organization_id in directory_orgs | sample_orgs
+            assert team.is_sample and team.name.startswith("Sample team – ")
+            assert team.name.endswith("(not a real service)")
+            assert team.organization_id in sample_orgs
             assert team.hours, f"{team.id} has sample hours"
         for org_id in sample_orgs:
             assert org_id not in directory_orgs
-            assert "(sample)" in session.get(Organization, org_id).name
+            name = session.get(Organization, org_id).name
+            assert name.startswith("Sample ") and name.endswith("(not a real service)")
+        assert only_sample_teams(session)
 
 
 def test_unknown_place_or_need_is_an_error(url):
@@ -133,6 +137,7 @@ BASE_TEAM = (
     "needs: [housing], hours: [{days: MO-FR, opens: '09:00', closes: '17:00'}]}"
 )
 NATIONAL = "  - {id: n, name: N, organization: lifeline, level: national, areas: [nz]}\n"
+SAMPLE_ORG = "{id: sample-x, name: Sample X (not a real service)}"
 
 
 @pytest.mark.parametrize(
@@ -150,7 +155,14 @@ NATIONAL = "  - {id: n, name: N, organization: lifeline, level: national, areas:
         (BASE_TEAM.replace("areas: [grey], ", ""), "team 't': 'areas' is required"),
         (BASE_TEAM.replace("[grey]", "[grey, grey]"), "team 't': an area or need is listed"),
         (BASE_TEAM.replace("level:", "colour: blue, level:"), "team 't': unknown fields"),
-        (BASE_TEAM.replace("name: T,", "name: T, is_sample: true,"), "team 't': .*'\\(sample\\)'"),
+        (
+            BASE_TEAM.replace("name: T,", "name: T (sample), is_sample: true,"),
+            "team 't': .*'Sample '",
+        ),
+        (
+            BASE_TEAM.replace("name: T,", "name: Sample T (not a real service), is_sample: true,"),
+            "team 't': a sample team belongs to a sample organisation",
+        ),
         (BASE_TEAM.replace("name: T,", "name: T, is_sample: 'yes',"), "is_sample must be"),
         (BASE_TEAM + "\n  - " + BASE_TEAM, "team 't': duplicate id"),
         ("just text", "team #1: expected a mapping"),
@@ -177,8 +189,13 @@ def test_invalid_teams_are_rejected_naming_the_entry_and_nothing_is_written(
             "sample organisation 'lifeline': a sample organisation's id starts with 'sample-'",
         ),
         (
-            f"sample_organizations:\n  - {{id: sample-x, name: X}}\nteams:\n{NATIONAL}",
-            "sample organisation 'sample-x': .*name says",
+            f"sample_organizations:\n  - {{id: sample-x, name: X (sample)}}\nteams:\n{NATIONAL}",
+            "sample organisation 'sample-x': .*name starts with 'Sample '",
+        ),
+        (
+            f"sample_organizations:\n  - {SAMPLE_ORG}\nteams:\n"
+            + NATIONAL.replace("organization: lifeline", "organization: sample-x"),
+            "team 'n': a sample team belongs to a sample organisation, and only a sample team",
         ),
     ],
 )
@@ -197,17 +214,47 @@ def test_missing_or_binary_file_is_a_clear_error(seeded_url, tmp_path):
         load_teams(session, binary)
 
 
-def test_a_team_with_navigators_cannot_move_organisation(url, navs, tmp_path):
+def _grey_team_moved(tmp_path: Path) -> Path:
+    """teams.yml with the Grey team moved to the West Coast team's organisation."""
+    grey = "id: grey-navigators\n    name: Sample team – Grey (not a real service)\n"
     moved = TEAMS_FILE.read_text(encoding="utf-8").replace(
-        "id: grey-navigators\n    name: Grey / Māwhera meth navigation (sample)\n"
-        "    organization: methamphetamine-impact-group",
-        "id: grey-navigators\n    name: Grey / Māwhera meth navigation (sample)\n"
-        "    organization: poutini-waiora",
+        f"{grey}    organization: sample-coast-meth-navigation",
+        f"{grey}    organization: sample-coast-whanau-navigation",
     )
     assert moved != TEAMS_FILE.read_text(encoding="utf-8")
-    path = _write(tmp_path, moved)
+    return _write(tmp_path, moved)
+
+
+def test_a_team_with_navigators_cannot_move_organisation(url, navs, tmp_path):
+    path = _grey_team_moved(tmp_path)
     with (
         pytest.raises(TeamsError, match="team 'grey-navigators': has navigators"),
         session_scope(url) as session,
     ):
         load_teams(session, path)
+
+
+def test_sample_navigators_move_with_their_sample_team(url, tmp_path):
+    """A database whose sample team belonged elsewhere still loads; its demo logins follow."""
+    with session_scope(url) as session:
+        navigator_id = create_navigator(
+            session, "sample@example.org", "Sample", "grey-navigators", PASSWORD, is_sample=True
+        ).id
+    with session_scope(url) as session:
+        load_teams(session, _grey_team_moved(tmp_path))
+    with session_scope(url) as session:
+        navigator = session.get(Navigator, navigator_id)
+        assert navigator.organization_id == "sample-coast-whanau-navigation"
+
+
+def test_a_real_team_among_the_samples_ends_sample_only(url, tmp_path):
+    real = "  - {id: r, name: R, organization: lifeline, level: local, areas: [grey]}\n"
+    with session_scope(url) as session:
+        assert only_sample_teams(session)
+        load_teams(session, _write(tmp_path, TEAMS_FILE.read_text(encoding="utf-8") + real))
+        assert not only_sample_teams(session)
+
+
+def test_no_teams_is_not_sample_only(seeded_url):
+    with session_scope(seeded_url) as session:
+        assert not only_sample_teams(session)

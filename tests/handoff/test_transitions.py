@@ -139,7 +139,7 @@ def test_another_organisations_request_is_not_found_for_every_function(url, navs
         start_live(session, nav(session, navs, "grey"), request_id, now=NOW)
     before = snapshot(url)
     with session_scope(url) as session:
-        outsider = nav(session, navs, "poutini")  # Poutini Waiora, not the Grey team's org
+        outsider = nav(session, navs, "coast")  # the West Coast team's org, not the Grey team's
         with pytest.raises(NotFound):
             OPERATIONS[operation](session, outsider, request_id)
         for bad_id in ("no-such-id", "", "x" * 1000, 12345, None, "' OR 1=1 --"):
@@ -173,11 +173,11 @@ def test_visibility_is_by_organisation_urgent_first_then_newest(url, navs):
     with session_scope(url) as session:
         grey = nav(session, navs, "grey")
         # The Buller team is the same organisation, so its request is visible; the
-        # housing request went to Poutini Waiora's regional team, so it is not.
+        # housing request went to the regional team (another organisation), so it is not.
         ids = [r.id for r in visible_requests(session, grey)]
         assert ids[0] == urgent and ids.index(newer) < ids.index(old)
         assert set(ids) == {old, newer, urgent, westport}
-        assert [r.id for r in visible_requests(session, nav(session, navs, "poutini"))] == [housing]
+        assert [r.id for r in visible_requests(session, nav(session, navs, "coast"))] == [housing]
         claim(session, grey, old, now=NOW)
         assert old not in [r.id for r in visible_requests(session, grey, ["new"])]
         assert [r.id for r in visible_requests(session, grey, "claimed")] == [old]
