@@ -8,7 +8,7 @@ policy gone quiet), the person gets:
   1737), and the server logs that it happened, without the text;
 - the crisis answer when the crisis patterns see danger and no reply of the turn
   carried 111;
-- at most ``MAX_MESSAGES_PER_TURN`` messages, none of them repeated.
+- at most ``MAX_MESSAGES_PER_TURN`` messages as delivered, none of them repeated.
 
 Each of these is logged as a warning naming a hash of the conversation id: in a
 healthy system they never fire, and the conversation fuzzer checks that.
@@ -46,6 +46,13 @@ def conversation_ref(sender_id: str) -> str:
     return hashlib.sha256(sender_id.encode("utf-8")).hexdigest()[:12]
 
 
+def delivered_parts(message: dict[str, Any]) -> int:
+    """How many messages one response becomes: Rasa's channels send each paragraph
+    of a text (split at blank lines) as a message of its own."""
+    text = message.get("text")
+    return len(text.strip().split("\n\n")) if isinstance(text, str) and text.strip() else 1
+
+
 class TurnGuard(OutputChannel):
     """Wraps a channel's output for one turn: counts, drops repeats, stops at the limit."""
 
@@ -53,6 +60,7 @@ class TurnGuard(OutputChannel):
         self.inner = inner
         self.ref = conversation_ref(sender_id)
         self.sent: list[dict[str, Any]] = []
+        self.delivered = 0  # messages the person sees: Rasa splits a text at blank lines
 
     def name(self) -> str:  # type: ignore[override]
         """The wrapped channel's name: responses may have variants per channel."""
@@ -63,7 +71,8 @@ class TurnGuard(OutputChannel):
         if kept in self.sent:
             log.warning("%s: dropped a repeated message (conversation %s)", LOG_MARKER, self.ref)
             return
-        if len(self.sent) >= MAX_MESSAGES_PER_TURN:
+        parts = delivered_parts(kept)
+        if self.delivered + parts > MAX_MESSAGES_PER_TURN:
             log.warning(
                 "%s: dropped a message over the limit of %d (conversation %s)",
                 LOG_MARKER,
@@ -72,6 +81,7 @@ class TurnGuard(OutputChannel):
             )
             return
         self.sent.append(kept)
+        self.delivered += parts
         await self.inner.send_response(recipient_id, message)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:

@@ -87,3 +87,10 @@ def test_a_crisis_that_was_answered_is_left_alone():
     answer = "If you or someone else is in danger right now, call 111."
     texts, _ = turn("i want to kill myself", says(answer))
     assert texts == [answer]
+
+
+def test_the_limit_counts_paragraphs_as_the_channel_delivers_them():
+    services = "1. One\n\n2. Two\n\n3. Three"
+    texts, collector = turn("kai", says("Here are services:", services, "Say more", "a", "b"))
+    assert texts == ["Here are services:", "1. One", "2. Two", "3. Three", "Say more", "a"]
+    assert len(collector.messages) == MAX_MESSAGES_PER_TURN
