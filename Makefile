@@ -8,6 +8,8 @@ MODEL := models/current.tar.gz
 TRAIN_INPUTS := config.yml domain.yml bot/nlu/components.py \
 	$(shell find data/nlu data/stories data/rules -name '*.yml' 2>/dev/null)
 export TF_CPP_MIN_LOG_LEVEL := 2
+# Rasa's usage telemetry is on by default; Āwhina sends nothing it does not need to.
+export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: venv train db run test test-clocks lint env

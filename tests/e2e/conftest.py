@@ -128,6 +128,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         # whatever the time of day (escalation has its own tests).
         "INBOX_ESCALATE_SECONDS": "0",
         "TF_CPP_MIN_LOG_LEVEL": "3",
+        "RASA_TELEMETRY_ENABLED": "false",
         "TWILIO_AUTH_TOKEN": gateway.auth_token,
         "TWILIO_ACCOUNT_SID": gateway.account_sid,
         "SMS_FROM_NUMBER": fake_gateway.FROM_NUMBER,
