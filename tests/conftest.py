@@ -1,17 +1,23 @@
-"""Shared fixtures: directory databases on SQLite and PostgreSQL, loaded from the real seed."""
+"""Shared fixtures: directory databases on SQLite and PostgreSQL, loaded from the real seed,
+and the one real stack the e2e and browser tests share."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 
 from bot.clock import FROZEN_TIME
 from bot.db import get_engine, session_scope
 from bot.directory import seed
 from bot.migrate import alembic_config
+from tests.e2e.conftest import Stack, running_stack
 
 PG_URL = os.environ.get("DATABASE_URL_PG")
 # The suite runs on a frozen clock (bot/clock.py): by default 22:05 on a Saturday in New
@@ -35,18 +41,45 @@ def _fresh(url: str) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file per session; each test gets a copy (migrating takes ~1 s)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    url = _fresh(f"sqlite:///{path}")
+    get_engine(url).dispose()
+    return path
+
+
+def _emptied(url: str) -> str:
+    """PostgreSQL at head with every table emptied; migrated afresh if a test moved it."""
+    engine = get_engine(url)
+    with engine.begin() as connection:
+        tables = inspect(connection).get_table_names()
+        at_head = (
+            "alembic_version" in tables
+            and connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            == ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+        )
+        if at_head:
+            names = ", ".join(f'"{t}"' for t in tables if t != "alembic_version")
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    return url if at_head else _fresh(url)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database on each backend."""
     if request.param == "sqlite":
-        yield _fresh(f"sqlite:///{tmp_path / 'test.db'}")
-        get_engine(f"sqlite:///{tmp_path / 'test.db'}").dispose()
+        path = tmp_path / "test.db"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite_file"), path)
+        yield f"sqlite:///{path}"
+        get_engine(f"sqlite:///{path}").dispose()
         return
     if not PG_URL:
         if os.environ.get("CI"):
             pytest.fail("DATABASE_URL_PG must be set in CI: .ci/run starts PostgreSQL")
         pytest.skip("DATABASE_URL_PG not set (PostgreSQL tests run in CI)")
-    yield _fresh(PG_URL)
+    yield _emptied(PG_URL)
 
 
 @pytest.fixture
@@ -55,6 +88,13 @@ def seeded_url(db_url: str) -> str:
     with session_scope(db_url) as session:
         seed.load(session)
     return db_url
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The real stack (Rasa, action server, web app, inbox), shared by e2e and browser tests."""
+    with running_stack(tmp_path_factory.mktemp("stack")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

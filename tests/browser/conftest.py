@@ -1,8 +1,9 @@
 """The chat widget in a real browser (Chromium driven by Playwright) against the real stack.
 
-``widget_site`` starts the stack (real Rasa with the trained model, action server,
-database) with Rasa's socket.io channel allowing the origin of a web app started
-here, which also has the Rasa token so it can serve the conversation history.
+``widget_site`` starts a web app beside the shared stack (real Rasa with the
+trained model, action server, database; see tests/e2e/conftest.py), on the port
+whose origin Rasa's socket.io channel allows; it has the Rasa token so it can
+serve the conversation history.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from bot.config import ROOT
-from tests.e2e.conftest import TOKEN, Stack, free_port, stack, wait_for  # noqa: F401
+from tests.e2e.conftest import TOKEN, Stack, wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the networking flags Chromium keeps trying to reach Google, which this machine refuses.
@@ -79,15 +80,13 @@ class WidgetSite:
 
 
 @pytest.fixture(scope="session")
-def widget_site(request: pytest.FixtureRequest) -> Iterator[WidgetSite]:
-    port, partner_port = free_port(), free_port()
+def widget_site(stack: Stack) -> Iterator[WidgetSite]:
+    """Our web app on the port the shared stack allows as a socket.io origin."""
+    running = stack
+    port, partner_port = running.widget_port, running.partner_port
     origin = f"http://127.0.0.1:{port}"
     partner = f"http://127.0.0.1:{partner_port}"
-    allowed = f"{origin},{partner}"
-    with pytest.MonkeyPatch.context() as env:
-        # Rasa reads the allowed origins when it starts, so set them before the stack starts.
-        env.setenv("WIDGET_ALLOWED_ORIGINS", allowed)
-        running: Stack = request.getfixturevalue("stack")
+    allowed = running.env["WIDGET_ALLOWED_ORIGINS"]
     exit_url = f"{origin}/health"
     partner_server = serve_partner_page(
         partner_port, PARTNER_PAGE % {"exit": exit_url, "widget": origin}

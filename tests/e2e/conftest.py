@@ -1,4 +1,4 @@
-"""Starts the real stack on loopback: action server, Rasa server (trained model) and web app.
+"""Starts the real stack on loopback: action server, Rasa server (trained model), web app, inbox.
 
 Each gets its own port and a fresh SQLite database seeded from the real directory.
 """
@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,8 @@ class Stack:
     gateway: fake_gateway.FakeGateway | None = None  # records outbound texts
     inbox_url: str = ""  # the navigators' inbox
     api_token: str = ""  # NAVIGATOR_EMAIL's API token
+    widget_port: int = 0  # for the browser tests' web app, an allowed socket.io origin
+    partner_port: int = 0  # for a partner site embedding the widget, allowed too
 
     def chat(self, sender: str, message: str) -> list[dict]:
         response = requests.post(
@@ -93,11 +96,15 @@ def start_actions(stack_env: dict[str, str], port: int, log: Path) -> subprocess
     )
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@contextmanager
+def running_stack(workdir: Path) -> Iterator[Stack]:
+    """The whole stack, once per test session (the ``stack`` fixture in tests/conftest.py).
+
+    The e2e and the browser tests share it, so Rasa already allows the origins of
+    the widget's web app and of a partner site, on ports reserved here.
+    """
     if not MODEL.exists():
         pytest.fail("No trained model: run `make train` (make test does it first)")
-    workdir = tmp_path_factory.mktemp("stack")
     db_path = workdir / "e2e.db"
     db_url = f"sqlite:///{db_path}"
     upgrade(db_url)
@@ -109,7 +116,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         )
         api_token = accounts.issue_api_token(session, navigator)
     rasa_port, actions_port, web_port = free_port(), free_port(), free_port()
-    inbox_port = free_port()
+    inbox_port, widget_port, partner_port = free_port(), free_port(), free_port()
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
@@ -136,6 +143,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "SMS_GATEWAY_URL": gateway.url,
         "SMS_MAX_CHARS": "1600",
         "SMS_SENDER_SECRET": "e2e-sms-sender-secret",
+        "WIDGET_ALLOWED_ORIGINS": f"http://127.0.0.1:{widget_port},http://127.0.0.1:{partner_port}",
     }
     log = workdir / "stack.log"
     procs = [
@@ -194,6 +202,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         gateway=gateway,
         inbox_url=f"http://127.0.0.1:{inbox_port}",
         api_token=api_token,
+        widget_port=widget_port,
+        partner_port=partner_port,
     )
     try:
         wait_for(f"http://127.0.0.1:{actions_port}/health", 90, procs)
