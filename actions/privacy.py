@@ -1,4 +1,5 @@
-"""'Delete my data' / 'forget me': scrub handoff requests, then the tracker store drops the chat."""
+"""Privacy: questions about it answered, and 'delete my data' / 'forget me' (handoff
+requests scrubbed, then the tracker store drops the chat)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,23 @@ from bot import clock
 from bot.db import session_scope
 from bot.handoff import outbox
 from bot.handoff.service import forget_conversation
-from bot.privacy import FORGET_ACTION
+from bot.privacy import FORGET_ACTION, about_family_knowing
+
+
+class ActionAnswerPrivacy(Action):
+    """What Āwhina keeps and who sees it; to a young person worried their whānau will find
+    out ("dont tell my mum"), also which services keep things confidential."""
+
+    def name(self) -> str:
+        return "action_answer_privacy"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_privacy")
+        if about_family_knowing(tracker.latest_message.get("text")):
+            dispatcher.utter_message(response="utter_privacy_young")
+        return []
 
 
 class ActionForgetMe(Action):
