@@ -14,10 +14,21 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.common import PlaceSlot, entity_values, latest_intent
+from actions.common import (
+    LEFT_SLOT,
+    LeavableForm,
+    PlaceSlot,
+    entity_values,
+    latest_intent,
+    sure_intent,
+    text_of,
+    tries_at,
+)
+from actions.leaving import leave
 from bot import clock
 from bot.db import session_scope
 from bot.directory import present
@@ -39,24 +50,25 @@ FORM_SLOTS = (
     "handoff_confirmed",
 )
 NEEDS_DETAIL = {"call", "text", "email"}
-SURE = 0.5
 URGENT_LINES = 3
+# Questions of their own, asked in the middle of the form: the rules answer them, then
+# the form asks its question again.
+ASIDES = {"ask_privacy", "forget_me", "explain_term", "ask_capabilities", "request_human"}
+# The second unusable answer to a question offers to skip it or stop; the third gives
+# up on it (skips it, or for a yes-or-no question ends the form), so no question loops.
+OFFER_AT = 2
+GIVE_UP_AT = 3
+YES_OR_NO = ("utter_handoff_yes_or_no", "utter_form_stuck_yes_no")
 
 
 def _answering(tracker: Tracker, slot: str) -> bool:
-    """The person is answering this question (and is not in crisis)."""
+    """The person is answering this question: not in crisis, not asking something else."""
     intent = latest_intent(tracker) or ""
-    return tracker.get_slot("requested_slot") == slot and not intent.startswith(CRISIS_PREFIX)
-
-
-def _text(tracker: Tracker) -> str:
-    return tracker.latest_message.get("text") or ""
-
-
-def _sure_intent(tracker: Tracker) -> str | None:
-    """The intent, if the model is reasonably sure ("Mere" is a name, not a weak 'skip')."""
-    intent = tracker.latest_message.get("intent") or {}
-    return intent.get("name") if (intent.get("confidence") or 0) >= SURE else None
+    return (
+        tracker.get_slot("requested_slot") == slot
+        and not intent.startswith(CRISIS_PREFIX)
+        and sure_intent(tracker) not in ASIDES
+    )
 
 
 def _crisis_lines() -> str:
@@ -66,49 +78,138 @@ def _crisis_lines() -> str:
         return "\n".join(present.contact_answer(v) for v in lines)
 
 
-def _ask_again(dispatcher: CollectingDispatcher, slot: str, response: str) -> dict[str, Any]:
-    """Says what was wrong and keeps the question open.
+def _retry(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    slot: str,
+    hints: tuple[str, str],
+) -> dict[str, Any] | None:
+    """An answer the question cannot use: the hint (``hints[0]``) the first time, the offer
+    to skip or stop (``hints[1]``) the second; None the third time: the caller gives up.
 
     Setting the slot (to nothing) tells Rasa the answer was read, so the form
     asks again instead of handing the message to the fallback rules.
     """
-    dispatcher.utter_message(response=response)
+    tries = tries_at(tracker, slot)
+    if tries >= GIVE_UP_AT:
+        return None
+    dispatcher.utter_message(response=hints[0] if tries < OFFER_AT else hints[1])
     return {slot: None}
 
 
-class ValidateHandoffForm(PlaceSlot, FormValidationAction):
-    """Asks only what the referral needs, in order, each question once; most can be skipped."""
+def _skipped(dispatcher: CollectingDispatcher, slot: str) -> dict[str, Any]:
+    dispatcher.utter_message(response="utter_form_skipped")
+    return {slot: talk.SKIPPED}
+
+
+def _chat_instead(dispatcher: CollectingDispatcher) -> dict[str, Any]:
+    dispatcher.utter_message(response="utter_handoff_chat_instead")
+    return {"handoff_contact_method": "chat", "handoff_contact_detail": None}
+
+
+def _other_answer(tracker: Tracker, asked: str) -> dict[str, Any]:
+    """An answer to another question of the form ("me" where the place was asked, "text
+    me" where the name was): kept, and the question asked is asked again. Not past the
+    tries a question gets, so a repeated one cannot loop."""
+    if tries_at(tracker, asked) >= GIVE_UP_AT:
+        return {}
+    text = text_of(tracker)
+    whom = talk.whom_only(text)
+    if whom and asked != "handoff_for":
+        return {"handoff_for": whom}
+    method = talk.method_only(text)
+    if method:
+        return {"handoff_contact_method": method, "handoff_contact_detail": None}
+    given = talk.contact_given(tracker.get_slot("handoff_contact_method"), text)
+    if given:
+        return {"handoff_contact_method": given[0], "handoff_contact_detail": given[1]}
+    return {}
+
+
+def _place_spans(tracker: Tracker) -> list[tuple[int, int]]:
+    return [
+        (e["start"], e["end"])
+        for e in tracker.latest_message.get("entities", [])
+        if e.get("entity") == "place" and e.get("start") is not None
+    ]
+
+
+def _place_before_message(tracker: Tracker) -> Any:
+    """The place as it was before the latest message (mapped from its entities)."""
+    seen_message = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_message = True
+        elif seen_message and event.get("event") == "slot" and event.get("name") == "place":
+            return event.get("value")
+    return None
+
+
+class ValidateHandoffForm(LeavableForm, PlaceSlot, FormValidationAction):
+    """Asks only what the referral needs, in order, each question once; most can be skipped.
+
+    Every question reads its own answers (typed or a button), recognises an
+    answer to another question and keeps it, and never loops; "stop" or "just
+    give me a number" leaves at any question (``LeavableForm``).
+    """
 
     def name(self) -> str:
         return "validate_handoff_form"
 
-    async def required_slots(
+    async def next_requested_slot(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The next question: the first unanswered one the referral needs.
+
+        Every slot of the form stays required (the SDK then keeps an answer that
+        clears a question no longer asked, like the number once "chat here" is
+        chosen); this decides what is asked. A no to consent or to the read-back
+        ends the form.
+        """
+        if (
+            tracker.get_slot("handoff_consent") is False
+            or tracker.get_slot("handoff_confirmed") is False
+        ):
+            return SlotSet(REQUESTED_SLOT, None)
+        method = tracker.get_slot("handoff_contact_method")
+        skip = set()
+        if method not in NEEDS_DETAIL:
+            skip.add("handoff_contact_detail")
+        if method == "chat":
+            skip.add("handoff_good_time")
+        missing = (s for s in FORM_SLOTS if s not in skip and tracker.get_slot(s) is None)
+        return SlotSet(REQUESTED_SLOT, next(missing, None))
+
+    def validate_place(
         self,
-        domain_slots: list[str],
+        slot_value: Any,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
-    ) -> list[str]:
-        consent = tracker.get_slot("handoff_consent")
-        if consent is False or tracker.get_slot("handoff_confirmed") is False:
-            return []
-        slots = list(FORM_SLOTS)
-        if tracker.get_slot("handoff_contact_method") not in NEEDS_DETAIL:
-            slots.remove("handoff_contact_detail")
-        if tracker.get_slot("handoff_contact_method") == "chat":
-            slots.remove("handoff_good_time")
-        if tracker.get_slot("place_skipped"):
-            slots.remove("place")
-        return slots
+    ) -> dict[str, Any]:
+        """Where the name was asked, a name that is also a town ("Moana", "Ross") is a name:
+        the place stays as it was."""
+        if tracker.get_slot("requested_slot") == "handoff_name" and self._name(tracker):
+            return {"place": _place_before_message(tracker)}
+        return super().validate_place(slot_value, dispatcher, tracker, domain)
+
+    @staticmethod
+    def _name(tracker: Tracker) -> str | None:
+        """The name in the message, unless it only says where ("I'm in Greymouth")."""
+        if talk.is_only_place(text_of(tracker), _place_spans(tracker), bare=False):
+            return None
+        return talk.preferred_name(text_of(tracker))
 
     def extract_handoff_consent(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if not _answering(tracker, "handoff_consent"):
             return {}
-        answer = talk.yes_or_no(_text(tracker), _sure_intent(tracker))
+        answer = talk.yes_or_no(text_of(tracker), sure_intent(tracker))
         if answer is None:
-            return _ask_again(dispatcher, "handoff_consent", "utter_handoff_yes_or_no")
+            return _retry(dispatcher, tracker, "handoff_consent", YES_OR_NO) or {
+                "handoff_consent": False
+            }
         return {"handoff_consent": answer}
 
     def extract_handoff_name(
@@ -116,11 +217,20 @@ class ValidateHandoffForm(PlaceSlot, FormValidationAction):
     ) -> dict[str, Any]:
         if not _answering(tracker, "handoff_name"):
             return {}
-        if talk.is_skip(_text(tracker), _sure_intent(tracker)):
+        text = text_of(tracker)
+        if talk.is_skip(text, sure_intent(tracker)) or talk.is_go_ahead(text):
             return {"handoff_name": talk.SKIPPED}
-        name = talk.preferred_name(_text(tracker))
+        other = _other_answer(tracker, "handoff_name")
+        if other:
+            return other
+        name = self._name(tracker)
+        if name is None and _place_spans(tracker):
+            return {}  # only a place: kept by its mapping, and the name is asked again
         if name is None:
-            return _ask_again(dispatcher, "handoff_name", "utter_handoff_name_again")
+            hints = ("utter_handoff_name_again", "utter_form_stuck")
+            return _retry(dispatcher, tracker, "handoff_name", hints) or _skipped(
+                dispatcher, "handoff_name"
+            )
         return {"handoff_name": name}
 
     def extract_handoff_contact_method(
@@ -128,12 +238,19 @@ class ValidateHandoffForm(PlaceSlot, FormValidationAction):
     ) -> dict[str, Any]:
         if not _answering(tracker, "handoff_contact_method"):
             return {}
-        method = talk.contact_method(_text(tracker))
-        if method is None and talk.is_skip(_text(tracker), _sure_intent(tracker)):
-            method = "chat"
-        if method is None:
-            return _ask_again(dispatcher, "handoff_contact_method", "utter_handoff_method_again")
-        return {"handoff_contact_method": method}
+        text = text_of(tracker)
+        method = talk.contact_method(text)
+        if method is not None:
+            return {"handoff_contact_method": method}
+        given = talk.contact_given(None, text)
+        if given:
+            return {"handoff_contact_method": given[0], "handoff_contact_detail": given[1]}
+        if talk.is_skip(text, sure_intent(tracker)) or talk.is_go_ahead(text):
+            return {"handoff_contact_method": "chat"}
+        hints = ("utter_handoff_method_again", "utter_form_stuck")
+        return _retry(dispatcher, tracker, "handoff_contact_method", hints) or _chat_instead(
+            dispatcher
+        )
 
     def extract_handoff_contact_detail(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -141,56 +258,83 @@ class ValidateHandoffForm(PlaceSlot, FormValidationAction):
         if not _answering(tracker, "handoff_contact_detail"):
             return {}
         method = tracker.get_slot("handoff_contact_method")
-        if talk.is_skip(_text(tracker), _sure_intent(tracker)):
-            dispatcher.utter_message(response="utter_handoff_chat_instead")
-            return {"handoff_contact_method": "chat"}
-        detail = talk.contact_detail(method, _text(tracker))
-        if detail is None:
-            response = (
-                "utter_handoff_email_again" if method == "email" else "utter_handoff_phone_again"
-            )
-            dispatcher.utter_message(response=response)
-            return {}
-        return {"handoff_contact_detail": detail}
+        text = text_of(tracker)
+        if talk.is_skip(text, sure_intent(tracker)) or talk.is_go_ahead(text):
+            return _chat_instead(dispatcher)
+        detail = talk.contact_detail(method, text)
+        if detail is not None:
+            return {"handoff_contact_detail": detail}
+        other = talk.method_only(text)
+        if other is not None and other != method:
+            return {"handoff_contact_method": other}  # "actually, email me": asked again
+        again = "utter_handoff_email_again" if method == "email" else "utter_handoff_phone_again"
+        hints = (again, "utter_form_stuck")
+        return _retry(dispatcher, tracker, "handoff_contact_detail", hints) or _chat_instead(
+            dispatcher
+        )
 
     def extract_handoff_good_time(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if not _answering(tracker, "handoff_good_time"):
             return {}
-        if talk.is_skip(_text(tracker), _sure_intent(tracker)):
+        text = text_of(tracker)
+        other = _other_answer(tracker, "handoff_good_time")
+        if other:
+            return other
+        if (
+            talk.is_skip(text, sure_intent(tracker))
+            or talk.is_reply_word(text)
+            or talk.is_only_place(text, _place_spans(tracker), bare=True)
+        ):
             return {"handoff_good_time": talk.SKIPPED}
-        return {"handoff_good_time": talk.good_time(_text(tracker)) or talk.SKIPPED}
+        return {"handoff_good_time": talk.good_time(text) or talk.SKIPPED}
 
     def extract_place(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """A place comes from the entity mapping; anything else here skips the question."""
+        """A place comes from the entity mapping; an answer to another question is kept
+        and the place asked again; anything else here skips the question."""
         if not _answering(tracker, "place") or entity_values(tracker, "place"):
             return {}
-        return {"place_skipped": True}
+        if talk.is_go_ahead(text_of(tracker)):
+            return {"place": talk.SKIPPED}
+        return _other_answer(tracker, "place") or {"place": talk.SKIPPED}
 
     def extract_handoff_for(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if not _answering(tracker, "handoff_for"):
             return {}
-        if talk.is_skip(_text(tracker), _sure_intent(tracker)):
+        text = text_of(tracker)
+        if talk.is_skip(text, sure_intent(tracker)) or talk.is_go_ahead(text):
             return {"handoff_for": talk.SKIPPED}
-        who = talk.who_for(_text(tracker)) or tracker.get_slot("audience")
+        other = _other_answer(tracker, "handoff_for")
+        if other:
+            return other
+        who = talk.who_for(text) or tracker.get_slot("audience")
         return {"handoff_for": who or talk.SKIPPED}
 
     def extract_handoff_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        """Yes sends; "change the number" asks that again; an answer to a question
+        ("for my son", a new number, a town) is kept and everything read back again."""
         if not _answering(tracker, "handoff_confirmed"):
             return {}
-        if "change" in _text(tracker).lower():
+        text = text_of(tracker)
+        change = talk.to_change(text)
+        if change is not None:
             dispatcher.utter_message(response="utter_handoff_change")
-            return {slot: None for slot in FORM_SLOTS if slot not in ("handoff_consent", "place")}
-        answer = talk.yes_or_no(_text(tracker), _sure_intent(tracker))
+            return {slot: None for slot in (*change, "handoff_confirmed")}
+        other = _other_answer(tracker, "handoff_confirmed")
+        if other or _place_spans(tracker):
+            return {**other, "handoff_confirmed": None}
+        answer = talk.yes_or_no(text, sure_intent(tracker))
         if answer is None:
-            return _ask_again(dispatcher, "handoff_confirmed", "utter_handoff_yes_or_no")
+            return _retry(dispatcher, tracker, "handoff_confirmed", YES_OR_NO) or {
+                "handoff_confirmed": False
+            }
         return {"handoff_confirmed": answer}
 
 
@@ -220,7 +364,8 @@ class ActionAskHandoffConfirmed(Action):
 
 
 class ActionSubmitHandoff(Action):
-    """Stores the request (or keeps it for retry), then says who will be in touch and when."""
+    """Stores the request (or keeps it for retry), then says who will be in touch and when;
+    or, when the form ended without a yes, says that nothing was sent."""
 
     def name(self) -> str:
         return "action_submit_handoff"
@@ -228,6 +373,8 @@ class ActionSubmitHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        if tracker.get_slot(LEFT_SLOT):
+            return leave(dispatcher, tracker, domain)
         reset = [SlotSet(slot, None) for slot in FORM_SLOTS if slot != "place"]
         if not tracker.get_slot("handoff_consent"):
             dispatcher.utter_message(response="utter_handoff_no_consent")
@@ -278,19 +425,22 @@ class ActionSubmitHandoff(Action):
     def _draft(tracker: Tracker) -> HandoffDraft:
         who = tracker.get_slot("handoff_for") or None
         audience = who if who not in (None, "self") else None
+        method = tracker.get_slot("handoff_contact_method") or "chat"
         return HandoffDraft(
             conversation_id=tracker.sender_id,
             channel=tracker.get_latest_input_channel() or "rest",
-            contact_method=tracker.get_slot("handoff_contact_method") or "chat",
+            contact_method=method,
             consent=True,
             need=tracker.get_slot("need"),
             need_summary=talk.need_summary(
                 tracker.get_slot("need"), tracker.get_slot("place"), who
             ),
-            place_key=tracker.get_slot("place"),
+            place_key=tracker.get_slot("place") or None,
             audience=audience,
             preferred_name=tracker.get_slot("handoff_name") or None,
-            contact_detail=tracker.get_slot("handoff_contact_detail"),
+            contact_detail=(
+                tracker.get_slot("handoff_contact_detail") if method in NEEDS_DETAIL else None
+            ),
             good_time=tracker.get_slot("handoff_good_time") or None,
             urgent=bool(tracker.get_slot("crisis_category")),
         )

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from bot import clock
@@ -33,6 +35,8 @@ class ActionAnswerPrivacy(Action):
 
 
 class ActionForgetMe(Action):
+    """Deletes what this conversation gave; a form in progress ends with it."""
+
     def name(self) -> str:
         return FORGET_ACTION
 
@@ -43,4 +47,6 @@ class ActionForgetMe(Action):
             forget_conversation(session, tracker.sender_id, clock.now())
         outbox.forget(tracker.sender_id)
         dispatcher.utter_message(response="utter_forgotten")
+        if tracker.active_loop.get("name"):
+            return [ActiveLoop(None), SlotSet(REQUESTED_SLOT, None)]
         return []

@@ -9,16 +9,28 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import PlaceSlot, entity_values, latest_intent, shown, shown_events
+from actions.common import (
+    LEFT_SLOT,
+    LeavableForm,
+    PlaceSlot,
+    entity_values,
+    latest_intent,
+    shown,
+    shown_events,
+)
+from actions.leaving import leave
 from bot.db import session_scope
 from bot.directory import present
 from bot.directory.places import gazetteer
 from bot.directory.query import ServiceQuery, get_services, search
 from bot.directory.session_state import PAGE_SIZE, Shown
 from bot.directory.taxonomy import taxonomies
+from bot.handoff import conversation as talk
 
-# Replies to "whereabouts are you?" that mean "I won't say" or a place we don't know.
-NO_PLACE_INTENTS = {"skip", "deny", "inform", "nlu_fallback", "out_of_scope", "nonsense"}
+# Replies to "whereabouts are you?" that mean "I won't say" (or "ok", "yes": no place)...
+DECLINE_INTENTS = {"skip", "deny", "affirm"}
+# ...and replies that may name a place we don't know.
+NO_PLACE_INTENTS = DECLINE_INTENTS | {"inform", "nlu_fallback", "out_of_scope", "nonsense"}
 
 
 class ActionStartSearch(Action):
@@ -50,8 +62,9 @@ class ActionStartSearch(Action):
         return events
 
 
-class ValidateServiceSearchForm(PlaceSlot, FormValidationAction):
-    """Asks for the place once; a skip or a place we don't know ends the question.
+class ValidateServiceSearchForm(LeavableForm, PlaceSlot, FormValidationAction):
+    """Asks for the place once; a skip or a place we don't know ends the question, and
+    "stop" or "just give me a number" leaves the search.
 
     With no need known yet there is nothing to ask: the search that follows
     asks what kind of help is wanted.
@@ -67,31 +80,29 @@ class ValidateServiceSearchForm(PlaceSlot, FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        if not tracker.get_slot("need"):
-            return []
-        if tracker.get_slot("place") or tracker.get_slot("place_skipped"):
-            return []
-        return domain_slots
+        return domain_slots if tracker.get_slot("need") else []
 
     async def extract_place(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """A reply to "whereabouts?" with no place we know marks the place as skipped.
+        """A reply to "whereabouts?" with no place we know skips the place (it holds
+        ``talk.SKIPPED``, so it is not asked again).
 
-        The place itself comes from the entity mapping in the domain; this only
-        makes sure the question is never asked twice.
+        The place itself comes from the entity mapping in the domain; any other
+        intent (a question of its own, a new need) is left to the rules.
         """
         if tracker.get_slot("requested_slot") != "place" or entity_values(tracker, "place"):
             return {}
         if latest_intent(tracker) not in NO_PLACE_INTENTS:
             return {}
-        if latest_intent(tracker) != "skip":
+        if latest_intent(tracker) not in DECLINE_INTENTS:
             dispatcher.utter_message(response="utter_unknown_place")
-        return {"place_skipped": True}
+        return {"place": talk.SKIPPED}
 
 
 class ActionSearchServices(Action):
-    """Shows the best services for the need, place and audience in the slots."""
+    """Shows the best services for the need, place and audience in the slots (unless the
+    person left the search)."""
 
     def name(self) -> str:
         return "action_search_services"
@@ -99,11 +110,13 @@ class ActionSearchServices(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        if tracker.get_slot(LEFT_SLOT):
+            return leave(dispatcher, tracker, domain)
         need_code = tracker.get_slot("need")
         if not need_code:
             dispatcher.utter_message(response="utter_ask_need_kind")
             return []
-        place_key = tracker.get_slot("place")
+        place_key = tracker.get_slot("place") or None  # None also when skipped
         query = ServiceQuery(
             need=need_code,
             place=place_key,

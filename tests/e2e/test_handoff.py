@@ -81,7 +81,8 @@ def test_chatting_here_skips_the_contact_questions_and_can_be_cancelled(stack):
     assert "Whereabouts" in stack.texts(sender, "keep chatting here")
     stack.texts(sender, "Hokitika")
     assert "Send it?" in stack.texts(sender, "for me")
-    assert "haven't sent anything" in stack.texts(sender, "no, cancel")
+    cancelled = stack.texts(sender, "no, cancel")
+    assert "nothing has been passed on" in cancelled and "1737" in cancelled
     assert not requests_of(stack, sender)
 
 
@@ -153,3 +154,53 @@ def test_logs_hold_no_message_text_names_or_numbers(stack):
     log = (stack.workdir / "stack.log").read_text(errors="replace")
     for secret in ("Wiremu", "021 987 6543", "+64219876543", "0219876543", "can someone text me"):
         assert secret not in log
+
+
+def test_no_stop_at_the_number_question_leaves_the_form_and_keeps_nothing(stack):
+    sender = uuid.uuid4().hex
+    stack.texts(sender, "can someone ring me")
+    stack.texts(sender, "yes")
+    stack.texts(sender, "Mere")
+    assert "best number" in stack.texts(sender, "call me")
+    reply = stack.texts(sender, "no. stop")
+    assert "stopped" in reply and "1737" in reply and "0800 543 354" in reply
+    assert "best number" not in reply and "doesn't look like" not in reply
+    assert not requests_of(stack, sender)
+    again = stack.texts(sender, "can someone ring me")
+    assert "Is it OK to share" in again, "nothing was kept: the form starts from consent"
+
+
+def test_give_me_a_number_to_ring_in_the_form_gets_the_numbers(stack):
+    sender = uuid.uuid4().hex
+    stack.texts(sender, "my son is on the P and I want help, we're in Greymouth")
+    stack.texts(sender, "can i talk to someone")
+    stack.texts(sender, "yes")
+    reply = stack.texts(sender, "give me a number to ring")
+    assert "Call 1737" in reply and "0800 787 797" in reply  # the Alcohol Drug Helpline
+    assert "call you" not in reply, "the form does not ask its question again"
+    assert not requests_of(stack, sender)
+
+
+def test_typed_answers_and_an_answer_to_another_question_never_loop(stack):
+    sender = uuid.uuid4().hex
+    stack.texts(sender, "human pls")
+    stack.texts(sender, "sweet as")
+    stack.texts(sender, "nah")
+    assert "Whereabouts" in stack.texts(sender, "keep chatting here")
+    assert "Whereabouts" in stack.texts(sender, "me")  # kept as who it's for; asked again
+    summary = stack.texts(sender, "send it")
+    assert "Send it?" in summary and "for themself" in summary
+    assert "yes or a no" not in stack.texts(sender, "send it")
+    [request] = requests_of(stack, sender)
+    assert request.contact_method == "chat" and request.place_key is None
+
+
+def test_privacy_questions_are_answered_as_privacy_questions(stack):
+    sender = uuid.uuid4().hex
+    reply = stack.texts(sender, "is this private?")
+    assert "chatbot" in reply and "delete my data" in reply and "105" not in reply
+    reply = stack.texts(sender, "dont tell my mum")
+    assert "Youthline" in reply and "serious danger" in reply
+    stack.texts(sender, "can someone text me")
+    reply = stack.texts(sender, "who can see this?")
+    assert "navigator" in reply and "Is it OK to share" in reply  # answered, then asked again
