@@ -19,16 +19,18 @@ from bot.safety.detector import CRISIS_PREFIX
 # Set when a form was left ("stop" or "number"); the action ending the form then leaves.
 LEFT_SLOT = "form_left"
 SURE = 0.5
+# Leaving on the model's word alone needs more: "send it" must never stop a form.
+LEAVING_SURE = 0.8
 
 
 def latest_intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
-def sure_intent(tracker: Tracker) -> str | None:
+def sure_intent(tracker: Tracker, sure: float = SURE) -> str | None:
     """The intent, if the model is reasonably sure ("Mere" is a name, not a weak 'skip')."""
     intent = tracker.latest_message.get("intent") or {}
-    return intent.get("name") if (intent.get("confidence") or 0) >= SURE else None
+    return intent.get("name") if (intent.get("confidence") or 0) >= sure else None
 
 
 def text_of(tracker: Tracker) -> str:
@@ -107,7 +109,7 @@ class LeavableForm:
         intent = latest_intent(tracker) or ""
         why = None
         if tracker.get_slot(REQUESTED_SLOT) and not intent.startswith(CRISIS_PREFIX):
-            why = talk.leaving(text_of(tracker), sure_intent(tracker))
+            why = talk.leaving(text_of(tracker), sure_intent(tracker, LEAVING_SURE))
         if why is None:
             return await super().run(dispatcher, tracker, domain)
         cleared = [SlotSet(slot, None) for slot in self.domain_slots(domain)]

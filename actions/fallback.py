@@ -15,6 +15,9 @@ from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.common import entity_values
+from actions.search import show_search
+
 # Messages the bot could not use: not understood, or keyboard mashing.
 FALLBACK_INTENTS = {"nlu_fallback": "utter_default", "nonsense": "utter_nonsense"}
 OFFER_AFTER = 2
@@ -43,6 +46,8 @@ class ActionFallback(Action):
         loop = tracker.active_loop.get("name")
         if loop:
             return [FollowupAction(loop)]
+        if entity_values(tracker, "place") and tracker.get_slot("need"):
+            return show_search(dispatcher, tracker)  # "what about in westport"
         if fallbacks_in_a_row(tracker) >= OFFER_AFTER:
             dispatcher.utter_message(response="utter_default_offer_person")
             return []

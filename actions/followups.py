@@ -11,9 +11,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import entity_values, latest_intent, shown
+from actions.search import show_search
 from bot.db import session_scope
 from bot.directory import present
 from bot.directory.query import ServiceView, find_by_name, get_services
+from bot.nlu.narrowing import FILTER_FOR_INTENT, asks_for_other_services
 
 ANSWERS: dict[str, Callable[[ServiceView], str]] = {
     "ask_open_now": present.open_now_line,
@@ -42,6 +44,17 @@ def _services_in_question(tracker: Tracker) -> list[ServiceView]:
         return get_services(session, state.page) if state else []
 
 
+def _asks_for_a_narrower_search(tracker: Tracker) -> bool:
+    """ "Anything kaupapa Māori?" (search again) rather than "is the 2nd one?" (a fact)."""
+    if entity_values(tracker, "ordinal"):
+        return False
+    text = tracker.latest_message.get("text") or ""
+    if shown(tracker) is not None and not asks_for_other_services(text):
+        return False
+    with session_scope() as session:
+        return not find_by_name(session, text)
+
+
 class ActionServiceDetail(Action):
     """ "Tell me about the second one"."""
 
@@ -51,8 +64,13 @@ class ActionServiceDetail(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        has_reference = entity_values(tracker, "ordinal") or tracker.get_slot("focus_service")
+        ordinals = entity_values(tracker, "ordinal")
+        has_reference = ordinals or tracker.get_slot("focus_service")
         services = _services_in_question(tracker)
+        state = shown(tracker)
+        if ordinals and state and not services:
+            dispatcher.utter_message(response="utter_pick_out_of_range", count=state.numbered)
+            return []
         if not services:
             dispatcher.utter_message(
                 response="utter_nothing_shown" if shown(tracker) is None else "utter_which_one"
@@ -75,7 +93,11 @@ class ActionServiceFact(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        answer = ANSWERS.get(latest_intent(tracker) or "", present.contact_answer)
+        intent = latest_intent(tracker) or ""
+        wanted = FILTER_FOR_INTENT.get(intent)
+        if wanted and _asks_for_a_narrower_search(tracker):
+            return show_search(dispatcher, tracker, {wanted: True})
+        answer = ANSWERS.get(intent, present.contact_answer)
         services = _services_in_question(tracker)
         if not services:
             dispatcher.utter_message(response="utter_nothing_shown")

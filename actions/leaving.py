@@ -18,6 +18,7 @@ from actions.common import LEFT_SLOT, latest_intent
 from bot.db import session_scope
 from bot.directory import present
 from bot.directory.helplines import helplines
+from bot.directory.query import find_by_name
 from bot.handoff import conversation as talk
 
 
@@ -42,8 +43,9 @@ def leave(
     if stopped:
         dispatcher.utter_message(response="utter_form_stopped")
     if why == talk.NUMBER:
-        with session_scope() as session:
-            views = helplines(session, tracker.get_slot("need"))
+        text = tracker.latest_message.get("text") or ""
+        with session_scope() as session:  # "the number for Lifeline" names its service
+            views = find_by_name(session, text) or helplines(session, tracker.get_slot("need"))
             lines = "\n".join(present.contact_answer(v) for v in views)
         dispatcher.utter_message(response="utter_helplines", lines=lines)
     elif stopped:

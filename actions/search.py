@@ -20,9 +20,10 @@ from actions.common import (
 )
 from actions.leaving import leave
 from bot.db import session_scope
-from bot.directory import present
+from bot.directory import present, query
+from bot.directory.helplines import helpline_for_need
 from bot.directory.places import gazetteer
-from bot.directory.query import ServiceQuery, get_services, search
+from bot.directory.query import get_services
 from bot.directory.session_state import PAGE_SIZE, Shown
 from bot.directory.taxonomy import taxonomies
 from bot.handoff import conversation as talk
@@ -51,14 +52,23 @@ class ActionStartSearch(Action):
         if need is None or need.code == "general":
             words = entity_values(tracker, "need")
             need = taxonomies().needs.get(words[0]) if words else None
+        if need is not None and tracker.get_slot("place") is None:
+            with session_scope() as session:
+                line = helpline_for_need(session, need.code)
+            dispatcher.utter_message(
+                response="utter_need_understood_with_line" if line else "utter_need_understood",
+                need_label=need.label,
+                line=present.now_line(line) if line else "",
+            )
         events = [
             SlotSet("need", need.code if need else None),
-            SlotSet("kaupapa_maori", intent == "need_cultural" or None),
             SlotSet("results", None),
             SlotSet("results_offset", None),
             SlotSet("results_count", None),
             SlotSet("focus_service", None),
         ]
+        if intent == "need_cultural":
+            events.append(SlotSet("kaupapa_maori", True))
         return events
 
 
@@ -100,9 +110,61 @@ class ValidateServiceSearchForm(LeavableForm, PlaceSlot, FormValidationAction):
         return {"place": talk.SKIPPED}
 
 
+# The first line of an answer, by what the search found (see bot.directory.query).
+INTROS = {
+    query.LOCAL: "utter_results_intro",
+    query.REGIONAL: "utter_results_regional",
+    query.NATIONAL_ONLY: "utter_no_local_results",
+    None: "utter_results_intro",
+}
+
+
+def show_search(
+    dispatcher: CollectingDispatcher, tracker: Tracker, filters: dict[str, bool] | None = None
+) -> list[dict[str, Any]]:
+    """Searches with the need, place, audience and filters in the slots (``filters``
+    added to them) and shows the first page, saying honestly how local it is."""
+    filters = {name: bool(tracker.get_slot(name)) for name in query.FILTERS} | (filters or {})
+    need_code = tracker.get_slot("need")
+    if not need_code and not any(filters.values()):
+        dispatcher.utter_message(response="utter_ask_need_kind")
+        return []
+    place_key = tracker.get_slot("place") or None  # None also when skipped
+    asked = query.ServiceQuery(
+        need=need_code, place=place_key, audience=tracker.get_slot("audience"), **filters
+    )
+    with session_scope() as session:
+        result = query.search(session, asked)
+    filter_events = [SlotSet(name, value or None) for name, value in filters.items()]
+    place = gazetteer().get(place_key)
+    wording = {
+        "need_label": present.search_label(
+            taxonomies().needs[need_code].label if need_code else None, asked.filters
+        ),
+        "place_phrase": f" in {place.display_name}" if place else "",
+        "place": place.display_name if place else "",
+        "region": present.region_name(place_key),
+    }
+    if not result.services:
+        dispatcher.utter_message(response="utter_no_results", **wording)
+        return [SlotSet("results", None), *filter_events]
+    state = Shown([s.id for s in result.services], 0, min(PAGE_SIZE, len(result.services)))
+    if result.relaxed:
+        dispatcher.utter_message(response="utter_filters_relaxed", **wording)
+        filter_events = [SlotSet(name, None) for name in result.relaxed]
+    elif result.fallback:
+        dispatcher.utter_message(response="utter_general_results", **wording)
+    else:
+        dispatcher.utter_message(response=INTROS[result.reach], **wording)
+    page = result.services[: state.count]
+    dispatcher.utter_message(response="utter_services", services=present.summaries(page))
+    dispatcher.utter_message(response="utter_results_hint")
+    return [*shown_events(state), SlotSet("focus_service", None), *filter_events]
+
+
 class ActionSearchServices(Action):
-    """Shows the best services for the need, place and audience in the slots (unless the
-    person left the search)."""
+    """Shows the best services for the need, place, audience and filters in the slots
+    (unless the person left the search)."""
 
     def name(self) -> str:
         return "action_search_services"
@@ -112,40 +174,7 @@ class ActionSearchServices(Action):
     ) -> list[dict[str, Any]]:
         if tracker.get_slot(LEFT_SLOT):
             return leave(dispatcher, tracker, domain)
-        need_code = tracker.get_slot("need")
-        if not need_code:
-            dispatcher.utter_message(response="utter_ask_need_kind")
-            return []
-        place_key = tracker.get_slot("place") or None  # None also when skipped
-        query = ServiceQuery(
-            need=need_code,
-            place=place_key,
-            audience=tracker.get_slot("audience"),
-            kaupapa_maori=bool(tracker.get_slot("kaupapa_maori")),
-        )
-        with session_scope() as session:
-            result = search(session, query)
-        need = taxonomies().needs[need_code]
-        place = gazetteer().get(place_key)
-        place_phrase = f" in {place.display_name}" if place else ""
-        if not result.services:
-            dispatcher.utter_message(
-                response="utter_no_results", need_label=need.label, place_phrase=place_phrase
-            )
-            return [SlotSet("results", None)]
-        state = Shown([s.id for s in result.services], 0, min(PAGE_SIZE, len(result.services)))
-        page = result.services[: state.count]
-        if result.fallback:
-            dispatcher.utter_message(
-                response="utter_no_local_results", need_label=need.label, place_phrase=place_phrase
-            )
-        else:
-            dispatcher.utter_message(
-                response="utter_results_intro", need_label=need.label, place_phrase=place_phrase
-            )
-        dispatcher.utter_message(response="utter_services", services=present.summaries(page))
-        dispatcher.utter_message(response="utter_results_hint")
-        return shown_events(state)
+        return show_search(dispatcher, tracker)
 
 
 class ActionShowMore(Action):

@@ -209,8 +209,12 @@ def _directory_search(args: argparse.Namespace) -> int:
                 text=args.text,
             ),
         )
+    if result.relaxed:
+        print(f"(nothing matched {', '.join(result.relaxed)}: the closest options)")
     if result.fallback:
-        print("(nothing specific in that place: national options)")
+        print("(nothing for that need: general services)")
+    elif result.reach:
+        print(f"(nearest service for that need: {result.reach})")
     print(present.summaries(result.services) or "No services found.")
     return 0
 

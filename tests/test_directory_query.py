@@ -6,7 +6,16 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.db import session_scope
-from bot.directory.query import ServiceQuery, find_by_name, get_services, search, services_for_need
+from bot.directory.query import (
+    LOCAL,
+    NATIONAL_ONLY,
+    REGIONAL,
+    ServiceQuery,
+    find_by_name,
+    get_services,
+    search,
+    services_for_need,
+)
 
 NZ = ZoneInfo("Pacific/Auckland")
 
@@ -71,11 +80,36 @@ def test_free_text_is_macron_blind(seeded_url):
     )
 
 
-def test_nothing_local_falls_back_to_national_honestly(seeded_url):
-    with session_scope(seeded_url) as session:
-        result = search(session, ServiceQuery(need="prison", place="westport"))
-    assert result.fallback is False  # national prison services qualify anywhere
+def _result(url: str, **query):
+    with session_scope(url) as session:
+        return search(session, ServiceQuery(**query))
+
+
+def test_nothing_local_is_said_honestly_with_the_national_options(seeded_url):
+    result = _result(seeded_url, need="prison", place="westport")
+    assert result.reach == NATIONAL_ONLY
     assert {s.id for s in result.services} >= {"corrections-whanau"}
+
+
+def test_reach_says_how_near_the_nearest_service_for_the_need_is(seeded_url):
+    assert _result(seeded_url, need="health", place="reefton").reach == LOCAL  # Buller district
+    assert _result(seeded_url, need="drugs_alcohol", place="westport").reach == REGIONAL
+    assert _result(seeded_url, need="drugs_alcohol", place="west-coast").reach == LOCAL
+    assert _result(seeded_url, need="drugs_alcohol", place="invercargill").reach == NATIONAL_ONLY
+    assert _result(seeded_url, need="drugs_alcohol").reach is None  # no place asked
+
+
+def test_a_filter_that_leaves_nothing_for_the_need_is_relaxed_and_named(seeded_url):
+    result = _result(seeded_url, need="housing", place="westport", kaupapa_maori=True)
+    assert result.relaxed == ("kaupapa_maori",)
+    assert result.services and not any(s.kaupapa_maori for s in result.services)
+    kept = _result(seeded_url, need="cultural", place="westport", kaupapa_maori=True)
+    assert kept.relaxed == () and all(s.kaupapa_maori for s in kept.services)
+
+
+def test_free_filter_keeps_only_free_services(seeded_url):
+    result = _result(seeded_url, need="mental_health", free=True)
+    assert result.services and all(s.free for s in result.services)
 
 
 def test_find_by_name_and_get_services(seeded_url):

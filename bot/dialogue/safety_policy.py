@@ -14,9 +14,9 @@ looks only at the events since the person's latest message (the *turn*):
    inside a form, during navigator live chat, after a tripped circuit breaker,
    or in a tracker no story covers.
 2. Otherwise it ends the turn (``action_listen``) when the turn would go on
-   forever: an action about to run a second time in one turn, the fallback
-   having answered (it always ends a turn; a form it hands back to is run by
-   Rasa without a prediction), or more actions than any real turn needs.
+   forever: an action that has just run a second time in one turn, the
+   fallback having answered (it always ends a turn; a form it hands back to is
+   run by Rasa without a prediction), or more actions than any real turn needs.
    Rasa's own circuit breaker stops a turn after ten actions but leaves the
    conversation in a state no rule matches; this stops it cleanly first.
 
@@ -80,8 +80,7 @@ def turn_must_end(done: list[str]) -> bool:
     """Whether going on would loop: a repeated action, the fallback, or too many actions."""
     if not done:
         return False
-    latest = done[-1]
-    return latest == FALLBACK_ACTION or latest in done[:-1] or len(done) >= MAX_ACTIONS_PER_TURN
+    return FALLBACK_ACTION in done or done[-1] in done[:-1] or len(done) >= MAX_ACTIONS_PER_TURN
 
 
 def safety_action(tracker: DialogueStateTracker, domain: Domain) -> str | None:

@@ -33,3 +33,10 @@ def helpline_ids(need: str | None) -> list[str]:
 
 def helplines(session: Session, need: str | None) -> list[ServiceView]:
     return get_services(session, helpline_ids(need))
+
+
+def helpline_for_need(session: Session, need: str | None) -> ServiceView | None:
+    """The one checked line for ``need`` itself, if there is one (for a first reply)."""
+    line = _choice()["needs"].get(need or "")
+    views = get_services(session, [line]) if line else []
+    return views[0] if views and views[0].verified and views[0].phones else None

@@ -88,18 +88,38 @@ class ServiceQuery:
     place: str | None = None
     audience: str | None = None
     kaupapa_maori: bool = False
+    free: bool = False
     open_now: bool = False
     text: str | None = None
     at: datetime | None = None
+
+    @property
+    def filters(self) -> tuple[str, ...]:
+        """The narrowing filters in force, by name (see ``FILTERS``)."""
+        return tuple(name for name in FILTERS if getattr(self, name))
+
+
+# Filters a person can ask for ("anything kaupapa Māori?", "is there anything
+# free?", "who's open now?"); a search relaxes them when nothing matches.
+FILTERS = ("kaupapa_maori", "free", "open_now")
+
+# How near the nearest service for the need is to the place asked.
+LOCAL, REGIONAL, NATIONAL_ONLY = "local", "regional", "national"
 
 
 @dataclass
 class SearchResult:
     services: list[ServiceView]
-    # True when nothing matched the need in the place asked, and ``services``
-    # holds the best national options instead.
+    # True when no service anywhere is for the need itself, and ``services``
+    # holds general ones instead.
     fallback: bool = False
     localities: dict[str, int] = field(default_factory=dict)
+    # LOCAL (in the town or district asked, or the region when a region was
+    # asked), REGIONAL or NATIONAL_ONLY; None when no place was asked or
+    # nothing is for the need.
+    reach: str | None = None
+    # Filters left out because nothing matched with them (the closest options).
+    relaxed: tuple[str, ...] = ()
 
 
 def _load_options():
@@ -201,11 +221,23 @@ def _candidates(session: Session, query: ServiceQuery, lineage: list[str]) -> li
         )
     if query.kaupapa_maori:
         stmt = stmt.where(Service.kaupapa_maori.is_(True))
+    if query.free:
+        stmt = stmt.where(Service.free.is_(True))
     return [_view(s) for s in session.execute(stmt).scalars().unique()]
 
 
-def search(session: Session, query: ServiceQuery) -> SearchResult:
-    """Services for a need in a place, best first. National services always qualify."""
+def _reach(query: ServiceQuery, localities: list[int]) -> str | None:
+    """LOCAL, REGIONAL or NATIONAL_ONLY for the nearest of ``localities``, given the place."""
+    place = gazetteer().get(query.place)
+    if place is None or place.key == NATIONAL or not localities:
+        return None
+    nearest = min(localities)
+    if nearest <= max(LOCALITY["district"], LOCALITY[place.kind]):
+        return LOCAL
+    return REGIONAL if nearest < LOCALITY["country"] else NATIONAL_ONLY
+
+
+def _ranked(session: Session, query: ServiceQuery) -> SearchResult:
     lineage = gazetteer().lineage(query.place) if query.place else [NATIONAL]
     at = query.at or clock.now()
     ranked: list[tuple[tuple, ServiceView]] = []
@@ -228,11 +260,30 @@ def search(session: Session, query: ServiceQuery) -> SearchResult:
     ranked.sort(key=lambda item: item[0])
     services = [view for _, view in ranked]
     specific = [s for s in services if query.need is None or query.need in s.needs]
+    reach = _reach(query, [localities[s.id] for s in specific])
     if query.need and not specific:
-        national = search(session, ServiceQuery(need=query.need, audience=query.audience, at=at))
-        national_specific = [s for s in national.services if query.need in s.needs]
-        return SearchResult(national_specific or services, fallback=True, localities=localities)
-    return SearchResult(services, localities=localities)
+        return SearchResult(services, fallback=bool(services), localities=localities)
+    return SearchResult(services, localities=localities, reach=reach)
+
+
+def search(session: Session, query: ServiceQuery) -> SearchResult:
+    """Services for a need in a place, best first, saying how local the best ones are.
+
+    National services always qualify, so a need is never left without an
+    answer; ``reach`` says honestly whether any of them is local. When the
+    filters asked for (kaupapa Māori, free, open now) leave nothing for the
+    need, they are dropped and named in ``relaxed``: the closest options.
+    """
+    result = _ranked(session, query)
+    if not query.filters or any(
+        query.need is None or query.need in s.needs for s in result.services
+    ):
+        return result
+    closest = _ranked(
+        session, ServiceQuery(query.need, query.place, query.audience, text=query.text, at=query.at)
+    )
+    closest.relaxed = query.filters
+    return closest
 
 
 def get_services(session: Session, ids: list[str]) -> list[ServiceView]:

@@ -21,6 +21,11 @@ class Shown:
     def page(self) -> list[str]:
         return self.results[self.offset : self.offset + self.count]
 
+    @property
+    def numbered(self) -> int:
+        """How many services have been numbered so far (the highest number that picks one)."""
+        return self.offset + self.count
+
     def next_page(self) -> Shown | None:
         start = self.offset + self.count
         if start >= len(self.results):
@@ -39,4 +44,4 @@ class Shown:
             index = int(ordinal) - 1
         except ValueError:
             return None
-        return self.results[index] if 0 <= index < self.offset + self.count else None
+        return self.results[index] if 0 <= index < self.numbered else None

@@ -178,16 +178,21 @@ def leaving(text: str | None, intent: str | None) -> str | None:
     """NUMBER for "I just want a number" / "give me a number to ring", STOP for "no. stop",
     "cancel", "nah forget it", "kāti", "im done"; None otherwise.
 
-    A reply counts only if it is made of such words ("stop the bot, I want a person"
-    is not leaving), or if the model is sure of a leaving intent; "skip" is not leaving.
+    The words decide first: a short reply made of such words leaves, one made of
+    other short words ("send it", "yeah nah") does not, and neither does a change
+    ("change the number") or a longer message holding a stop word ("stop the bot,
+    I want a person"). Otherwise a leaving ``intent`` (pass it only when the model
+    is sure) leaves. "skip" is not leaving.
     """
     key = match_key(text or "")
     wants = _WANTS_NUMBER.search(key)
     if wants and not _NEGATION.search(key[: wants.start() + 1]):
         return NUMBER
     kinds = _reply_kinds(text)
-    if kinds and "stop" in kinds:
-        return STOP
+    if kinds is not None:
+        return STOP if "stop" in kinds else None
+    if to_change(text) is not None:
+        return None
     return LEAVING_INTENTS.get(intent or "")
 
 

@@ -112,6 +112,18 @@ def test_crisis_mid_form_gets_the_crisis_answer_first(stack):
     assert "Work and Income" in stack.texts(sender, "need emergency housing in Greymouth")
 
 
+def test_a_parent_who_mentions_children_gets_services_not_a_crisis_answer(stack):
+    """Children mentioned are not children in danger: no Oranga Tamariki, the search answers."""
+    text = stack.texts(
+        uuid.uuid4().hex,
+        "my partner has been using P and i don't know what to do, we have 2 little kids. "
+        "I'm in Reefton",
+    )
+    assert "Oranga Tamariki" not in text and "danger" not in text
+    assert "Alcohol Drug Helpline" in text
+    _assert_numbers_from_db(text, stack.db_url)
+
+
 def test_fallback_helps(stack):
     text = stack.texts(uuid.uuid4().hex, "qwpoeiruty zxmcnvb")
     assert "drugs and alcohol" in text or "what can you do" in text
@@ -154,3 +166,49 @@ def test_a_general_request_without_a_need_asks_what_kind_with_buttons(stack):
     replies = stack.chat(uuid.uuid4().hex, "i need some help")
     payloads = {b["payload"] for r in replies for b in r.get("buttons", [])}
     assert "/need_housing" in payloads and "/need_drugs_alcohol" in payloads
+
+
+def test_a_need_without_a_place_is_acknowledged_with_a_line_before_the_question(stack):
+    replies = stack.chat(uuid.uuid4().hex, "my son is on P and I don't know what to do")
+    first, last = replies[0]["text"], replies[-1]["text"]
+    assert "alcohol and drug harm" in first
+    assert "Alcohol Drug Helpline" in first and "0800 787 797" in first
+    assert last.startswith("Whereabouts") and "skip" in last
+    _assert_numbers_from_db(first, stack.db_url)
+
+
+@pytest.mark.parametrize("move", ["actually we're in Westport", "what about in westport"])
+def test_a_new_place_runs_the_same_search_there(stack, move):
+    sender = uuid.uuid4().hex
+    stack.texts(sender, "my partner is back on the P, we're in Greymouth")
+    text = stack.texts(sender, move)
+    assert "Westport" in text and "Alcohol Drug Helpline" in text
+    assert "What kind of help" not in text and "Sorry" not in text
+
+
+def test_narrowing_searches_again_with_the_filter(stack):
+    sender = uuid.uuid4().hex
+    stack.texts(sender, "need a food bank in Greymouth")
+    text = stack.texts(sender, "is there anything kaupapa Māori")
+    assert "not listed as kaupapa Māori" not in text
+    assert "kaupapa Māori" in text.splitlines()[0]  # the search says what it looked for
+    first = stack.texts(
+        uuid.uuid4().hex, "are there any kaupapa maori services for whanau on the coast"
+    )
+    assert "Poutini Waiora" in first and "haven't shown you" not in first
+
+
+def test_nothing_local_is_said_in_one_line_before_the_national_options(stack):
+    text = stack.texts(
+        uuid.uuid4().hex, "my brother gets out of prison next month, we're in Westport"
+    )
+    assert "I don't have local" in text and "Westport" in text
+    assert "national ones work anywhere" in text
+
+
+def test_skipping_the_place_gives_one_answer_not_two(stack):
+    sender = uuid.uuid4().hex
+    stack.texts(sender, "need help with housing")
+    text = stack.texts(sender, "skip")
+    assert "What would you like help with" not in text
+    assert "housing" in text

@@ -304,6 +304,20 @@ def test_a_sure_cancel_or_number_intent_leaves_whatever_the_words():
     assert chat.slots[LEFT_SLOT] == NUMBER
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "confidence"),
+    [("send it", "cancel", 0.9), ("change the number", "ask_helpline", 0.9), ("ok", "cancel", 0.6)],
+)
+def test_the_words_of_an_answer_beat_a_leaving_intent(text, intent, confidence):
+    chat = at_step("handoff_confirmed").say(text, intent=intent, confidence=confidence)
+    assert LEFT_SLOT not in chat.slots
+
+
+def test_a_leaving_intent_the_model_is_not_sure_of_does_not_leave():
+    chat = at_step("handoff_good_time").say("after work", intent="cancel", confidence=0.6)
+    assert LEFT_SLOT not in chat.slots and chat.slots["handoff_good_time"] == "after work"
+
+
 def test_skip_skips_the_question_and_no_at_consent_is_no_consent():
     chat = at_step("handoff_name").say("skip", intent="skip")
     assert chat.slots["handoff_name"] == SKIPPED and LEFT_SLOT not in chat.slots
