@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.config import DATA_DIR
 from bot.safety.detector import load_patterns
 from tests.figures import record
 
 EVAL = yaml.safe_load((Path(__file__).parent / "crisis_eval.yml").read_text(encoding="utf-8"))
+TRAINING = DATA_DIR / "nlu"
 
 
 def _flagged(agent, texts: list[str]) -> list[bool]:
@@ -23,6 +25,15 @@ def _flagged(agent, texts: list[str]) -> list[bool]:
         return [await agent.parse_message(t) for t in texts]
 
     return [p["intent"]["name"].startswith("crisis_") for p in asyncio.run(parse())]
+
+
+def test_held_out_set_is_not_in_the_training_data():
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    trained = {m.get("text").lower() for m in load_data(str(TRAINING)).intent_examples}
+    held_out = [t for texts in EVAL["crisis"].values() for t in texts] + EVAL["not_crisis"]
+    overlap = [t for t in held_out if t.lower() in trained]
+    assert not overlap, f"crisis_eval.yml repeats training examples: {overlap}"
 
 
 def test_crisis_recall_and_false_alarms(agent):
