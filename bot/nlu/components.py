@@ -119,12 +119,14 @@ class CrisisDetector(_Stateless):
     """The crisis check on every message, after the intent classifier and fallback.
 
     A message that matches the crisis patterns, or that the model classifies as
-    a crisis with enough confidence, leaves NLU with the ``crisis_<category>``
-    intent at confidence 1.0, so the crisis rules fire whatever else was going
-    on (a form in progress included). A crisis guess of the classifier that is
-    below the threshold, or in a message that only talks *about* crisis ("an
-    assignment on suicide prevention"), gives way to the best other intent:
-    false alarms teach people to ignore the crisis answer.
+    a crisis with enough confidence (see ``_model_crisis``), leaves NLU with the
+    ``crisis_<category>`` intent at confidence 1.0, so the crisis rules fire
+    whatever else was going on (a form in progress included). A crisis guess of
+    the classifier that is below the threshold, without the signs its category
+    needs ("we have 2 little kids" is no child in danger), or in a message that
+    only talks *about* crisis ("an assignment on suicide prevention"), gives way
+    to the best other intent: false alarms teach people to ignore the crisis
+    answer.
     """
 
     @staticmethod
@@ -132,19 +134,21 @@ class CrisisDetector(_Stateless):
         return {"nlu_threshold": 0.5, "fallback_threshold": 0.2}
 
     def _model_crisis(self, message: Message) -> str | None:
-        """The model's crisis category if a crisis intent ranks first with enough confidence."""
+        """The model's likeliest crisis category, if its crisis intents together have
+        enough confidence and the message shows the signs that category needs.
+
+        The crisis intents are summed because they share their words (suicide
+        and overdose; violence and child): a message can be clearly a
+        crisis while no single kind is sure. Every crisis answer carries 111 and
+        1737, so an uncertain kind still gets the general lines.
+        """
         ranking = message.get(INTENT_RANKING_KEY) or []
-        candidates = [r for r in ranking if r.get("name") != "nlu_fallback"]
-        if not candidates:
+        crisis = [r for r in ranking if (r.get("name") or "").startswith(CRISIS_PREFIX)]
+        if sum(r.get("confidence") or 0 for r in crisis) < self.config["nlu_threshold"]:
             return None
-        top = max(candidates, key=lambda r: r.get("confidence") or 0)
-        name = top.get("name") or ""
-        if (
-            name.startswith(CRISIS_PREFIX)
-            and (top.get("confidence") or 0) >= self.config["nlu_threshold"]
-        ):
-            return name.removeprefix(CRISIS_PREFIX)
-        return None
+        top = max(crisis, key=lambda r: r.get("confidence") or 0)
+        category = top["name"].removeprefix(CRISIS_PREFIX)
+        return category if patterns().model_may_say(category, message.get(TEXT) or "") else None
 
     def _best_other_intent(self, message: Message) -> dict[str, Any]:
         ranking = message.get(INTENT_RANKING_KEY) or []

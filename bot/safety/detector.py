@@ -5,13 +5,15 @@ code changes. Figurative phrases ("this app is killing me") are removed first.
 In a message that talks *about* crisis ("an assignment on suicide prevention",
 "I'm not suicidal") only the urgent patterns count.
 The NLU model's own prediction is combined with these in
-``bot.nlu.components.CrisisDetector``.
+``bot.nlu.components.CrisisDetector``; for some categories it needs a sign in
+the message as well (``model_requires``): a child mentioned is not a child in
+danger.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,8 +25,9 @@ from bot.reo import match_key
 PATTERNS_FILE = DATA_DIR / "safety" / "crisis_patterns.yml"
 # A crisis leaves NLU as the intent CRISIS_PREFIX + category ("crisis_suicide").
 CRISIS_PREFIX = "crisis_"
-# When a message matches more than one category, the first here wins.
-CATEGORIES = ("suicide", "overdose", "violence", "child")
+# When a message matches more than one category, the first here wins. Someone who
+# cannot talk out loud gets the text lines whatever else the message says.
+CATEGORIES = ("text_only", "suicide", "overdose", "violence", "child")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class CrisisPatterns:
     safe_phrases: tuple[re.Pattern[str], ...]
     safe_contexts: tuple[re.Pattern[str], ...] = ()
     urgent: tuple[re.Pattern[str], ...] = ()
+    model_requires: dict[str, tuple[re.Pattern[str], ...]] = field(default_factory=dict)
 
     def _key(self, text: str) -> str:
         key = match_key(text)
@@ -60,6 +64,18 @@ class CrisisPatterns:
                 return category
         return None
 
+    def model_may_say(self, category: str, text: str) -> bool:
+        """Whether the model's guess of ``category`` may stand for this message.
+
+        The classifier learns "children" words as much as danger, so for those
+        categories its guess needs a sign of danger here too.
+        """
+        required = self.model_requires.get(category)
+        if not required:
+            return True
+        key = self._key(text)
+        return any(p.search(key) for p in required)
+
 
 def load_patterns(path: Path = PATTERNS_FILE) -> CrisisPatterns:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -67,6 +83,11 @@ def load_patterns(path: Path = PATTERNS_FILE) -> CrisisPatterns:
     categories = {
         name: tuple(re.compile(p, flags) for p in spec.get("patterns") or [])
         for name, spec in raw["categories"].items()
+    }
+    model_requires = {
+        name: tuple(re.compile(p, flags) for p in spec["model_requires"])
+        for name, spec in raw["categories"].items()
+        if spec.get("model_requires")
     }
     unknown = set(categories) - set(CATEGORIES)
     if unknown:
@@ -76,7 +97,11 @@ def load_patterns(path: Path = PATTERNS_FILE) -> CrisisPatterns:
         return tuple(re.compile(p, flags) for p in raw.get(section) or [])
 
     return CrisisPatterns(
-        categories, compiled("safe_phrases"), compiled("safe_contexts"), compiled("urgent")
+        categories,
+        compiled("safe_phrases"),
+        compiled("safe_contexts"),
+        compiled("urgent"),
+        model_requires,
     )
 
 
