@@ -137,8 +137,8 @@ class CrisisDetector(_Stateless):
         """The model's likeliest crisis category, if its crisis intents together have
         enough confidence and the message shows the signs that category needs.
 
-        The crisis intents are summed because they share their words (suicide
-        and overdose; violence and child): a message can be clearly a
+        The crisis intents are summed because they share their words (psychosis,
+        threat and violence; suicide and overdose): a message can be clearly a
         crisis while no single kind is sure. Every crisis answer carries 111 and
         1737, so an uncertain kind still gets the general lines.
         """

@@ -7,7 +7,7 @@ In a message that talks *about* crisis ("an assignment on suicide prevention",
 The NLU model's own prediction is combined with these in
 ``bot.nlu.components.CrisisDetector``; for some categories it needs a sign in
 the message as well (``model_requires``): a child mentioned is not a child in
-danger.
+danger, and a threat is a crisis only when someone is coming or at the house.
 """
 
 from __future__ import annotations
@@ -26,8 +26,18 @@ PATTERNS_FILE = DATA_DIR / "safety" / "crisis_patterns.yml"
 # A crisis leaves NLU as the intent CRISIS_PREFIX + category ("crisis_suicide").
 CRISIS_PREFIX = "crisis_"
 # When a message matches more than one category, the first here wins. Someone who
-# cannot talk out loud gets the text lines whatever else the message says.
-CATEGORIES = ("text_only", "suicide", "overdose", "violence", "child")
+# cannot talk out loud gets the text lines whatever else the message says; help
+# already on its way needs first aid now rather than "call 111".
+CATEGORIES = (
+    "text_only",
+    "suicide",
+    "overdose_aid",
+    "overdose",
+    "violence",
+    "child",
+    "psychosis",
+    "threat",
+)
 
 
 @dataclass(frozen=True)
@@ -67,8 +77,8 @@ class CrisisPatterns:
     def model_may_say(self, category: str, text: str) -> bool:
         """Whether the model's guess of ``category`` may stand for this message.
 
-        The classifier learns "children" words as much as danger, so for those
-        categories its guess needs a sign of danger here too.
+        The classifier learns "children" and "threat" words as much as danger, so
+        for those categories its guess needs a sign of danger or urgency here too.
         """
         required = self.model_requires.get(category)
         if not required:

@@ -25,6 +25,9 @@ def test_crisis_answer_comes_when_the_action_server_is_down(stack):
             ("my mate took a heap of pills and won't wake up", "111"),
             ("the kids next door are being beaten", "0508 326 459"),
             ("can't talk, he'll hear me if i ring anyone", "text 234"),
+            ("ambulance is on its way, what do i do till it gets here", "recovery position"),
+            ("he's been up for 5 days on the pipe and seeing bugs everywhere", "0800 787 797"),
+            ("the guys my son owes are parked outside the house right now", "105"),
         ]:
             text = stack.texts(uuid.uuid4().hex, message)
             assert "111" in text and expected in text, text

@@ -84,3 +84,8 @@ def test_someone_who_cannot_talk_gets_the_text_lines_first():
     answer = _answer("text_only")
     assert answer.index("text 1737") < answer.index("111")
     assert "text 234" in answer
+
+
+@pytest.mark.parametrize("category", ["overdose_aid", "psychosis", "threat"])
+def test_acute_answers_offer_a_navigator(category):
+    assert "say 'talk to someone'" in _answer(category).lower()

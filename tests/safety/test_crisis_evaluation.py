@@ -60,7 +60,7 @@ def test_crisis_recall_and_false_alarms(agent):
 
 @pytest.mark.parametrize("category", sorted(EVAL["kind"]))
 def test_each_kind_gets_its_own_answer(agent, category):
-    """Indirect ideation is answered as suicide (never child), ..."""
+    """Indirect ideation is answered as suicide (never child), psychosis as psychosis, ..."""
     texts = EVAL["kind"][category]
     wrong = [
         (t, name)
@@ -114,6 +114,9 @@ def test_urgent_signs_count_even_when_framed_as_safe(text, category):
     [
         ("on the way home i keep thinking about not making the corner", "suicide"),
         ("my mokos would be better off w/o me", "suicide"),
+        ("she's been up for days on the pipe and is hearing voices", "psychosis"),
+        ("the guys he owes are outside our house now", "threat"),
+        ("what do i do while we wait for the ambulance", "overdose_aid"),
         ("cant talk out loud, my partner will hear", "text_only"),
     ],
 )
@@ -125,6 +128,10 @@ def test_patterns_tell_the_kind(text, category):
     "text",
     [
         "we have three little kids and my partner uses meth, we're in Hokitika",
+        "my son's on P and we don't know what to do",
+        "my ex has been threatening me about a debt for months",
+        "what happens in a meth psychosis",
+        "how long does an ambulance take to get to Haast",
         "i can't ring during work hours, can i text instead",
     ],
 )
@@ -138,6 +145,10 @@ def test_needs_near_a_crisis_kind_match_no_pattern(text):
         ("child", "we have 2 little kids. I'm in Reefton", False),
         ("child", "the kids next door get locked outside all night", True),
         ("child", "their dad's locked up and the kids miss him", False),
+        ("threat", "my ex keeps threatening me over a drug debt", False),
+        ("threat", "tonight my nephew told me he wants out of the gang", False),
+        ("threat", "the ones he owes money to are coming round", True),
+        ("psychosis", "my koro is seeing things, he has dementia", False),
         ("text_only", "i can't call during work hours, can i text", False),
         ("suicide", "anything at all", True),
     ],
