@@ -149,7 +149,8 @@ def test_sms_webhook_signed_with_odd_bodies(stack, before, body):
         "AccountSid": ACCOUNT_SID,
     }
     headers = {"X-Twilio-Signature": sign(stack.gateway.auth_token, stack.sms_public_url, form)}
-    _ok(requests.post(stack.sms_url, data=form, headers=headers, timeout=60))
+    response = requests.post(stack.sms_url, data=form, headers=headers, timeout=60)
+    assert response.status_code == 400, (response.status_code, response.text[:300])
 
 
 API_PATHS = [
@@ -186,5 +187,26 @@ def test_inbox_api_without_a_valid_token(stack, before, path, request_id, token,
 
 
 def test_nothing_changed_and_the_bot_still_answers(stack, before):
+    """After the fuzzing above, and after hostile requests of its own (so it proves
+    something when run alone): no guarded row changed, and the bot still answers."""
+    for injection in INJECTIONS:
+        _ok(
+            requests.post(
+                f"{stack.rasa_url}/webhooks/rest/webhook",
+                json={"sender": "fuzz-" + uuid.uuid4().hex, "message": injection},
+                timeout=60,
+            )
+        )
+        form = {"From": "+64211234567", "Body": injection, "MessageSid": "SM" + uuid.uuid4().hex}
+        forged = requests.post(
+            stack.sms_url, data=form, headers={"X-Twilio-Signature": "forged"}, timeout=60
+        )
+        assert forged.status_code == 403
+        claim = requests.post(
+            f"{stack.inbox_url}/api/requests/{requests.utils.quote(injection, safe='')}/claim",
+            headers={"Authorization": "Bearer forged"},
+            timeout=60,
+        )
+        assert claim.status_code in (401, 404)
     assert snapshot(stack.db_url) == before
     assert "Whereabouts" in stack.texts(uuid.uuid4().hex, "my son is using ice")
