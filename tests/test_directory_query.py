@@ -134,3 +134,11 @@ def test_every_service_carries_a_source(seeded_url):
     with session_scope(seeded_url) as session:
         views = search(session, ServiceQuery(place="westport")).services
     assert views and all(v.source for v in views)
+
+
+def test_threats_and_drug_debts_find_police_crimestoppers_and_victim_support(seeded_url):
+    with session_scope(seeded_url) as session:
+        views = search(session, ServiceQuery(need="threats_intimidation", place="greymouth"))
+    found = {v.id: v for v in views.services if "threats_intimidation" in v.needs}
+    assert set(found) == {"police-105", "crimestoppers", "victim-support"}
+    assert not found["victim-support"].verified  # the reference says "verify"

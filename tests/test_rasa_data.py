@@ -9,6 +9,7 @@ import sys
 import yaml
 
 from bot.config import ROOT
+from bot.directory.taxonomy import taxonomies
 
 ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}
 
@@ -22,6 +23,24 @@ def _responses_uttered_by_code() -> set[str]:
     for form in domain["forms"].values():  # the forms ask with utter_ask_<slot>
         names |= {f"utter_ask_{slot}" for slot in form["required_slots"]}
     return names
+
+
+def test_every_need_has_its_intent_button_and_search_rule():
+    """A need in the taxonomy is reachable: understood, offered as a button, and searched."""
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    rules = yaml.safe_load((ROOT / "data/rules/rules_search.yml").read_text(encoding="utf-8"))
+    buttons = {b["payload"] for b in domain["responses"]["utter_ask_need_kind"][0]["buttons"]}
+    searched = {
+        rule["steps"][0]["intent"]
+        for rule in rules["rules"]
+        if "intent" in rule["steps"][0] and rule["steps"][1] == {"action": "action_start_search"}
+    }
+    for need in taxonomies().needs.values():
+        if need.intent in (None, "need_help_general"):
+            continue
+        assert need.intent in domain["intents"], need.code
+        assert f"/{need.intent}" in buttons, need.code
+        assert need.intent in searched, need.code
 
 
 def test_rasa_data_validate_has_no_warnings():

@@ -37,6 +37,8 @@ def _route(url: str, place: str | None, need: str | None) -> str:
         ("west-coast", "drugs_alcohol", "west-coast-navigators"),  # region: no district team
         ("invercargill", "drugs_alcohol", "national-navigators"),  # another region
         ("auckland", "family_harm", "national-navigators"),
+        ("greymouth", "threats_intimidation", "west-coast-navigators"),  # all-needs team
+        ("gore", "threats_intimidation", "national-navigators"),
         (None, "drugs_alcohol", "national-navigators"),  # place not given
         (None, None, "national-navigators"),
     ],
