@@ -12,44 +12,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa.core.policies.policy import Policy, PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.dialogue import NAVIGATOR_LIVE_SLOT
+from bot.dialogue.verdict import VerdictPolicy
 from bot.safety.detector import CRISIS_PREFIX
 
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False
 )
-class NavigatorLivePolicy(Policy):
+class NavigatorLivePolicy(VerdictPolicy):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {"priority": 7}
 
-    def train(
-        self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any
-    ) -> Resource:
-        return self._resource
-
-    def predict_action_probabilities(
-        self,
-        tracker: DialogueStateTracker,
-        domain: Domain,
-        rule_only_data: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> PolicyPrediction:
-        probabilities = self._default_predictions(domain)
+    def verdict(self, tracker: DialogueStateTracker, domain: Domain) -> str | None:
         intent = tracker.latest_message.intent.get("name") or "" if tracker.latest_message else ""
+        live = tracker.get_slot(NAVIGATOR_LIVE_SLOT)
         if (
-            tracker.get_slot(NAVIGATOR_LIVE_SLOT)
+            live
             and tracker.latest_action_name == ACTION_LISTEN_NAME
             and not intent.startswith(CRISIS_PREFIX)
         ):
-            probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
-        return self._prediction(probabilities)
+            return ACTION_LISTEN_NAME
+        return None

@@ -27,15 +27,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa.core.policies.policy import Policy, PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
-from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.dialogue.verdict import VerdictPolicy
 from bot.safety.detector import CRISIS_PREFIX
 
 CRISIS_ANSWER_PREFIX = "utter_crisis_"
@@ -95,26 +93,12 @@ def safety_action(tracker: DialogueStateTracker, domain: Domain) -> str | None:
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False
 )
-class SafetyPolicy(Policy):
+class SafetyPolicy(VerdictPolicy):
+    no_user_prediction = True
+
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {"priority": 8}
 
-    def train(
-        self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any
-    ) -> Resource:
-        return self._resource
-
-    def predict_action_probabilities(
-        self,
-        tracker: DialogueStateTracker,
-        domain: Domain,
-        rule_only_data: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> PolicyPrediction:
-        probabilities = self._default_predictions(domain)
-        action = safety_action(tracker, domain)
-        if action is None:
-            return self._prediction(probabilities)
-        probabilities[domain.index_for_action(action)] = 1.0
-        return self._prediction(probabilities, is_no_user_prediction=True)
+    def verdict(self, tracker: DialogueStateTracker, domain: Domain) -> str | None:
+        return safety_action(tracker, domain)
