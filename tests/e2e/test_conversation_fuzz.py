@@ -41,7 +41,7 @@ pytestmark = pytest.mark.e2e
 TURNS = int(os.environ.get("FUZZ_TURNS", "2000"))
 SEED = int(os.environ.get("FUZZ_SEED", "20261128"))
 WORKERS = 6
-TIME_BUDGET_S = 600
+TIME_BUDGET_S = 900
 ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]*\)|\[([^\]]+)\]\{[^}]*\}")
 
 
