@@ -8,13 +8,15 @@ gateway posts to ``/webhooks/sms/webhook``. For every webhook, in order:
 2. ``From`` and ``MessageSid`` are checked (400 when malformed).
 3. The ``MessageSid`` is recorded (table ``sms_inbound``); a repeat gets an
    empty TwiML answer and nothing else happens.
-4. Keywords: STOP and its variants opt the number out (table ``sms_opt_out``)
-   with a one-line confirmation; START/UNSTOP (and YES while opted out) opt
-   back in; HELP/INFO explain the service with crisis lines read from the
-   directory. An opted-out number gets no answer and nothing reaches Rasa.
-5. A reply "1", "2", ... becomes the payload of that button, looked up in the
+4. STOP and its variants opt the number out (table ``sms_opt_out``) with a
+   one-line confirmation; START/UNSTOP (and YES while opted out) opt back in.
+   An opted-out number gets no answer and nothing reaches Rasa.
+5. HELP/INFO explain the service with crisis lines read from the directory.
+6. A reply "1", "2", ... becomes the payload of that button, looked up in the
    tracker (the buttons shown since the person last wrote), never in memory.
-6. The message goes to Rasa and the bot's messages come back as TwiML.
+7. The message goes to Rasa and the bot's messages come back as TwiML, in
+   their SMS form (``sms_render``): search results one line each, details
+   shortened, the results hint once per conversation.
 
 Rasa's conversation id is ``sms-`` + an HMAC of the number (key
 ``SMS_SENDER_SECRET``, else the auth token), so the tracker is not keyed by
@@ -88,10 +90,8 @@ STARTED = (
     "You're subscribed to Āwhina texts again. Tell me what's going on, "
     "or reply HELP for help or STOP to stop."
 )
-HELP_INTRO = (
-    "Āwhina is a chatbot (not a person) that finds support services on the West Coast "
-    "and nationwide. Text what's going on and your town; reply STOP to stop."
-)
+# HELP, with the crisis lines after it, fits two segments (UCS-2: 134 characters).
+HELP_INTRO = "Āwhina, a chatbot, finds support services: text what's going on. STOP to stop."
 EMPTY = "Sorry, I can only read text. Please type your question."
 
 
@@ -252,26 +252,35 @@ def set_opted_out(db_url: str, e164: str, opted_out: bool) -> None:
     raise RuntimeError("could not record the opt-out state")
 
 
-def _help_line(view: ServiceView) -> str:
+def _help_facts(view: ServiceView) -> list[str]:
+    return [f.lower() for f in ("24/7" if view.is_24_7 else None, cost_line(view)) if f]
+
+
+def _help_line(view: ServiceView, said: Sequence[str]) -> str:
+    """``"call or text 1737"``, with the facts not ``said`` already; the name only
+    for a service without a number."""
     kinds: dict[str, list[str]] = {}
     for phone in view.phones:
         kinds.setdefault(phone.number, []).append("text" if phone.type == "text" else "call")
     how = "; ".join(
         f"{' or '.join(dict.fromkeys(sorted(verbs)))} {number}" for number, verbs in kinds.items()
     )
-    facts = ", ".join(f for f in ("24/7" if view.is_24_7 else None, cost_line(view)) if f)
-    line = f"{view.name}: {how}" if how else view.name
-    return f"{line} ({facts.lower()})" if facts else line
+    facts = ", ".join(f for f in _help_facts(view) if f not in said)
+    line = how or view.name
+    return f"{line} ({facts})" if facts else line
 
 
 def help_text(db_url: str, service_ids: Sequence[str]) -> str:
-    """Two lines: what Āwhina is, then the crisis lines as the directory has them."""
+    """Two lines: what Āwhina is, then the crisis lines as the directory has them,
+    e.g. "Urgent (24/7, free): call 111; call or text 1737." (facts they all share first)."""
     with session_scope(db_url) as session:
         views = get_services(session, list(service_ids))
     if not views:
         logger.error("sms HELP: none of the services %s is in the directory", list(service_ids))
         return HELP_INTRO
-    return HELP_INTRO + "\nUrgent help: " + "; ".join(_help_line(v) for v in views) + "."
+    shared = [f for f in _help_facts(views[0]) if all(f in _help_facts(v) for v in views)]
+    head = f"Urgent ({', '.join(shared)})" if shared else "Urgent"
+    return f"{HELP_INTRO}\n{head}: " + "; ".join(_help_line(v, shared) for v in views) + "."
 
 
 def twiml(parts: Sequence[str]) -> str:
@@ -312,6 +321,15 @@ def _form(request: Request) -> dict[str, list[str]]:
 def _first(form: Mapping[str, list[str]], name: str) -> str | None:
     values = form.get(name)
     return values[0] if values else None
+
+
+class SmsCollector(CollectingOutputChannel):
+    """Collects a turn's messages for the TwiML answer, under the channel's name, so
+    a response's ``channel: sms`` variant in the domain is the one chosen."""
+
+    @classmethod
+    def name(cls) -> str:
+        return SmsInput.name()
 
 
 class SmsOutput(OutputChannel):
@@ -446,6 +464,7 @@ class SmsInput(InputChannel):
         """Keywords, opt-out, limits, then the assistant; the MessageSid is already recorded."""
         db_url = self.config.database()
         word = keyword(body)
+        sender_id = self.vault.sender_id(sender)
         if word in STOP_WORDS:
             if opted_out:
                 return _twiml_response()
@@ -469,9 +488,8 @@ class SmsInput(InputChannel):
         if not text:
             return self._reply(EMPTY)
 
-        sender_id = self.vault.sender_id(sender)
         payload = await self._button_payload(request.app, sender_id, text)
-        collector = CollectingOutputChannel()
+        collector = SmsCollector()
         await on_new_message(
             UserMessage(
                 payload or text,
@@ -481,7 +499,13 @@ class SmsInput(InputChannel):
                 metadata=self.get_metadata(request),
             )
         )
-        return _twiml_response(sms_render.render(collector.messages, 1, self.config.max_chars))
+        try:
+            events = await self._events(request.app, sender_id)
+        except SQLAlchemyError:  # not a 503: the gateway's retry would be a second turn
+            logger.exception("sms: could not read the conversation back; hint left as it is")
+            events = []
+        messages = sms_render.once_per_conversation(collector.messages, events)
+        return _twiml_response(sms_render.render(messages, 1, self.config.max_chars))
 
     def _reply(self, text: str) -> HTTPResponse:
         """A fixed answer as TwiML, split like any other if ``max_chars`` is small."""
@@ -490,11 +514,14 @@ class SmsInput(InputChannel):
     async def _button_payload(self, app: Any, sender_id: str, text: str) -> str | None:
         if not re.fullmatch(r"#?\s*\d{1,3}\s*[.)]?", text):
             return None
-        tracker = await app.ctx.agent.tracker_store.retrieve(sender_id)
-        if tracker is None:
-            return None
-        buttons = sms_render.buttons_in_turn(e.as_dict() for e in tracker.events)
+        buttons = sms_render.buttons_in_turn(await self._events(app, sender_id))
         return sms_render.chosen_payload(text, buttons)
+
+    @staticmethod
+    async def _events(app: Any, sender_id: str) -> list[dict[str, Any]]:
+        """The conversation's tracker events as dicts (none for a new conversation)."""
+        tracker = await app.ctx.agent.tracker_store.retrieve(sender_id)
+        return [e.as_dict() for e in tracker.events] if tracker else []
 
     # Messages outside a webhook
 
@@ -509,8 +536,7 @@ class SmsInput(InputChannel):
         """
         if self._app is None:
             raise SendError("sms channel is not attached to a running server")
-        tracker = await self._app.ctx.agent.tracker_store.retrieve(recipient_id)
-        events = [e.as_dict() for e in tracker.events] if tracker else []
+        events = await self._events(self._app, recipient_id)
         number = self.vault.number_in(events)
         if number is None:
             logger.warning("sms: no number for conversation %s, not sent", recipient_id)

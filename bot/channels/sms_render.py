@@ -8,6 +8,12 @@
 - Buttons become one line, "Reply 1 for A, 2 for B or 3 for C.", numbered on
   from the buttons already shown since the person last wrote, so a reply of
   "3" always means the third button they saw (``buttons_in_turn``).
+- Answers long by nature are shortened, because every segment is paid for:
+  each service of a search answer becomes one line (``compact_service``), a
+  service's details keep what a person needs to act on within two segments
+  (``compact_detail``), and the results hint comes once per conversation, in
+  SMS words (``once_per_conversation``). Macrons are never removed to save
+  segments: the savings come from length.
 - A reply within the per-message limit (1,600 characters by default) stays
   one message: phones reassemble its segments in order, while separate
   messages can arrive out of order. A longer reply is split into messages,
@@ -24,6 +30,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from bot.directory.present import REFERRAL, UNCHECKED
 
 LIMIT = 1600
 
@@ -263,32 +271,237 @@ def message_buttons(message: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(message.get("buttons") or message.get("quick_replies") or [])
 
 
+# Compact answers. The bot words its answers for a screen; on SMS every
+# character is paid for (a macron makes the whole message UCS-2, 67 characters
+# a segment), so the answers that are long by nature are recognised by their
+# shape (``bot.directory.present``) and shortened here, keeping every fact a
+# person needs to act on. Text that does not have the shape is left as it is.
+
+# A search answer: "2. Alcohol Drug Helpline 0800 787 797 (24/7, free)" per service.
+_HEAD = re.compile(r"(?P<number>\d{1,3})\. (?P<name>\S.*)")
+_PHONE = re.compile(r"(?P<verb>Call|Text) (?P<number>\d[\d ]*\d|\d)(?: \([^()]*\))?")
+_OTHER_CONTACT = re.compile(r"https?://\S+|Email \S+@\S+")
+NO_CONTACT = "No checked contact details yet."  # present.summary, for no contact details
+_CONTACT_SEPARATOR = " \u00b7 "  # present's " · " between contact details and between tags
+_HOURS_FACTS = (("Open 24/7", "24/7"), ("Open now", "open now"), ("Closed now", "closed now"))
+
+
+def _is_contact_line(line: str) -> bool:
+    if line == NO_CONTACT:
+        return True
+    items = line.split(_CONTACT_SEPARATOR)
+    return all(_PHONE.fullmatch(i) or _OTHER_CONTACT.fullmatch(i) for i in items)
+
+
+def _reach(contact: str) -> str:
+    """The one way to reach a service a list line shows: its first number to call,
+    else to text; a website or email only when it has no number."""
+    if contact == NO_CONTACT:
+        return ""
+    items = contact.split(_CONTACT_SEPARATOR)
+    phones = [m for m in map(_PHONE.fullmatch, items) if m]
+    calls = [m["number"] for m in phones if m["verb"] == "Call"]
+    if calls:
+        return calls[0]
+    if phones:
+        return f"text {phones[0]['number']}"
+    return items[0].removeprefix("Email ")
+
+
+def compact_service(paragraph: str) -> str | None:
+    """A numbered service of a search answer (``present.summary``) as one line;
+    None for any other paragraph.
+
+    ``"2. Alcohol Drug Helpline 0800 787 797 (24/7, free)"``: the name, one way to
+    reach them (none for a service without checked contact details), whether
+    they are open (24/7, open now, closed now), free, and "not yet checked" for
+    a record nobody has checked. The rest (what they do, other numbers, hours,
+    kaupapa Māori) comes with the details, on request.
+    """
+    lines = paragraph.strip().split("\n")
+    head = _HEAD.fullmatch(lines[0])
+    rest = lines[1:]
+    unchecked = bool(rest) and rest[-1] == UNCHECKED
+    if unchecked:
+        rest = rest[:-1]
+    contact = next((i for i, line in enumerate(rest) if _is_contact_line(line)), None)
+    if head is None or contact is None or contact > 1 or len(rest) - contact > 2:
+        return None
+    tags = rest[contact + 1].split(_CONTACT_SEPARATOR) if len(rest) > contact + 1 else []
+    facts = [fact for tag in tags for start, fact in _HOURS_FACTS if tag.startswith(start)]
+    facts += ["free"] if "Free" in tags else []
+    facts += ["not yet checked"] if unchecked else []
+    reach = _reach(rest[contact])
+    line = f"{head['number']}. {head['name']}"
+    if reach and reach not in head["name"]:  # "Emergency 111" says its number already
+        line += f" {reach}"
+    return line + (f" ({', '.join(facts)})" if facts else "")
+
+
+# A service's details (``present.detail``), within DETAIL_SEGMENTS: the lines a
+# person needs to act on are always kept; the others are added in order of
+# PRIORITY while the whole still fits.
+DETAIL_SEGMENTS = 2
+# Stands for the source line of a record nobody has checked when the details
+# are shortened (the source itself is then one of the optional lines).
+NOT_CHECKED = "Not yet checked: confirm with them first."
+_DETAIL_PREFIXES = {
+    "Run by ": "run_by",
+    "Who for: ": "who_for",
+    "Contact: ": "contact",
+    "Where: ": "where",
+    "Hours: ": "hours",
+    "Cost: ": "cost",
+    "Note: ": "note",
+    "Source: ": "source",
+}
+ESSENTIAL = frozenset({"name", "contact", "hours", "cost", "kaupapa_maori", "note", "not_checked"})
+PRIORITY = ("who_for", "description", "where", "referral", "run_by", "source")
+
+
+def _detail_kind(line: str) -> str:
+    if line == "Kaupapa Māori service.":
+        return "kaupapa_maori"
+    if line in REFERRAL.values():
+        return "referral"
+    for prefix, kind in _DETAIL_PREFIXES.items():
+        if line.startswith(prefix):
+            return kind
+    return "description"
+
+
+def compact_detail(text: str) -> str | None:
+    """A service's details (``present.detail``) shortened to ``DETAIL_SEGMENTS``;
+    None for any other text, or details that already fit.
+
+    Always kept: the name, how to reach them, hours, cost, kaupapa Māori, a
+    note (an alert) and, for a record nobody has checked, ``NOT_CHECKED``.
+    Then, while the whole fits: who it is for, what they do, where, referral,
+    who runs it, the source. The lines stay in their order.
+    """
+    lines = text.strip().split("\n")
+    kinds = ["name"] + [_detail_kind(line) for line in lines[1:]]
+    if len(lines) < 3 or "contact" not in kinds or kinds[-1] != "source":
+        return None
+    if segments(plain(text)) <= DETAIL_SEGMENTS:
+        return None
+    if lines[-1].endswith("(not yet checked)"):
+        lines, kinds = [*lines, NOT_CHECKED], [*kinds, "not_checked"]
+    kept = {i for i, kind in enumerate(kinds) if kind in ESSENTIAL}
+    for wanted in PRIORITY:
+        for i in [i for i, kind in enumerate(kinds) if kind == wanted]:
+            if segments(plain(_keep(lines, kept | {i}))) <= DETAIL_SEGMENTS:
+                kept.add(i)
+    return _keep(lines, kept)
+
+
+def _keep(lines: Sequence[str], kept: set[int]) -> str:
+    return "\n".join(line for i, line in enumerate(lines) if i in kept)
+
+
+# Responses shown once per conversation on SMS, by response name, with their
+# SMS wording. Only words the bot understands: a number picks a result
+# (bot/nlu/picks.py), "more" and "talk to someone" are intents.
+RESULTS_HINT = "Reply a number for details, 'more', or 'talk to someone'."
+ONCE_PER_CONVERSATION: Mapping[str, str] = {"utter_results_hint": RESULTS_HINT}
+
+
+def once_per_conversation(
+    messages: Iterable[Mapping[str, Any]], events: Sequence[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    """The turn's messages with each response of ``ONCE_PER_CONVERSATION`` in its
+    SMS wording the first time in a conversation, and left out after that.
+
+    ``events`` are the conversation's tracker events as dicts, this turn's
+    included (the channel reads them after Rasa answered). A conversation is
+    a Rasa session, so someone who comes back after it expired sees the hint
+    again. Responses are recognised by the ``utter_action`` Rasa records with
+    each bot event, and the turn's messages by their text.
+    """
+    starts = [i for i, e in enumerate(events) if e.get("event") == "session_started"]
+    session = events[starts[-1] if starts else 0 :]
+    users = [i for i, e in enumerate(session) if e.get("event") == "user"]
+    turn = users[-1] if users else 0
+
+    def responses(part: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        found = {}
+        for event in part:
+            name = (event.get("metadata") or {}).get("utter_action")
+            if event.get("event") == "bot" and name in ONCE_PER_CONVERSATION:
+                found[(event.get("text") or "").strip()] = name
+        return found
+
+    shown = set(responses(session[:turn]).values())
+    now = responses(session[turn:])
+    kept = []
+    for message in messages:
+        name = now.get(str(message.get("text") or "").strip())
+        if name is None:
+            kept.append(message)
+        elif name not in shown:
+            shown.add(name)
+            kept.append({**message, "text": ONCE_PER_CONVERSATION[name]})
+    return kept
+
+
+# Rendering a turn. A block is a piece of SMS text and whether it is a line of
+# a list: list lines are joined to their neighbours with a line break, other
+# blocks with a blank line.
+_Block = tuple[str, bool]
+
+
+def _text_blocks(text: str) -> list[_Block]:
+    paragraphs = [p for p in re.split(r"\n[ \t]*\n", text.strip()) if p.strip()]
+    lines = [compact_service(p) for p in paragraphs]
+    if any(lines):
+        return [(plain(line or p), bool(line)) for p, line in zip(paragraphs, lines, strict=True)]
+    return [(plain(compact_detail(text) or text), False)]
+
+
+def _message_blocks(message: Mapping[str, Any], first: int) -> list[_Block]:
+    blocks = _text_blocks(str(message["text"])) if message.get("text") else []
+    tail = [button_line(message_buttons(message), first)]
+    tail += [
+        message[key].strip()
+        for key in ("image", "attachment")
+        if isinstance(message.get(key), str) and message[key].strip()
+    ]
+    tail = [t for t in tail if t]
+    if tail and blocks:
+        text, listed = blocks[-1]
+        blocks[-1] = ("\n".join([text, *tail]), listed)
+    elif tail:
+        blocks.append(("\n".join(tail), False))
+    return [b for b in blocks if b[0]]
+
+
+def _join(blocks: Sequence[_Block]) -> str:
+    text = ""
+    for i, (block, listed) in enumerate(blocks):
+        if i:
+            text += "\n" if listed or blocks[i - 1][1] else "\n\n"
+        text += block
+    return text
+
+
 def render_message(message: Mapping[str, Any], first: int = 1) -> str:
     """One bot message (Rasa's dict: text, buttons, image, attachment) as SMS text."""
-    lines = []
-    if message.get("text"):
-        lines.append(plain(str(message["text"])))
-    buttons = message_buttons(message)
-    if buttons:
-        lines.append(button_line(buttons, first))
-    for key in ("image", "attachment"):
-        if isinstance(message.get(key), str) and message[key].strip():
-            lines.append(message[key].strip())
-    return "\n".join(line for line in lines if line)
+    return _join(_message_blocks(message, first))
 
 
 def render(messages: Iterable[Mapping[str, Any]], first: int = 1, limit: int = LIMIT) -> list[str]:
     """The bot's messages for one turn as text messages to send, in order.
 
-    Messages are joined with blank lines and split only where the limit needs
-    it; buttons are numbered on from ``first`` across the messages.
+    Messages are joined with blank lines (a list's lines with line breaks) and
+    split only where the limit needs it; buttons are numbered on from
+    ``first`` across the messages.
     """
-    texts = []
+    blocks: list[_Block] = []
     number = first
     for message in messages:
-        texts.append(render_message(message, number))
+        blocks += _message_blocks(message, number)
         number += len(message_buttons(message))
-    return split("\n\n".join(t for t in texts if t), limit)
+    return split(_join(blocks), limit)
 
 
 def buttons_in_turn(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

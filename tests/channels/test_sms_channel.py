@@ -32,8 +32,10 @@ from sqlalchemy.exc import OperationalError
 
 from bot.channels import sms
 from bot.channels.guard import SAFE_REPLY
+from bot.channels.limits import too_long_reply
 from bot.channels.models import SmsInbound, SmsOptOut
 from bot.channels.sms_gateway import SendError
+from bot.channels.sms_render import RESULTS_HINT, segments
 from bot.db import get_engine, session_scope
 from bot.directory import seed
 from bot.directory.query import get_services, services_for_need
@@ -45,6 +47,28 @@ CHOICES = [
     {"title": "**Apples**", "payload": "/pick_a"},
     {"title": "Bananas", "payload": "/pick_b"},
 ]
+# A search answer as the bot sends it: each reply names its response, as Rasa
+# records it with the bot event.
+SEARCH = [
+    {"text": "Here are services for drugs in Greymouth:", "response": "utter_results_intro"},
+    {
+        "text": "1. Alcohol Drug Helpline\nAdvice for you or your whānau.\n"
+        "Call 0800 787 797 · Text 8681 · https://alcoholdrughelp.org.nz\nOpen 24/7 · Free\n\n"
+        "2. Buller Health\nHealth centre in Westport.\nNo checked contact details yet.\n"
+        "(details not yet checked: confirm with them first)",
+        "response": "utter_services",
+    },
+    {
+        "text": "Say 'more' or 'what's their number?'. Or say 'talk to someone' and a navigator, "
+        "a real person, will get in touch.",
+        "response": "utter_results_hint",
+    },
+]
+SEARCH_REPLY = (
+    "Here are services for drugs in Greymouth:\n"
+    "1. Alcohol Drug Helpline 0800 787 797 (24/7, free)\n"
+    "2. Buller Health (not yet checked)"
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -100,6 +124,7 @@ class ScriptedBot:
         default_factory=lambda: InMemoryTrackerStore(Domain.empty())
     )
     received: list[UserMessage] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)  # output channel names, for variants
     fail: bool = False
 
     def answer(self, text: str) -> list[dict[str, Any]]:
@@ -111,10 +136,13 @@ class ScriptedBot:
             return [{"text": '<Response> & "quotes" </Message> \x00 [link](https://x.nz/a_b)'}]
         if text == "long":
             return [{"text": "A sentence that goes on for a while. " * 60}]
+        if text == "search":
+            return SEARCH
         return [{"text": "Kia ora! Call [1737](https://1737.org.nz)."}]
 
     async def __call__(self, message: UserMessage) -> None:
         self.received.append(message)
+        self.channels.append(message.output_channel.name())
         if self.fail:
             raise RuntimeError("the model is not loaded")
         tracker = await self.store.get_or_create_tracker(message.sender_id)
@@ -124,8 +152,11 @@ class ScriptedBot:
             )
         )
         for reply in self.answer(message.text or ""):
-            tracker.update(BotUttered(reply["text"], data={"buttons": reply.get("buttons")}))
-            await message.output_channel.send_response(message.sender_id, dict(reply))
+            metadata = {"utter_action": reply["response"]} if "response" in reply else {}
+            data = {"buttons": reply.get("buttons")}
+            tracker.update(BotUttered(reply["text"], data=data, metadata=metadata))
+            sent = {k: v for k, v in reply.items() if k != "response"}
+            await message.output_channel.send_response(message.sender_id, sent)
         await self.store.save(tracker)
 
     @property
@@ -610,16 +641,56 @@ def test_help_explains_and_gives_crisis_lines_from_the_directory(config, db_url,
         assert h.bot.received == []
         lines = reply.split("\n")
         assert len(lines) == 2
-        assert "STOP" in lines[0]
+        assert "STOP" in lines[0] and "Āwhina" in lines[0]
         with session_scope(db_url) as session:
             views = get_services(session, list(sms.HELP_SERVICES))
             crisis = {v.id for v in services_for_need(session, "crisis")}
         assert {v.id for v in views} == set(sms.HELP_SERVICES) <= crisis
         for view in views:
-            assert view.name in lines[1]
             for phone in view.phones:
                 assert phone.number in lines[1]
-        assert "111" in lines[1] and "1737" in lines[1]
+        assert lines[1] == "Urgent (24/7, free): call 111; call or text 1737."
+        assert segments(reply) <= 2
+
+    run(config, scenario)
+
+
+def test_help_says_the_facts_the_lines_do_not_share(db_url):
+    """Facts every line has lead ("Urgent (24/7, free): ..."); the others follow a line."""
+    text = sms.help_text(db_url, ["emergency-111", "crimestoppers"])
+    assert text.endswith("\nUrgent (24/7): call 111 (free); call 0800 555 111.")
+    assert sms.help_text(db_url, ["no-such-service"]) == sms.HELP_INTRO
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        sms.STOPPED,
+        sms.STARTED,
+        sms.EMPTY,
+        too_long_reply(1600),
+    ],
+)
+def test_fixed_replies_fit_two_segments(reply):
+    assert segments(reply) <= 2
+
+
+# SMS forms of the bot's answers
+
+
+def test_a_search_answer_is_compact_and_the_hint_comes_once(config):
+    sender = number()
+
+    async def scenario(h: Harness) -> None:
+        [first] = await h.text(sender, "search")
+        assert first == f"{SEARCH_REPLY}\n{RESULTS_HINT}"
+        assert segments(first) <= 4
+        [again] = await h.text(sender, "search")
+        assert again == SEARCH_REPLY
+        # Another number is another conversation: it gets the hint too.
+        assert (await h.text(number(), "search"))[0].endswith(RESULTS_HINT)
+        # Rasa chooses responses for the channel by its name: "sms" variants apply.
+        assert set(h.bot.channels) == {"sms"}
 
     run(config, scenario)
 
@@ -760,7 +831,12 @@ def test_from_credentials_reads_values_then_environment(monkeypatch):
 
 @pytest.mark.parametrize(
     "credentials",
-    [{"max_chars": "0"}, {"max_chars": "5000"}, {"max_chars": "lots"}, {"auth_tokn": "typo"}],
+    [
+        {"max_chars": "0"},
+        {"max_chars": "5000"},
+        {"max_chars": "lots"},
+        {"auth_tokn": "typo"},
+    ],
 )
 def test_bad_credentials_are_rejected(credentials):
     with pytest.raises(ValueError):

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from bot.channels import sms
 from bot.channels.models import SmsInbound, SmsOptOut
-from bot.channels.sms_render import plain
+from bot.channels.sms_render import RESULTS_HINT, plain, segments
 from bot.config import ROOT
 from bot.db import session_scope
 from bot.directory.query import ServiceQuery, search
@@ -26,6 +26,9 @@ from tests.phone_numbers import NUMBER, directory_numbers
 pytestmark = pytest.mark.e2e
 
 SECRET = b"e2e-sms-sender-secret"  # SMS_SENDER_SECRET in the stack fixture
+# What an SMS reply may cost, in segments (issue 16): a search answer, and any other.
+SEARCH_SEGMENTS = 4
+OTHER_SEGMENTS = 2
 
 
 def new_number() -> str:
@@ -227,3 +230,56 @@ def test_a_number_reply_picks_the_pushed_button(stack):
     assert listen.status_code == 200
     assert "Whereabouts" in "\n".join(texts(number, stack, "1"))
     assert latest_intent(stack, number) == "need_drugs_alcohol"
+
+
+def reply_of(number: str, stack, body: str) -> tuple[str, int]:
+    """The turn's reply as one text, and the segments it is billed as."""
+    parts = texts(number, stack, body)
+    assert len(parts) == 1, parts
+    return parts[0], sum(segments(p) for p in parts)
+
+
+def test_a_search_over_sms_is_compact_and_details_come_on_request(stack):
+    """Search, pick "2", ask for the number, "more", then search again: each reply
+    and what it costs. (Before issue 16 the search answer was 15 segments.)"""
+    number = new_number()
+    with session_scope(stack.db_url) as session:
+        found = search(session, ServiceQuery(need="drugs_alcohol", place="greymouth")).services
+    assert len(found) >= 6
+
+    reply, cost = reply_of(number, stack, "my partner is on the P, we're in Greymouth")
+    intro, *listed, hint = reply.split("\n")
+    assert "Greymouth" in intro and "Māwhera" in intro
+    assert [line.split(" ", 1)[0] for line in listed] == ["1.", "2.", "3."]
+    for n, (line, view) in enumerate(zip(listed, found[:3], strict=True), start=1):
+        assert line.startswith(f"{n}. {view.name}"), line
+    assert listed[1] == "2. Alcohol Drug Helpline 0800 787 797 (24/7, free)"
+    assert hint == RESULTS_HINT
+    assert segments("\n".join([*listed, hint])) <= SEARCH_SEGMENTS
+    # The domain's intro (148 characters, UCS-2 for Māwhera) costs the rest: 6
+    # segments in all. The whole fits SEARCH_SEGMENTS with an intro of at most 57
+    # characters on SMS (a `channel: sms` variant in the domain).
+    assert cost <= 6, (cost, reply)
+
+    reply, cost = reply_of(number, stack, "2")
+    assert reply.startswith(f"{found[1].name}\n")
+    assert "Contact: Call 0800 787 797; Text 8681" in reply and "Hours: Open 24/7" in reply
+    assert cost <= OTHER_SEGMENTS, (cost, reply)
+
+    reply, cost = reply_of(number, stack, "whats their number")
+    assert reply.startswith(f"{found[1].name}: Call 0800 787 797")
+    assert cost <= OTHER_SEGMENTS, (cost, reply)
+
+    reply, cost = reply_of(number, stack, "more")
+    listed = reply.split("\n")
+    assert [line.split(" ", 1)[0] for line in listed] == ["4.", "5.", "6."]
+    for n, (line, view) in enumerate(zip(listed, found[3:6], strict=True), start=4):
+        assert line.startswith(f"{n}. {view.name}"), line
+    assert RESULTS_HINT not in reply
+    assert cost <= SEARCH_SEGMENTS, (cost, reply)
+
+    # The hint came once: a second search in the conversation goes without it.
+    reply, cost = reply_of(number, stack, "what about housing")
+    assert re.search(r"^1\. .+\n2\. .+\n3\. .+$", reply, re.M), reply
+    assert RESULTS_HINT not in reply and "talk to someone" not in reply
+    assert cost <= 6, (cost, reply)
