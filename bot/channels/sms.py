@@ -11,10 +11,14 @@ gateway posts to ``/webhooks/sms/webhook``. For every webhook, in order:
 4. STOP and its variants opt the number out (table ``sms_opt_out``) with a
    one-line confirmation; START/UNSTOP (and YES while opted out) opt back in.
    An opted-out number gets no answer and nothing reaches Rasa.
-5. HELP/INFO explain the service with crisis lines read from the directory.
-6. A reply "1", "2", ... becomes the payload of that button, looked up in the
+5. Flood limits (``sms_flood``): a number over its limit, or any number while
+   the service is over its overall limit, is told once (``TOO_FAST`` or
+   ``BUSY``) and then gets an empty answer until the window has passed.
+   STOP and START above are never limited.
+6. HELP/INFO explain the service with crisis lines read from the directory.
+7. A reply "1", "2", ... becomes the payload of that button, looked up in the
    tracker (the buttons shown since the person last wrote), never in memory.
-7. The message goes to Rasa and the bot's messages come back as TwiML, in
+8. The message goes to Rasa and the bot's messages come back as TwiML, in
    their SMS form (``sms_render``): search results one line each, details
    shortened, the results hint once per conversation.
 
@@ -36,6 +40,7 @@ import hmac
 import logging
 import os
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +64,7 @@ from bot.channels import sms_render
 from bot.channels.guard import guarded
 from bot.channels.limits import too_long_reply
 from bot.channels.models import SmsInbound, SmsOptOut
+from bot.channels.sms_flood import OVERALL, FloodGate, FloodLimits
 from bot.channels.sms_gateway import DEFAULT_BASE_URL, Gateway, SendError
 from bot.channels.twilio_signature import is_valid
 from bot.config import database_url
@@ -93,6 +99,15 @@ STARTED = (
 # HELP, with the crisis lines after it, fits two segments (UCS-2: 134 characters).
 HELP_INTRO = "Āwhina, a chatbot, finds support services: text what's going on. STOP to stop."
 EMPTY = "Sorry, I can only read text. Please type your question."
+# Told once a window to a number over the flood limits (sms_flood).
+TOO_FAST = (
+    "You're sending messages faster than I can answer. Please wait a minute and try again; "
+    "in an emergency call 111."
+)
+BUSY = (
+    "I'm getting more messages than I can answer right now. Please try again in a minute; "
+    "in an emergency call 111."
+)
 
 
 class OptedOut(SendError):
@@ -114,6 +129,7 @@ class SmsConfig:
     help_services: tuple[str, ...] = HELP_SERVICES
     gateway_attempts: int = 4
     gateway_backoff: float = 0.5
+    flood: FloodLimits = FloodLimits()
 
     ENV = {
         "auth_token": "TWILIO_AUTH_TOKEN",
@@ -123,6 +139,15 @@ class SmsConfig:
         "gateway_url": "SMS_GATEWAY_URL",
         "max_chars": "SMS_MAX_CHARS",
         "sender_secret": "SMS_SENDER_SECRET",
+        "limit_per_number": "SMS_LIMIT_PER_NUMBER",
+        "limit_overall": "SMS_LIMIT_OVERALL",
+        "limit_window_seconds": "SMS_LIMIT_WINDOW_SECONDS",
+    }
+    # Flood limit settings, as FloodLimits fields.
+    FLOOD = {
+        "limit_per_number": "per_number",
+        "limit_overall": "overall",
+        "limit_window_seconds": "window",
     }
 
     @classmethod
@@ -138,12 +163,17 @@ class SmsConfig:
                 value = os.environ.get(cls.ENV[key], "")
             return str(value).strip()
 
-        max_chars = get("max_chars")
-        if max_chars and not max_chars.isdigit():
-            raise ValueError(f"max_chars must be a number, not {max_chars!r}")
-        limit = int(max_chars) if max_chars else sms_render.LIMIT
+        def number(key: str) -> int | None:
+            value = get(key)
+            if value and not value.isdigit():
+                raise ValueError(f"{key} must be a number, not {value!r}")
+            return int(value) if value else None
+
+        max_chars = number("max_chars")
+        limit = max_chars if max_chars is not None else sms_render.LIMIT
         if not 1 <= limit <= sms_render.LIMIT:
             raise ValueError(f"max_chars must be between 1 and {sms_render.LIMIT}")
+        flood = {field: number(key) for key, field in cls.FLOOD.items()}
         help_services = values.get("help_services") or HELP_SERVICES
         if isinstance(help_services, str):
             help_services = [s.strip() for s in help_services.split(",") if s.strip()]
@@ -156,6 +186,7 @@ class SmsConfig:
             max_chars=limit,
             sender_secret=get("sender_secret"),
             help_services=tuple(help_services),
+            flood=FloodLimits(**{k: v for k, v in flood.items() if v is not None}),
         )
 
     @property
@@ -372,9 +403,11 @@ class SmsInput(InputChannel):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> SmsInput:
         return cls(SmsConfig.from_mapping(credentials))
 
-    def __init__(self, config: SmsConfig) -> None:
+    def __init__(self, config: SmsConfig, clock: Callable[[], float] = time.monotonic) -> None:
+        """``clock``: the monotonic clock the flood limits count with (tests pass their own)."""
         self.config = config
         self.vault = NumberVault(config.secret)
+        self.flood = FloodGate(config.flood, clock)
         self.gateway = Gateway(
             config.account_sid,
             config.auth_token,
@@ -461,7 +494,8 @@ class SmsInput(InputChannel):
         body: str,
         opted_out: bool,
     ) -> HTTPResponse:
-        """Keywords, opt-out, limits, then the assistant; the MessageSid is already recorded."""
+        """STOP and START (never limited), the flood limits, HELP and the other
+        checks, then the assistant; the MessageSid is already recorded."""
         db_url = self.config.database()
         word = keyword(body)
         sender_id = self.vault.sender_id(sender)
@@ -478,6 +512,13 @@ class SmsInput(InputChannel):
         if opted_out:
             logger.info("sms from opted-out %s ignored", mask(sender))
             return _twiml_response()
+        limited = self.flood.admit(sender_id)
+        if limited and not limited.notify:
+            logger.info("sms from %s not answered: %s flood limit", mask(sender), limited.limit)
+            return _twiml_response()
+        if limited:
+            logger.warning("sms from %s told to wait: %s flood limit", mask(sender), limited.limit)
+            return self._reply(BUSY if limited.limit == OVERALL else TOO_FAST)
         if word in HELP_WORDS:
             return self._reply(
                 await asyncio.to_thread(help_text, db_url, self.config.help_services)

@@ -34,6 +34,7 @@ from bot.channels import sms
 from bot.channels.guard import SAFE_REPLY
 from bot.channels.limits import too_long_reply
 from bot.channels.models import SmsInbound, SmsOptOut
+from bot.channels.sms_flood import FloodLimits
 from bot.channels.sms_gateway import SendError
 from bot.channels.sms_render import RESULTS_HINT, segments
 from bot.db import get_engine, session_scope
@@ -213,10 +214,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass
+class FakeClock:
+    """A monotonic clock that moves only when told: flood windows without sleeping."""
+
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @asynccontextmanager
-async def serving(config: sms.SmsConfig, bot: ScriptedBot | None = None) -> AsyncIterator[Harness]:
+async def serving(
+    config: sms.SmsConfig, bot: ScriptedBot | None = None, clock: FakeClock | None = None
+) -> AsyncIterator[Harness]:
     bot = bot or ScriptedBot()
-    channel = sms.SmsInput(config)
+    channel = sms.SmsInput(config, clock or FakeClock())
     app = Sanic(f"sms_test_{uuid.uuid4().hex}", configure_logging=False)
     app.ctx.agent = SimpleNamespace(tracker_store=bot.store)
     app.blueprint(channel.blueprint(bot), url_prefix="/webhooks/sms")
@@ -668,11 +681,15 @@ def test_help_says_the_facts_the_lines_do_not_share(db_url):
         sms.STOPPED,
         sms.STARTED,
         sms.EMPTY,
+        sms.TOO_FAST,
+        sms.BUSY,
         too_long_reply(1600),
     ],
 )
 def test_fixed_replies_fit_two_segments(reply):
     assert segments(reply) <= 2
+    if reply in (sms.TOO_FAST, sms.BUSY):
+        assert segments(reply) == 1 and "111" in reply
 
 
 # SMS forms of the bot's answers
@@ -693,6 +710,101 @@ def test_a_search_answer_is_compact_and_the_hint_comes_once(config):
         assert set(h.bot.channels) == {"sms"}
 
     run(config, scenario)
+
+
+# Flood limits
+
+
+def test_a_number_over_its_limit_is_told_once_then_not_answered(config, db_url, caplog):
+    sender = number()
+    clock = FakeClock()
+
+    async def scenario(h: Harness) -> None:
+        caplog.set_level(logging.INFO, logger="bot")
+        for i in range(3):
+            assert await h.text(sender, f"hello {i}")
+            clock.now += 1
+        assert await h.text(sender, "hello again") == [sms.TOO_FAST]
+        assert await h.text(sender, "are you there") == []
+        assert await h.text(sender, "HELP") == []
+        assert len(h.bot.received) == 3
+        # Others are answered meanwhile.
+        assert await h.text(number(), "kia ora")
+        assert h.bot.texts[-1] == "kia ora"
+        # Sliding: the first message leaves the window, so one more is answered...
+        clock.now = 1000 + 60
+        assert await h.text(sender, "once more")
+        assert await h.text(sender, "and again") == []  # ...and it has been told already.
+        # A window after it was told, the first two have left too: over again, told again.
+        clock.now = 1003 + 60
+        assert await h.text(sender, "x") and await h.text(sender, "y")
+        assert await h.text(sender, "z") == [sms.TOO_FAST]
+        assert h.bot.texts[-3:] == ["once more", "x", "y"]
+        digits = sender.lstrip("+")
+        assert digits not in caplog.text and digits[-7:] not in caplog.text
+        assert "*" + sender[-3:] in caplog.text and "per-number flood limit" in caplog.text
+        with session_scope(db_url) as session:
+            assert opt_out_row(db_url, sender) is None
+            assert session.query(SmsInbound).count() >= 9  # every message was recorded once
+
+    run(replace(config, flood=FloodLimits(per_number=3, overall=100)), scenario, clock=clock)
+
+
+def test_stop_and_start_always_work_when_limited(config, db_url):
+    sender = number()
+
+    async def scenario(h: Harness) -> None:
+        for i in range(2):
+            await h.text(sender, f"hello {i}")
+        assert await h.text(sender, "hello") == [sms.TOO_FAST]
+        assert await h.text(sender, "hello") == []
+        assert await h.text(sender, "STOP") == [sms.STOPPED]
+        assert opt_out_row(db_url, sender).opted_out
+        assert await h.text(sender, "hello") == []  # opted out: silent, limited or not
+        assert await h.text(sender, "START") == [sms.STARTED]
+        assert not opt_out_row(db_url, sender).opted_out
+        assert await h.text(sender, "hello") == []  # still limited, and told already
+        assert await h.text(sender, "stop") == [sms.STOPPED]
+        assert await h.text(sender, "yes") == [sms.STARTED]
+        assert len(h.bot.received) == 2
+
+    run(replace(config, flood=FloodLimits(per_number=2, overall=100)), scenario)
+
+
+def test_the_overall_limit_holds_for_everyone(config):
+    clock = FakeClock()
+    senders = [number() for _ in range(5)]
+
+    async def scenario(h: Harness) -> None:
+        for sender in senders[:3]:
+            assert await h.text(sender, "hello")
+        assert await h.text(senders[3], "hello") == [sms.BUSY]
+        assert await h.text(senders[3], "hello") == []
+        assert await h.text(senders[4], "hello") == [sms.BUSY]  # each number is told once
+        assert await h.text(senders[0], "STOP") == [sms.STOPPED]
+        assert len(h.bot.received) == 3
+        clock.now += 60
+        assert await h.text(senders[3], "hello")
+        assert len(h.bot.received) == 4
+
+    run(replace(config, flood=FloodLimits(per_number=10, overall=3)), scenario, clock=clock)
+
+
+def test_repeats_and_bad_signatures_do_not_count(config):
+    sender = number()
+
+    async def scenario(h: Harness) -> None:
+        form = {"From": sender, "To": FROM_NUMBER, "Body": "hi", "MessageSid": new_sid()}
+        for _ in range(5):
+            status, _ = await h.post(form, token="not-the-token")
+            assert status == 403
+        sid = new_sid()
+        assert await h.text(sender, "hello", sid)
+        for _ in range(3):
+            assert await h.text(sender, "hello", sid) == []  # a gateway retry: processed once
+        assert await h.text(sender, "hello again")
+
+    run(replace(config, flood=FloodLimits(per_number=2, overall=2)), scenario)
 
 
 # Messages sent later (navigator replies)
@@ -829,6 +941,16 @@ def test_from_credentials_reads_values_then_environment(monkeypatch):
     assert sms.SmsInput.from_credentials({}).config.secret == b"separate"
 
 
+def test_flood_limits_default_and_come_from_the_environment(monkeypatch):
+    for name in ("SMS_LIMIT_PER_NUMBER", "SMS_LIMIT_OVERALL", "SMS_LIMIT_WINDOW_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    assert sms.SmsConfig.from_mapping({}).flood == FloodLimits(10, 300, 60)
+    monkeypatch.setenv("SMS_LIMIT_PER_NUMBER", "5")
+    monkeypatch.setenv("SMS_LIMIT_WINDOW_SECONDS", "120")
+    config = sms.SmsConfig.from_mapping({"limit_overall": "50"})
+    assert config.flood == FloodLimits(per_number=5, overall=50, window=120)
+
+
 @pytest.mark.parametrize(
     "credentials",
     [
@@ -836,6 +958,9 @@ def test_from_credentials_reads_values_then_environment(monkeypatch):
         {"max_chars": "5000"},
         {"max_chars": "lots"},
         {"auth_tokn": "typo"},
+        {"limit_per_number": "0"},
+        {"limit_overall": "-1"},
+        {"limit_window_seconds": "a minute"},
     ],
 )
 def test_bad_credentials_are_rejected(credentials):
