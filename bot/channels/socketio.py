@@ -39,8 +39,7 @@ from sanic import Blueprint
 
 from bot.channels.guard import guarded
 from bot.channels.limits import MAX_MESSAGE_CHARS, too_long_reply
-from bot.web.history import is_session_id
-from bot.web.settings import default_origins, parse_origins
+from bot.channels.widget import default_origins, is_session_id, parse_origins
 
 log = logging.getLogger(__name__)
 

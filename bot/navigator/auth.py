@@ -21,7 +21,7 @@ from aiohttp import web
 from yarl import URL
 
 from bot.navigator import store
-from bot.navigator.keys import SESSIONS, SETTINGS
+from bot.navigator.keys import SETTINGS
 from bot.navigator.middlewares import error_response
 
 SESSION_COOKIE = "inbox_session"
@@ -147,6 +147,10 @@ class LoginLimiter:
 
     def succeeded(self, key: str) -> None:
         self._failures.pop(key, None)
+
+
+SESSIONS: web.AppKey[SessionStore] = web.AppKey("sessions")
+LIMITER: web.AppKey[LoginLimiter] = web.AppKey("limiter")
 
 
 def login_keys(email: str, remote: str | None) -> list[str]:

@@ -24,8 +24,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.navigator import ops, store
-from bot.navigator.auth import SESSION_COOKIE
-from bot.navigator.keys import HUB, RASA, SESSIONS, SETTINGS
+from bot.navigator.auth import SESSION_COOKIE, SESSIONS
+from bot.navigator.keys import RASA, SETTINGS
 from bot.navigator.rasa_client import RasaError
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,9 @@ class LiveHub:
             for queue in queues:
                 with contextlib.suppress(asyncio.QueueFull):
                     queue.put_nowait(None)
+
+
+HUB: web.AppKey[LiveHub] = web.AppKey("hub")
 
 
 def _still_signed_in(request: web.Request) -> bool:

@@ -18,9 +18,9 @@ from aiohttp import ClientSession, web
 from bot.config import NZ, ROOT
 from bot.handoff.routing import warn_if_sample_only
 from bot.navigator import store
-from bot.navigator.auth import LoginLimiter, SessionStore, auth_middleware
-from bot.navigator.keys import HTTP, HUB, LIMITER, RASA, SESSIONS, SETTINGS
-from bot.navigator.live import LiveHub
+from bot.navigator.auth import LIMITER, SESSIONS, LoginLimiter, SessionStore, auth_middleware
+from bot.navigator.keys import HTTP, RASA, SETTINGS
+from bot.navigator.live import HUB, LiveHub
 from bot.navigator.middlewares import (
     add_security_headers,
     body_limit_middleware,

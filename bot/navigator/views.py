@@ -20,13 +20,15 @@ from bot.handoff.models import OUTCOMES, STATUSES
 from bot.navigator import ops, store
 from bot.navigator.auth import (
     CSRF_FIELD,
+    LIMITER,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
+    SESSIONS,
     clear_cookie,
     login_keys,
     set_cookie,
 )
-from bot.navigator.keys import LIMITER, SESSIONS, SETTINGS
+from bot.navigator.keys import SETTINGS
 from bot.navigator.middlewares import error_response
 
 log = logging.getLogger(__name__)

@@ -10,17 +10,10 @@ with the button's title, as it was when clicked.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
-SESSION_ID = re.compile(r"[0-9a-f]{32}")
 MAX_MESSAGES = 500
-
-
-def is_session_id(value: object) -> bool:
-    """Rasa's socket.io session ids are ``uuid4().hex``: 32 lowercase hex characters."""
-    return isinstance(value, str) and SESSION_ID.fullmatch(value) is not None
 
 
 def _buttons(data: dict[str, Any]) -> list[dict[str, str]]:

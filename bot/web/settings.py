@@ -3,44 +3,14 @@
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from bot.channels.limits import MAX_MESSAGE_CHARS
-from bot.config import env_int, rasa_url
+from bot.channels.widget import parse_origins
+from bot.config import rasa_url
 
 DEFAULT_EXIT_URL = "https://www.google.com/search?q=weather"
-ORIGIN = re.compile(r"https?://[^/\s?#@]+")
-
-
-def default_origins() -> list[str]:
-    """This web app's own origin (``WEB_PORT``, default 8000) as browsers may spell it."""
-    port = env_int("WEB_PORT", 8000)
-    return [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
-
-
-def parse_origins(value: str | Iterable[str] | None) -> list[str]:
-    """Origins from a comma-separated string or a list; ``[]`` when unset.
-
-    Each must be a bare origin (``https://host[:port]``, no path): browsers send
-    exactly that in ``Origin`` and it is compared as a string.
-    """
-    if value is None:
-        return []
-    items = value.split(",") if isinstance(value, str) else list(value)
-    origins = []
-    for item in items:
-        origin = str(item).strip().rstrip("/")
-        if not origin:
-            continue
-        if origin == "*":
-            raise ValueError("'*' would let any website use the chat: list the origins instead")
-        if not ORIGIN.fullmatch(origin):
-            raise ValueError(f"Not an origin (scheme://host[:port]): {origin!r}")
-        origins.append(origin)
-    return origins
 
 
 def _origin(url: str) -> str:

@@ -9,8 +9,9 @@ import uuid
 import aiohttp_jinja2
 from aiohttp import ClientError, ClientSession, ClientTimeout, ContentTypeError, web
 
+from bot.channels.widget import is_session_id
 from bot.web.assets import Assets
-from bot.web.history import is_session_id, transcript
+from bot.web.history import transcript
 from bot.web.keys import ASSETS, LOADER, RASA_CLIENT, SETTINGS
 from bot.web.middlewares import LONG_CACHE, NO_STORE, SHORT_CACHE
 

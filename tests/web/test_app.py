@@ -10,8 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from bot.channels.widget import parse_origins
 from bot.web.assets import FILES
-from bot.web.settings import Settings, parse_origins
+from bot.web.settings import Settings
 from tests.web.conftest import ALLOWED, TOKEN, FakeRasa, run
 
 SESSION = "0123456789abcdef0123456789abcdef"
