@@ -6,27 +6,18 @@ domain so it arrives even when this action server or the database is down.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
-import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import latest_intent
-from bot.config import DATA_DIR
 from bot.db import session_scope
 from bot.directory import present
-from bot.directory.query import get_services
 from bot.safety.detector import CRISIS_PREFIX
-
-
-@lru_cache(maxsize=1)
-def crisis_categories() -> dict[str, dict[str, Any]]:
-    path = DATA_DIR / "safety" / "crisis_responses.yml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["categories"]
+from bot.safety.lines import crisis_lines
 
 
 class ActionCrisisResponse(Action):
@@ -37,9 +28,8 @@ class ActionCrisisResponse(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         category = (latest_intent(tracker) or "").removeprefix(CRISIS_PREFIX)
-        config = crisis_categories().get(category, crisis_categories()["suicide"])
         with session_scope() as session:
-            views = get_services(session, config["services"])
+            views = crisis_lines(session, category)
         lines = "\n".join(present.contact_answer(v) for v in views)
         dispatcher.utter_message(response="utter_crisis_lines", lines=lines)
         events: list[dict[str, Any]] = [SlotSet("crisis_category", category)]

@@ -32,11 +32,11 @@ from actions.leaving import leave
 from bot import clock
 from bot.db import session_scope
 from bot.directory import present
-from bot.directory.query import services_for_need
 from bot.handoff import HandoffError, outbox
 from bot.handoff import conversation as talk
 from bot.handoff.service import HandoffDraft, next_opening, submit, team_open_now
 from bot.safety.detector import CRISIS_PREFIX
+from bot.safety.lines import crisis_lines
 
 log = logging.getLogger(__name__)
 FORM_SLOTS = (
@@ -50,7 +50,6 @@ FORM_SLOTS = (
     "handoff_confirmed",
 )
 NEEDS_DETAIL = {"call", "text", "email"}
-URGENT_LINES = 3
 # Questions of their own, asked in the middle of the form: the rules answer them, then
 # the form asks its question again.
 ASIDES = {"ask_privacy", "forget_me", "explain_term", "ask_capabilities", "request_human"}
@@ -72,10 +71,9 @@ def _answering(tracker: Tracker, slot: str) -> bool:
 
 
 def _crisis_lines() -> str:
-    """The first few crisis lines (111 first): enough for a phone screen."""
+    """The general crisis lines (111 first): few enough for a phone screen."""
     with session_scope() as session:
-        lines = services_for_need(session, "crisis")[:URGENT_LINES]
-        return "\n".join(present.contact_answer(v) for v in lines)
+        return "\n".join(present.contact_answer(v) for v in crisis_lines(session))
 
 
 def _retry(

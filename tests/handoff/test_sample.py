@@ -15,8 +15,10 @@ from actions.handoff import ActionSubmitHandoff
 from bot.__main__ import main
 from bot.config import ROOT
 from bot.db import get_engine, session_scope
+from bot.directory import present
 from bot.handoff import outbox
 from bot.handoff.routing import SAMPLE_ONLY, load_teams, warn_if_sample_only
+from bot.safety.lines import crisis_lines
 from tests.handoff.test_outbox import UNREACHABLE
 
 REAL_TEAMS = "teams:\n  - {id: n, name: N, organization: lifeline, level: national, areas: [nz]}\n"
@@ -68,6 +70,9 @@ def test_a_request_to_a_real_team_says_who_has_it(seeded_url, monkeypatch, tmp_p
     messages = _submit(seeded_url, monkeypatch, tmp_path)
     assert [m["response"] for m in messages] == ["utter_handoff_sent", "utter_handoff_if_urgent"]
     assert messages[0]["organisation"] == "Lifeline Aotearoa"
+    with session_scope(seeded_url) as session:
+        general = "\n".join(present.contact_answer(v) for v in crisis_lines(session))
+    assert messages[1]["lines"] == general and "111" in general and "1737" in general
 
 
 def test_servers_say_at_start_up_when_every_team_is_a_sample(url, monkeypatch, caplog):

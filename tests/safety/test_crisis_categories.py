@@ -56,7 +56,8 @@ def test_each_category_has_intent_answer_rule_lines_patterns_and_examples(
 def test_every_listed_line_is_a_directory_service():
     seed = yaml.safe_load((DATA_DIR / "directory" / "services.yml").read_text("utf-8"))
     ids = {s["id"] for org in seed["organizations"] for s in org["services"]}
-    listed = {service for spec in LINES.values() for service in spec["services"]}
+    lists = [RESPONSES["general"], *LINES.values()]
+    listed = {service for spec in lists for service in spec["services"]}
     assert listed <= ids, listed - ids
 
 
