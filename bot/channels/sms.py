@@ -14,7 +14,7 @@ gateway posts to ``/webhooks/sms/webhook``. For every webhook, in order:
 5. Flood limits (``sms_flood``): a number over its limit, or any number while
    the service is over its overall limit, is told once (``TOO_FAST`` or
    ``BUSY``) and then gets an empty answer until the window has passed.
-   STOP and START above are never limited.
+   STOP and START above, and a message the crisis patterns flag, are never limited.
 6. HELP/INFO explain the service with crisis lines read from the directory.
 7. A reply "1", "2", ... becomes the payload of that button, looked up in the
    tracker (the buttons shown since the person last wrote), never in memory.
@@ -72,6 +72,7 @@ from bot.db import session_scope
 from bot.directory.present import cost_line
 from bot.directory.query import ServiceView, get_services
 from bot.phone import mask, normalise_e164
+from bot.safety.detector import patterns
 
 logger = logging.getLogger(__name__)
 
@@ -512,7 +513,9 @@ class SmsInput(InputChannel):
         if opted_out:
             logger.info("sms from opted-out %s ignored", mask(sender))
             return _twiml_response()
-        limited = self.flood.admit(sender_id)
+        # A message showing danger is always answered: the limits protect the bill,
+        # never at the cost of a crisis answer.
+        limited = None if patterns().detect(body) else self.flood.admit(sender_id)
         if limited and not limited.notify:
             logger.info("sms from %s not answered: %s flood limit", mask(sender), limited.limit)
             return _twiml_response()

@@ -771,6 +771,19 @@ def test_stop_and_start_always_work_when_limited(config, db_url):
     run(replace(config, flood=FloodLimits(per_number=2, overall=100)), scenario)
 
 
+def test_a_crisis_message_is_answered_even_when_limited(config):
+    sender = number()
+
+    async def scenario(h: Harness) -> None:
+        await h.text(sender, "hello")
+        assert await h.text(sender, "hello") == [sms.TOO_FAST]
+        assert await h.text(sender, "hello") == []
+        assert await h.text(sender, "i want to kill myself tonight")
+        assert h.bot.texts[-1] == "i want to kill myself tonight"
+
+    run(replace(config, flood=FloodLimits(per_number=1, overall=100)), scenario)
+
+
 def test_the_overall_limit_holds_for_everyone(config):
     clock = FakeClock()
     senders = [number() for _ in range(5)]
