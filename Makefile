@@ -71,3 +71,9 @@ test-clocks: train
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# End-to-end benchmark against Rasa's stock starter bot (bench/); results in bench/results/.
+# BENCH_QUICK=1 for a shorter run; BENCH_LABEL names the result files (default latest).
+.PHONY: bench
+bench: train
+	$(PY) -m bench

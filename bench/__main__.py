@@ -1,0 +1,108 @@
+"""``python -m bench`` (``make bench``): the whole benchmark, then the table and the chart.
+
+Order matters on a small machine: training and the directory searches run
+before any server is up, each bot's cold start is measured while the other is
+idle, and at each concurrency Āwhina and the stock bot are loaded one after
+the other, so both see the same background load as far as possible.
+
+Environment: ``BENCH_QUICK=1`` for a shorter run (no training, shorter load
+phases, no 100,000-service directory); ``BENCH_LABEL`` names the result files
+(default ``latest``); ``BENCH_REBUILD_STOCK=1`` retrains the cached stock bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from bench import bots, directory, load, report
+
+LEVELS = (1, 10, 20, 50)
+
+
+def _log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def main() -> int:
+    quick = os.environ.get("BENCH_QUICK") == "1"
+    label = os.environ.get("BENCH_LABEL", "latest")
+    warmup_s, duration_s = (3.0, 8.0) if quick else (5.0, 20.0)
+    sizes = (100, 10_000) if quick else (100, 10_000, 100_000)
+    began = time.monotonic()
+    results: dict = {"label": label, "quick": quick, "machine": report.machine()}
+
+    _log("stock bot: the project `rasa init --no-prompt` writes, trained once per Rasa version")
+    stock_dir, stock_training = bots.stock_project(os.environ.get("BENCH_REBUILD_STOCK") == "1")
+    with tempfile.TemporaryDirectory(prefix="awhina-bench-") as tmp:
+        workdir = Path(tmp)
+        results["training"] = {"stock": asdict(stock_training), "awhina": None}
+        if not quick:
+            _log("training Āwhina from scratch (waits for /tmp/awhina-train.lock)")
+            training = bots.train_awhina(workdir)
+            results["training"]["awhina"] = asdict(training)
+            if training.returncode != 0:
+                _log(f"training failed (see {workdir / 'train-awhina.log'}); carrying on")
+        results["directory"] = []
+        for size in sizes:
+            _log(f"directory search with {size:,} generated services")
+            results["directory"].append(asdict(directory.measure(size)))
+
+        _log("starting Āwhina (Rasa server, action server, seeded SQLite)")
+        ours = bots.start_awhina(workdir)
+        try:
+            _log(f"Āwhina answered after {ours.cold_start_s:.1f}s; starting the stock bot")
+            stock = bots.start_stock(stock_dir, workdir)
+            try:
+                results.update(asyncio.run(_load(ours, stock, warmup_s, duration_s)))
+            finally:
+                stock.stop()
+        finally:
+            ours.stop()
+
+    results["duration_s"] = time.monotonic() - began
+    results["machine"]["load_after"] = report.load_average()
+    paths = report.write(results, report.RESULTS, label)
+    _log(f"done in {results['duration_s'] / 60:.1f} min: " + ", ".join(map(str, paths)))
+    print(paths[0].read_text())
+    return 0
+
+
+async def _load(
+    ours: bots.Bot, stock: bots.Bot, warmup_s: float, duration_s: float
+) -> dict[str, object]:
+    """Cold starts, NLU alone, the load levels and peak memory, for both running bots."""
+    pair = {"awhina": ours, "stock": stock}
+    figures: dict[str, object] = {
+        "cold_start_s": {key: bot.cold_start_s for key, bot in pair.items()},
+        "nlu": {},
+        "load": {key: [] for key in pair},
+    }
+    for key, bot in pair.items():
+        _log(f"NLU alone (/model/parse): {bot.name}")
+        parse = await load.run_parse(bot.url, bots.TOKEN, duration_s / 2, bot.rasa.cpu_s)
+        figures["nlu"][key] = asdict(parse)
+    for level in LEVELS:
+        for key, bot in pair.items():
+            _log(f"{level} conversations at once: {bot.name}")
+            result = await load.run_level(
+                bot.url, level, warmup_s, duration_s, f"{key}-{level}", bot.cpu_s
+            )
+            figures["load"][key].append(asdict(result))
+            _log(
+                f"  {result.throughput:.1f} msg/s, p50 {result.p50_ms:.0f} ms, "
+                f"p95 {result.p95_ms:.0f} ms, {result.errors} errors"
+            )
+    figures["peak_rss_mb"] = {
+        server.name: server.peak_rss_mb() for bot in pair.values() for server in bot.servers
+    }
+    return figures
+
+
+if __name__ == "__main__":
+    sys.exit(main())

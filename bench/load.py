@@ -1,0 +1,214 @@
+"""Closed-loop load over the REST channel: N conversations at once, each replaying a script.
+
+Each simulated person sends their next message as soon as the last one is
+answered (no thinking time), so N is the number of conversations in flight and
+the throughput is what the server sustains at that concurrency. A finished
+script starts a new conversation (a new sender id), so trackers stay the size
+of real conversations instead of growing for the whole run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+# Realistic conversations: a greeting, a need with a place, a follow-up on a
+# result, a contact question, a te reo word, and the start of a handoff.
+SCRIPTS: tuple[tuple[str, ...], ...] = (
+    (
+        "kia ora",
+        "my partner is back on the P, we're in Greymouth",
+        "tell me about the second one",
+        "whats their number",
+        "what does whānau mean",
+        "can i talk to someone",
+    ),
+    (
+        "hi",
+        "my boy is getting mixed up with a gang in Westport",
+        "tell me about the second one",
+        "what's their phone number?",
+        "what does rangatahi mean",
+        "can I talk to a real person",
+    ),
+    (
+        "mōrena",
+        "we need somewhere to live in hokitika",
+        "tell me about the second one",
+        "whats their number",
+        "what does whanau mean",
+        "can i talk to someone",
+    ),
+    (
+        "hello",
+        "im worried about my drinking, im in Reefton",
+        "tell me about the second one",
+        "how do i contact them",
+        "what does kaupapa Māori mean",
+        "i want to talk to someone",
+    ),
+    (
+        "tēnā koe",
+        "my sister's partner hits her, they live in Greymouth",
+        "tell me about the second one",
+        "whats their number",
+        "what does tāne mean",
+        "can i talk to someone",
+    ),
+)
+# Messages for NLU alone (``/model/parse``): every message of every script.
+NLU_TEXTS = tuple(message for script in SCRIPTS for message in script)
+REQUEST_TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One answered (or failed) message: when it was sent and how long the answer took."""
+
+    sent: float
+    latency_s: float
+    ok: bool
+
+
+@dataclass(frozen=True)
+class LevelResult:
+    concurrency: int
+    messages: int
+    errors: int
+    throughput: float  # answered messages per second in the measured window
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    cpu_ms_per_message: float  # the bot's processes' CPU time per answered message
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` percentile (0-100) with linear interpolation; NaN for no values."""
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[max(0, min(98, round(q) - 1))]
+
+
+async def _post(
+    session: aiohttp.ClientSession, url: str, payload: dict[str, str], samples: list[Sample]
+) -> None:
+    sent = time.perf_counter()
+    try:
+        async with session.post(url, json=payload) as response:
+            await response.read()
+            ok = response.status == 200
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        ok = False
+    samples.append(Sample(sent, time.perf_counter() - sent, ok))
+
+
+async def _converse(
+    session: aiohttp.ClientSession,
+    url: str,
+    worker: int,
+    tag: str,
+    stop: asyncio.Event,
+    answered_once: Callable[[], None],
+    samples: list[Sample],
+) -> None:
+    conversation = 0
+    while not stop.is_set():
+        script = SCRIPTS[(worker + conversation) % len(SCRIPTS)]
+        sender = f"bench-{tag}-{worker}-{conversation}"
+        for turn, message in enumerate(script):
+            if stop.is_set():
+                return
+            await _post(session, url, {"sender": sender, "message": message}, samples)
+            if conversation == 0 and turn == 0:
+                answered_once()
+        conversation += 1
+
+
+def summarise(
+    samples: list[Sample], concurrency: int, window: tuple[float, float], cpu_s: float
+) -> LevelResult:
+    """Figures for the messages sent inside ``window`` (after the warm-up)."""
+    start, end = window
+    measured = [s for s in samples if start <= s.sent < end]
+    answered = [s for s in measured if s.ok]
+    done_in_window = [s for s in samples if s.ok and start <= s.sent + s.latency_s <= end]
+    latencies = [s.latency_s * 1000 for s in answered]
+    return LevelResult(
+        concurrency=concurrency,
+        messages=len(answered),
+        errors=len(measured) - len(answered),
+        throughput=len(done_in_window) / (end - start),
+        p50_ms=percentile(latencies, 50),
+        p95_ms=percentile(latencies, 95),
+        p99_ms=percentile(latencies, 99),
+        cpu_ms_per_message=1000 * cpu_s / max(1, len(done_in_window)),
+    )
+
+
+async def run_level(
+    url: str,
+    concurrency: int,
+    warmup_s: float,
+    duration_s: float,
+    tag: str,
+    cpu_s: Callable[[], float],
+) -> LevelResult:
+    """``concurrency`` conversations at once; figures for ``duration_s`` after the warm-up.
+
+    The warm-up lasts at least ``warmup_s`` and until every conversation has had
+    its first answer: all of them start at the same instant, and only once each
+    has been answered do the messages arrive as they would in steady use.
+    ``cpu_s`` reads the bot's CPU seconds so far; its increase over the
+    measured window, per answered message, is the least noisy figure on a
+    shared machine. Messages still in flight at the end are waited for (at
+    most ``REQUEST_TIMEOUT_S``) and counted by when they were sent.
+    """
+    webhook = f"{url}/webhooks/rest/webhook"
+    samples: list[Sample] = []
+    stop, warm = asyncio.Event(), asyncio.Event()
+    first_answers = 0
+
+    def answered_once() -> None:
+        nonlocal first_answers
+        first_answers += 1
+        if first_answers == concurrency:
+            warm.set()
+
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        workers = [
+            asyncio.create_task(_converse(session, webhook, w, tag, stop, answered_once, samples))
+            for w in range(concurrency)
+        ]
+        await asyncio.gather(asyncio.sleep(warmup_s), warm.wait())
+        start, cpu_before = time.perf_counter(), cpu_s()
+        await asyncio.sleep(duration_s)
+        end, cpu_used = time.perf_counter(), cpu_s() - cpu_before
+        stop.set()
+        await asyncio.gather(*workers)
+    return summarise(samples, concurrency, (start, end), cpu_used)
+
+
+async def run_parse(
+    url: str, token: str, duration_s: float, cpu_s: Callable[[], float]
+) -> LevelResult:
+    """NLU alone: ``/model/parse`` one message at a time for ``duration_s``."""
+    samples: list[Sample] = []
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+    parse = f"{url}/model/parse?token={token}"
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        cpu_before, began = cpu_s(), time.perf_counter()
+        i = 0
+        while time.perf_counter() < began + duration_s:
+            await _post(session, parse, {"text": NLU_TEXTS[i % len(NLU_TEXTS)]}, samples)
+            i += 1
+        end, cpu_used = time.perf_counter(), cpu_s() - cpu_before
+    return summarise(samples, 1, (began, end), cpu_used)
