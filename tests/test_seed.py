@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text
 
+from bot.config import NZ
 from bot.db import get_engine, session_scope
 from bot.directory import seed
+from bot.directory.hours import describe
 from bot.directory.models import Phone, Service
+from bot.directory.query import get_services
 from bot.migrate import alembic_config, upgrade
 
 
@@ -50,6 +55,23 @@ organizations:
     with session_scope(db_url) as session:
         numbers = session.execute(select(Phone.number)).scalars().all()
     assert numbers == ["03 768 1111"]
+
+
+def test_hours_until_midnight_load_as_teams_hours_do(db_url, tmp_path):
+    """services.yml reads hours with teams.yml's parser: "24:00" is the end of the day."""
+    path = tmp_path / "late.yml"
+    path.write_text(
+        "organizations:\n  - id: o\n    name: O\n    services:\n      - id: s\n"
+        "        name: S\n        needs: [housing]\n        areas: [nz]\n        source: a test\n"
+        "        hours: [{days: FR-SA, opens: '18:00', closes: '24:00'}]\n"
+    )
+    with session_scope(db_url) as session:
+        seed.load(session, path)
+    with session_scope(db_url) as session:
+        [view] = get_services(session, ["s"])
+    assert describe(view.hours) == "Fri, Sat 6pm–midnight"
+    assert view.is_open(datetime(2026, 12, 4, 23, 59, tzinfo=NZ))
+    assert not view.is_open(datetime(2026, 12, 5, 0, 0, tzinfo=NZ))
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,7 @@ class ServiceView:
     website: str | None
     email: str | None
     phones: tuple[PhoneView, ...]
-    hours: tuple[hours_mod.Hours, ...]
+    hours: tuple[hours_mod.Opening, ...]
     needs: dict[str, str]  # need code -> "primary" | "also"
     audiences: tuple[str, ...]
     area_keys: tuple[str, ...]
@@ -75,7 +75,8 @@ class ServiceView:
         return bool(self.phones or self.website or self.email)
 
     def is_open(self, at: datetime | None = None) -> bool | None:
-        return hours_mod.is_open(self.hours, at or clock.now())
+        """Open at ``at`` (now by default); None when no hours are known."""
+        return hours_mod.is_open(self.hours, at or clock.now()) if self.hours else None
 
     @property
     def is_24_7(self) -> bool:
@@ -157,7 +158,7 @@ def _view(service: Service) -> ServiceView:
         email=service.email,
         phones=tuple(PhoneView(p.number, p.type, p.description) for p in service.phones),
         hours=tuple(
-            hours_mod.Hours(hours_mod.parse_days(s.byday), s.opens_at, s.closes_at, s.timezone)
+            hours_mod.from_schedule_row(s.byday, s.opens_at, s.closes_at, s.timezone)
             for s in service.schedules
         ),
         needs=needs,

@@ -112,20 +112,12 @@ def _require(record: dict[str, Any], key: str, where: str) -> Any:
 
 
 def _hours(spec: Any, where: str) -> list[tuple[str, time, time]]:
-    if spec in (None, []):
-        return []
-    if spec == "24/7":
-        return [("MO,TU,WE,TH,FR,SA,SU", time(0, 0), hours_mod.END_OF_DAY)]
-    rows = []
-    for item in spec:
-        try:
-            days = ",".join(hours_mod.parse_days(item["days"]))
-            opens = time.fromisoformat(item["opens"])
-            closes = time.fromisoformat(item["closes"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SeedError(f"{where}: bad hours {item!r}: {exc}") from exc
-        rows.append((days, opens, closes))
-    return rows
+    """Schedule rows (``byday``, opens, closes) for the hours as written."""
+    try:
+        openings = hours_mod.parse_hours(spec)
+    except ValueError as exc:
+        raise SeedError(f"{where}: {exc}") from exc
+    return [hours_mod.schedule_row(o) for o in openings]
 
 
 def _service_rows(org_id: str, raw: dict[str, Any]) -> Iterable[Any]:

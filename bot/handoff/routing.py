@@ -28,12 +28,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.config import DATA_DIR
 from bot.db import session_scope
+from bot.directory.hours import DAYS, parse_hours
 from bot.directory.models import Organization
 from bot.directory.places import NATIONAL, gazetteer
 from bot.directory.seed import SAMPLE_ORG_PREFIX
 from bot.directory.taxonomy import taxonomies
 from bot.handoff import HandoffError
-from bot.handoff.hours import parse_hours
 from bot.handoff.models import (
     LEVELS,
     Navigator,
@@ -335,9 +335,10 @@ def load_teams(session: Session, path: Path = TEAMS_FILE) -> int:
         merged.areas = [NavigatorTeamArea(team_id=team.id, place_key=key) for key in areas]
         merged.hours = [
             NavigatorTeamHours(
-                team_id=team.id, weekday=s.weekday, opens_at=s.opens, closes_at=s.closes
+                team_id=team.id, weekday=DAYS.index(day), opens_at=s.opens, closes_at=s.closes
             )
             for s in shifts
+            for day in s.days
         ]
     session.flush()
     return len(parsed)

@@ -25,9 +25,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import clock
+from bot.directory import hours as hours_mod
 from bot.directory.taxonomy import taxonomies
 from bot.handoff import HandoffError, InvalidTransition, NotFound
-from bot.handoff import hours as hours_mod
 from bot.handoff.models import (
     CONTACT_METHODS,
     LEVELS,
@@ -530,8 +530,11 @@ def end_live(
 # When nobody is there ---------------------------------------------------------------------
 
 
-def _shifts(team: NavigatorTeam) -> list[hours_mod.Shift]:
-    return [hours_mod.Shift(h.weekday, h.opens_at, h.closes_at) for h in team.hours]
+def _shifts(team: NavigatorTeam) -> list[hours_mod.Opening]:
+    """The team's shifts, one row a weekday in the database (``NavigatorTeamHours``)."""
+    return [
+        hours_mod.Opening((hours_mod.DAYS[h.weekday],), h.opens_at, h.closes_at) for h in team.hours
+    ]
 
 
 def team_open_now(team: NavigatorTeam, now: datetime) -> bool:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.handoff.hours import parse_hours
+from bot.directory.hours import DAYS, MIDNIGHT, parse_hours
 from bot.handoff.models import NavigatorTeam, NavigatorTeamHours
 from bot.handoff.service import next_opening, team_open_now
 
@@ -18,8 +18,9 @@ def team(spec) -> NavigatorTeam:
     return NavigatorTeam(
         id="t",
         hours=[
-            NavigatorTeamHours(weekday=s.weekday, opens_at=s.opens, closes_at=s.closes)
+            NavigatorTeamHours(weekday=DAYS.index(day), opens_at=s.opens, closes_at=s.closes)
             for s in parse_hours(spec)
+            for day in s.days
         ],
     )
 
@@ -109,7 +110,7 @@ def test_bad_hours_are_refused(spec):
         parse_hours(spec)
 
 
-def test_parse_hours_expands_days():
-    shifts = parse_hours([{"days": "MO-FR", "opens": "08:30", "closes": "17:00"}])
-    assert [s.weekday for s in shifts] == [0, 1, 2, 3, 4]
-    assert {(s.opens, s.closes) for s in shifts} == {(time(8, 30), time(17, 0))}
+def test_parse_hours_reads_days_and_times():
+    [shift] = parse_hours([{"days": "MO-FR", "opens": "08:30", "closes": "24:00"}])
+    assert shift.days == ("MO", "TU", "WE", "TH", "FR")
+    assert (shift.opens, shift.closes) == (time(8, 30), MIDNIGHT)

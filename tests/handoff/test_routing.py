@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -149,7 +150,7 @@ SAMPLE_ORG = "{id: sample-x, name: Sample X (not a real service)}"
         (BASE_TEAM.replace("[housing]", "[fishing]"), "team 't': unknown need 'fishing'"),
         (BASE_TEAM.replace("poutini-waiora", "no-such-org"), "team 't': unknown organisation"),
         (BASE_TEAM.replace("level: local", "level: galactic"), "team 't': level must be"),
-        (BASE_TEAM.replace("MO-FR", "XX"), "team 't': unknown day"),
+        (BASE_TEAM.replace("MO-FR", "XX"), "team 't': bad hours .*: unknown day 'XX'"),
         (BASE_TEAM.replace("'17:00'", "'25:00'"), "team 't': .*25:00"),
         (BASE_TEAM.replace("'17:00'", "17"), "team 't': .*quoted string"),
         (BASE_TEAM.replace("id: t,", "id: T Team,"), "team 'T Team': id must be"),
@@ -260,3 +261,24 @@ def test_a_real_team_among_the_samples_ends_sample_only(url, tmp_path):
 def test_no_teams_is_not_sample_only(seeded_url):
     with session_scope(seeded_url) as session:
         assert not only_sample_teams(session)
+
+
+def test_a_team_is_stored_one_row_a_weekday(url, tmp_path):
+    """Hours parsed as services' are (bot.directory.hours), kept one shift per weekday."""
+    teams = (
+        "teams:\n"
+        "  - {id: n, name: N, organization: lifeline, level: national, areas: [nz], hours: 24/7}\n"
+        + "  - "
+        + BASE_TEAM.replace("closes: '17:00'", "closes: '24:00'")
+        + "\n"
+    )
+    with session_scope(url) as session:
+        load_teams(session, _write(tmp_path, teams))
+        rows = {
+            team: [
+                (h.weekday, h.opens_at, h.closes_at) for h in session.get(NavigatorTeam, team).hours
+            ]
+            for team in ("n", "t")
+        }
+    assert rows["n"] == [(day, time(0, 0), time(0, 0)) for day in range(7)]
+    assert rows["t"] == [(day, time(9, 0), time(0, 0)) for day in range(5)]
