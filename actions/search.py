@@ -143,6 +143,7 @@ def show_search(
         ),
         "place_phrase": f" in {place.display_name}" if place else "",
         "place": place.display_name if place else "",
+        "place_name": place.name if place else "",  # shorter, for SMS
         "region": present.region_name(place_key),
     }
     if not result.services:
