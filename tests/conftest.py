@@ -105,6 +105,13 @@ def agent():
     return load_agent()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the loaded model is marked ``model``: make test-fast leaves it out."""
+    for item in items:
+        if "agent" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.model)
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     from tests.figures import FIGURES
 

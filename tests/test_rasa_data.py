@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from bot.config import ROOT
@@ -43,6 +44,7 @@ def test_every_need_has_its_intent_button_and_search_rule():
         assert need.intent in searched, need.code
 
 
+@pytest.mark.model  # runs Rasa's CLI: tens of seconds
 def test_rasa_data_validate_has_no_warnings():
     result = subprocess.run(
         [
@@ -82,6 +84,7 @@ def test_rasa_data_validate_has_no_warnings():
     assert not unexplained, "\n".join(unexplained)
 
 
+@pytest.mark.model  # runs Rasa's CLI: tens of seconds
 def test_test_stories_pass(tmp_path):
     result = subprocess.run(
         [
