@@ -3,8 +3,9 @@
 Stock ``RestInput`` answers a body that is not a JSON object, or a message
 that is not text, with a 500 and a traceback that quotes the message. This
 channel (still named ``rest``, at ``/webhooks/rest/webhook``) answers those
-with a clear 400, a body over 64 KB with 413, and a message over the length
-limit with a short bot reply, without passing anything on to the model.
+with a clear 400 (as it does a message with control characters, ``bot.text``),
+a body over 64 KB with 413, and a message over the length limit with a short
+bot reply, without passing anything on to the model.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.guard import guarded
 from bot.channels.limits import MAX_MESSAGE_CHARS, too_long_reply
+from bot.text import has_controls
 
 MAX_BODY_BYTES = 64 * 1024
 SENDER = re.compile(r"[\w.:@+-]{1,128}")
@@ -43,8 +45,10 @@ def refusal(body: bytes, limit: int = MAX_MESSAGE_CHARS) -> HTTPResponse | None:
     sender, message = payload.get("sender"), payload.get("message")
     if not isinstance(sender, str) or not SENDER.fullmatch(sender):
         return _error(400, "'sender' must be 1 to 128 letters, digits or . : @ + - _")
-    if not isinstance(message, str) or not message.strip() or "\x00" in message:
+    if not isinstance(message, str) or not message.strip():
         return _error(400, "'message' must be non-empty text.")
+    if has_controls(message):
+        return _error(400, "'message' must not contain control characters.")
     if "metadata" in payload and not isinstance(payload["metadata"], dict):
         return _error(400, "'metadata' must be a JSON object.")
     if len(message) > limit:
