@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -40,11 +39,9 @@ from sanic import Blueprint
 from bot.channels.guard import guarded
 from bot.channels.limits import MAX_MESSAGE_CHARS, too_long_reply
 from bot.channels.widget import default_origins, is_session_id, parse_origins
+from bot.text import strip_controls
 
 log = logging.getLogger(__name__)
-
-# C0 controls and DEL, except tab, newline and carriage return.
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class SocketIOInput(RasaSocketIOInput):
@@ -116,7 +113,7 @@ class SocketIOInput(RasaSocketIOInput):
             else:
                 sender_id = sid
             output = SocketIOOutput(sio, self.bot_message_evt)
-            text = CONTROL_CHARS.sub("", data["message"])
+            text = strip_controls(data["message"])
             if not text.strip():
                 return
             if len(text) > self.max_message_chars:

@@ -14,7 +14,6 @@ import binascii
 import hashlib
 import hmac
 import logging
-import re
 import secrets
 
 from sqlalchemy import select
@@ -24,6 +23,7 @@ from bot import clock
 from bot.handoff import HandoffError
 from bot.handoff.models import Navigator, NavigatorTeam, new_id
 from bot.phone import is_email
+from bot.text import has_controls
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,6 @@ SALT_BYTES, DIGEST_BYTES = 16, 32
 MAX_SCRYPT_N = 2**20
 MIN_PASSWORD, MAX_PASSWORD = 12, 1024
 MAX_TOKEN = 128
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class AccountError(HandoffError):
@@ -107,7 +106,7 @@ def create_navigator(
     if not is_email(email) or len(email) > 255:
         raise AccountError("that is not a valid email address")
     name = display_name.strip() if isinstance(display_name, str) else ""
-    if not name or len(name) > 64 or _CONTROL.search(name):
+    if not name or len(name) > 64 or has_controls(name, one_line=True):
         raise AccountError("a display name is 1 to 64 characters on one line")
     team = session.get(NavigatorTeam, team_id) if isinstance(team_id, str) else None
     if team is None:

@@ -50,6 +50,7 @@ from bot.handoff.routing import (
     route,
 )
 from bot.phone import is_email, is_mobile, to_e164_nz
+from bot.text import has_controls
 
 __all__ = [
     "TEAMS_FILE",
@@ -89,8 +90,6 @@ MAX_GOOD_TIME = 100
 MAX_SUMMARY = 1000
 MAX_TEXT = 2000  # a note or a live message
 CHANNEL = re.compile(r"[a-z][a-z0-9_-]{0,31}")
-# Control characters other than tab and newline; newlines only where multi-line text is allowed.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 SCRUBBED = ("preferred_name", "contact_detail", "good_time", "need_summary")
 
 
@@ -132,7 +131,7 @@ def _text(value: Any, field: str, limit: int, *, multiline: bool = False) -> str
     value = value.strip()
     if not value:
         return None
-    if _CONTROL.search(value) or (not multiline and ("\n" in value or "\t" in value)):
+    if has_controls(value, one_line=not multiline):
         raise HandoffError(f"{field} contains characters that are not allowed")
     try:
         value.encode("utf-8")

@@ -18,7 +18,6 @@ Order of effects, so a failure never leaves a half-done change:
 from __future__ import annotations
 
 import contextlib
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +30,7 @@ from bot.navigator import store
 from bot.navigator.keys import RASA, SETTINGS
 from bot.navigator.rasa_client import RasaError, RasaUnavailable, Turn
 from bot.navigator.store import NavigatorView, RequestView
+from bot.text import has_controls
 
 MAX_NOTE_CHARS = 2000
 
@@ -93,12 +93,12 @@ def clean_text(value: object, field: str, max_chars: int) -> str:
     """Free text from a navigator: a non-empty string with no control characters."""
     if not isinstance(value, str):
         raise BadInput(f"'{field}' must be text.")
-    text = value.replace("\r\n", "\n").strip()
+    text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
         raise BadInput(f"'{field}' can't be empty.")
     if len(text) > max_chars:
         raise BadInput(f"'{field}' can be up to {max_chars} characters.")
-    if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in text):
+    if has_controls(text):
         raise BadInput(f"'{field}' contains control characters.")
     return text
 

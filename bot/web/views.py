@@ -10,6 +10,7 @@ import aiohttp_jinja2
 from aiohttp import ClientError, ClientSession, ClientTimeout, ContentTypeError, web
 
 from bot.channels.widget import is_session_id
+from bot.text import strip_controls
 from bot.web.assets import Assets
 from bot.web.history import transcript
 from bot.web.keys import ASSETS, LOADER, RASA_CLIENT, SETTINGS
@@ -139,7 +140,9 @@ async def chat(request: web.Request) -> web.Response:
     if not isinstance(payload, dict):
         return _error(400, "Send a JSON object.")
     message, sender = payload.get("message"), payload.get("sender")
-    if not isinstance(message, str) or not message.strip():
+    # Rasa's REST channel refuses control characters; the widget's channel drops them.
+    message = strip_controls(message) if isinstance(message, str) else ""
+    if not message.strip():
         return _error(400, "'message' must be non-empty text.")
     limit = request.app[SETTINGS].max_message_chars
     if len(message) > limit:

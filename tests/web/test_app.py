@@ -312,9 +312,12 @@ def test_chat_relay_still_works_and_rejects_bad_input():
         ok = await client.post("/chat", json={"sender": "s" * 12, "message": "kia ora"})
         assert ok.status == 200
         assert (await ok.json())["replies"][0]["text"] == "you said 7 chars"
+        controls = await client.post("/chat", json={"message": "kia\x00 ora\x07\x9b"})
+        assert (await controls.json())["replies"][0]["text"] == "you said 7 chars"  # dropped
         for body, status in [
             (b"not json", 400),
             (b'{"message": ""}', 400),
+            (b'{"message": "\\u0000\\u0007"}', 400),
             (b'["a list"]', 400),
             (b'{"message": 5}', 400),
             (('{"message": "' + "a" * 1001 + '"}').encode(), 413),
@@ -325,7 +328,7 @@ def test_chat_relay_still_works_and_rejects_bad_input():
             )
             assert response.status == status, body[:40]
             assert "error" in await response.json()
-        assert len(rasa.calls) == 1
+        assert len(rasa.calls) == 2
 
     run(check)
 
