@@ -16,11 +16,16 @@ libphonenumber metadata (national significant number, without the leading 0):
   number has one format; ``is_mobile`` tells whether a number can get a text.
 
 Short codes (111, 1737) are services, not personal numbers, and give ``None``.
+
+``checked_contact`` is the one check of how a person asked to be contacted, for
+the handoff form as they answer and for the request as it is stored.
 """
 
 from __future__ import annotations
 
 import re
+
+from bot.text import has_controls
 
 # Separators people put in numbers; anything else (letters, "ext", other digits
 # scripts) makes the text not a phone number.
@@ -31,6 +36,8 @@ _LANDLINE = re.compile(r"[34679][2-9]\d{6}")
 _FREEPHONE = re.compile(r"800\d{6,8}|508\d{6,7}")
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 _MAX_INPUT = 40
+MAX_EMAIL = 254  # the longest address SMTP can deliver to (RFC 5321 path, less the brackets)
+MAX_EMAIL_LOCAL = 64
 
 _EMAIL = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
@@ -109,8 +116,35 @@ def mask(e164: str | None) -> str:
 
 def is_email(text: str | None) -> bool:
     """A plausible email address (one ``@``, a dotted domain with a letter TLD, no spaces)."""
-    if not text or len(text) > 254:
+    if not text or len(text) > MAX_EMAIL:
         return False
     text = text.strip()
     local = text.split("@", 1)[0]
-    return len(local) <= 64 and bool(_EMAIL.fullmatch(text))
+    return len(local) <= MAX_EMAIL_LOCAL and bool(_EMAIL.fullmatch(text))
+
+
+class InvalidContact(ValueError):
+    """A contact detail that does not suit its method; the message says what is needed."""
+
+
+def checked_contact(method: str, text: object) -> str:
+    """The detail for a way of being contacted, in its one stored form: an email address
+    as typed (trimmed), a phone number in E.164, a mobile for ``"text"``.
+
+    Raises ``InvalidContact``. One set of limits whoever asks: ``is_email``'s and
+    ``to_e164_nz``'s, on one line without control characters.
+    """
+    text = text.strip() if isinstance(text, str) else ""
+    usable = bool(text) and not has_controls(text, one_line=True)
+    if method == "email":
+        if not (usable and is_email(text)):
+            raise InvalidContact("please give a valid email address")
+        return text
+    if method not in ("call", "text"):
+        raise InvalidContact(f"a {method!r} contact takes no number or address")
+    phone = to_e164_nz(text) if usable else None
+    if phone is None:
+        raise InvalidContact("please give a New Zealand phone number (mobile or landline)")
+    if method == "text" and not is_mobile(phone):
+        raise InvalidContact("a text needs a New Zealand mobile number")
+    return phone

@@ -103,7 +103,7 @@ def create_navigator(
 ) -> Navigator:
     """A new active navigator in ``team_id``'s organisation."""
     email = normalise_email(email)
-    if not is_email(email) or len(email) > 255:
+    if not is_email(email):
         raise AccountError("that is not a valid email address")
     name = display_name.strip() if isinstance(display_name, str) else ""
     if not name or len(name) > 64 or has_controls(name, one_line=True):

@@ -15,7 +15,7 @@ from datetime import datetime
 from bot.config import NZ
 from bot.directory.places import gazetteer
 from bot.directory.taxonomy import taxonomies
-from bot.phone import is_email, is_mobile, mask, to_e164_nz
+from bot.phone import InvalidContact, checked_contact, mask
 from bot.reo.normalise import match_key
 
 SKIPPED = ""  # a skipped optional answer: filled, so never asked again, but empty
@@ -277,14 +277,12 @@ def preferred_name(text: str | None) -> str | None:
 
 
 def contact_detail(method: str, text: str | None) -> str | None:
-    """The validated number (E.164) or email for the method, or None if it is not valid."""
-    text = (text or "").strip()
-    if method == "email":
-        return text if is_email(text) else None
-    phone = to_e164_nz(text)
-    if phone is None or (method == "text" and not is_mobile(phone)):
+    """The number (E.164) or email for the method, as the request will store it; None if
+    it is not valid for the method (``bot.phone.checked_contact``)."""
+    try:
+        return checked_contact(method, text)
+    except InvalidContact:
         return None
-    return phone
 
 
 def good_time(text: str | None) -> str | None:

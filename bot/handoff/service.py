@@ -49,7 +49,7 @@ from bot.handoff.routing import (
     load_teams,
     route,
 )
-from bot.phone import is_email, is_mobile, to_e164_nz
+from bot.phone import InvalidContact, checked_contact
 from bot.text import has_controls
 
 __all__ = [
@@ -183,17 +183,10 @@ def _contact(method: Any, detail: Any) -> str | None:
         raise HandoffError(f"contact method must be one of {', '.join(CONTACT_METHODS)}")
     if method == "chat":
         return None  # keep chatting here: no number or address is needed, so none is kept
-    detail = _text(detail, "contact detail", 254)
-    if method == "email":
-        if detail is None or not is_email(detail):
-            raise HandoffError("please give a valid email address")
-        return detail
-    phone = to_e164_nz(detail) if detail else None
-    if phone is None:
-        raise HandoffError("please give a New Zealand phone number (mobile or landline)")
-    if method == "text" and not is_mobile(phone):
-        raise HandoffError("a text needs a New Zealand mobile number")
-    return phone
+    try:
+        return checked_contact(method, detail)
+    except InvalidContact as exc:
+        raise HandoffError(str(exc)) from exc
 
 
 def _validated(draft: HandoffDraft) -> dict[str, Any]:
