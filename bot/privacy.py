@@ -1,4 +1,4 @@
-"""Forgetting: "delete my data" in chat, and the retention job; and reading privacy questions.
+"""Forgetting: "delete my data" in chat, and the retention job.
 
 Conversations live in Rasa's SQL tracker store (table ``events``). When the
 person asks to be forgotten, ``action_forget_me`` scrubs their handoff
@@ -6,15 +6,15 @@ requests, and :class:`ForgetfulSQLTrackerStore` then deletes the whole
 conversation instead of saving it. :func:`delete_old_conversations` and
 :func:`delete_old_sms_receipts` are the retention job's parts for
 conversations and SMS message ids (``python -m bot retention``).
-:func:`about_family_knowing` tells a privacy question from a young person
-worried their whānau will find out ("dont tell my mum").
+
+The Rasa server and the CLI import this module, never the action server: it
+loads Rasa's tracker store.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -27,25 +27,12 @@ from sqlalchemy.orm import Session
 
 from bot.channels.models import SmsInbound
 from bot.config import ROOT
-from bot.reo.normalise import match_key
 
 log = logging.getLogger(__name__)
+# The name of actions.privacy.ActionForgetMe, which the action server runs without
+# importing this module; tests/test_privacy.py keeps the two the same.
 FORGET_ACTION = "action_forget_me"
 ENDPOINTS = ROOT / "endpoints.yml"
-# Someone at home or school finding out, or the person saying they are young
-# (matched on ``match_key`` text, so "whānau" is "whanau" and "teen" is "ten").
-_FAMILY_KNOWING = re.compile(
-    r" (mum|mom|mam|mummy|dad|parents?|nan|nana|nanny|koro|kui|whanau|family|aunty|auntie"
-    r"|uncle|step ?(mum|dad)|caregivers?|foster|school|teachers?|principal|counsell?or at school"
-    r"|im 1[0-7]|i am 1[0-7]|1[0-7] ?(yo|years? old)|under ?age|under 1[68]|ten|tenager|young)"
-    r" "
-)
-
-
-def about_family_knowing(text: str | None) -> bool:
-    """Whether a privacy question is about whānau or school finding out, or from someone
-    young: then the answer also says which services keep things confidential."""
-    return bool(_FAMILY_KNOWING.search(match_key(text or "")))
 
 
 def asked_to_forget(tracker: DialogueStateTracker) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -10,6 +12,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from actions.privacy import ActionForgetMe
+from bot.config import ROOT
 from bot.privacy import (
     FORGET_ACTION,
     ForgetfulSQLTrackerStore,
@@ -112,3 +116,34 @@ def test_old_sms_message_ids_are_forgotten(tmp_path):
         assert delete_old_sms_receipts(session, NOW, days=30) == 1
     with session_scope(url) as session:
         assert [r.message_sid for r in session.query(SmsInbound)] == ["SMnew"]
+
+
+def test_the_tracker_store_forgets_after_the_action_server_s_forget_action():
+    assert ActionForgetMe().name() == FORGET_ACTION
+
+
+# What the action server loads (bot/action_server.py): its start-up modules and every action.
+ACTION_SERVER_IMPORTS = """
+import sys
+import bot.handoff.outbox, bot.handoff.routing
+from rasa_sdk.executor import ActionExecutor
+executor = ActionExecutor()
+executor.register_package("actions")
+assert "action_forget_me" in executor.actions
+print("\\n".join(sorted(sys.modules)))
+"""
+
+
+def test_the_action_server_does_not_load_rasas_tracker_store():
+    """It forgets through bot.handoff.service; the tracker store is the Rasa server's."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", ACTION_SERVER_IMPORTS],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.split()
+    assert "actions.privacy" in loaded and "rasa_sdk" in loaded
+    assert "rasa.core.tracker_store" not in loaded
+    assert "bot.privacy" not in loaded
