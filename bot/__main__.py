@@ -13,6 +13,8 @@ spacy build                build the spaCy pipeline the NLU loads
 web                        run the web app (chat demo page)
 inbox                      run the navigators' inbox (http://127.0.0.1:8001/)
 actions                    run the Rasa action server on loopback
+run                        start the Procfile's processes for development (make run)
+quiet                      copy stdin to stdout without the known third-party warnings
 """
 
 from __future__ import annotations
@@ -254,6 +256,19 @@ def _actions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from bot.devrun import main
+
+    return main(args.procfile, args.env_file)
+
+
+def _quiet(_: argparse.Namespace) -> int:
+    from bot.devrun import load_rules, quiet
+
+    quiet(sys.stdin, sys.stdout, load_rules())
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     from bot.config import env_int
     from bot.directory.seed import SERVICES_FILE
@@ -343,6 +358,14 @@ def parser() -> argparse.ArgumentParser:
     actions.add_argument("--host", default="127.0.0.1")
     actions.add_argument("--port", type=int, default=env_int("ACTIONS_PORT", 5055))
     actions.set_defaults(func=_actions)
+
+    run = sub.add_parser("run", help="start the Procfile's processes (make run)")
+    run.add_argument("--procfile", type=Path, help="default: the repository's Procfile")
+    run.add_argument("--env-file", type=Path, help="default: .env beside the Procfile")
+    run.set_defaults(func=_run)
+    sub.add_parser(
+        "quiet", help="copy stdin to stdout without the warnings in data/run/quiet.yml"
+    ).set_defaults(func=_quiet)
     return p
 
 
