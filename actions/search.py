@@ -103,6 +103,9 @@ class ValidateServiceSearchForm(LeavableForm, PlaceSlot, FormValidationAction):
         """
         if tracker.get_slot("requested_slot") != "place" or entity_values(tracker, "place"):
             return {}
+        named = gazetteer().resolve(tracker.latest_message.get("text"))
+        if named:  # the whole answer is a place, e.g. "grey", which is also a word
+            return {"place": named.key}
         if latest_intent(tracker) not in NO_PLACE_INTENTS:
             return {}
         if latest_intent(tracker) not in DECLINE_INTENTS:
@@ -119,13 +122,20 @@ INTROS = {
 }
 
 
+def _named_need(tracker: Tracker) -> str | None:
+    """A need word in the message ("drugs", "its about my sons drinking")."""
+    words = entity_values(tracker, "need")
+    need = taxonomies().needs.get(words[0]) if words else None
+    return need.code if need else None
+
+
 def show_search(
     dispatcher: CollectingDispatcher, tracker: Tracker, filters: dict[str, bool] | None = None
 ) -> list[dict[str, Any]]:
     """Searches with the need, place, audience and filters in the slots (``filters``
     added to them) and shows the first page, saying honestly how local it is."""
     filters = {name: bool(tracker.get_slot(name)) for name in query.FILTERS} | (filters or {})
-    need_code = tracker.get_slot("need")
+    need_code = tracker.get_slot("need") or _named_need(tracker)
     if not need_code and not any(filters.values()):
         dispatcher.utter_message(response="utter_ask_need_kind")
         return []
@@ -135,7 +145,8 @@ def show_search(
     )
     with session_scope() as session:
         result = query.search(session, asked)
-    filter_events = [SlotSet(name, value or None) for name, value in filters.items()]
+    filter_events = [SlotSet("need", need_code)]
+    filter_events += [SlotSet(name, value or None) for name, value in filters.items()]
     place = gazetteer().get(place_key)
     wording = {
         "need_label": present.search_label(

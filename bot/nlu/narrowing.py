@@ -21,7 +21,8 @@ FILTER_FOR_INTENT = {
 _OTHER_SERVICES = re.compile(
     r"\b(any|anything|anyone|anybody|anywhere|is there|are there|none of|neither|other|others"
     r"|else|something|somewhere|someone|instead|only|what about|ones|services?|places?|options?"
-    r"|find me|show me|looking for|need|want)\b"
+    r"|find me|show me|looking for|need|want"
+    r"|ratonga|etahi atu|he \w+ ano)\b"  # te reo: services, others, "any … as well?"
 )
 
 
