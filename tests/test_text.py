@@ -18,10 +18,7 @@ C0_AND_DEL = [chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20
 C1 = [chr(c) for c in range(0x80, 0xA0)]
 # Written as a character class of control characters, in any of the ways the code has had.
 CONTROL_CLASS = re.compile(r"\\x00|\\x1f|\\x7f|\"Cc\"|\\u0000")
-# The definition itself, and SMS (bot/channels/sms*.py), which keeps its own until the SMS
-# package split (issue 15.3).
 OWN_DEFINITION = "bot/text.py"
-SMS = re.compile(r"bot/channels/sms\w*\.py")
 
 
 @pytest.mark.parametrize("char", C0_AND_DEL + C1)
@@ -48,7 +45,6 @@ def test_no_other_module_defines_control_characters():
         name
         for name in (path.relative_to(ROOT).as_posix() for path in sources)
         if name != OWN_DEFINITION
-        and not SMS.fullmatch(name)
         and CONTROL_CLASS.search((ROOT / name).read_text(encoding="utf-8"))
     }
     assert not defining, defining

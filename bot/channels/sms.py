@@ -73,6 +73,8 @@ from bot.directory.present import cost_line
 from bot.directory.query import ServiceView, get_services
 from bot.phone import mask, normalise_e164
 from bot.safety.detector import patterns
+from bot.safety.lines import crisis_line_ids
+from bot.text import strip_controls
 
 logger = logging.getLogger(__name__)
 
@@ -83,12 +85,11 @@ HELP_WORDS = frozenset({"HELP", "INFO"})
 START_WHILE_OPTED_OUT = frozenset({"YES"})
 
 # Directory services named in the HELP answer (all in the "crisis" need).
-HELP_SERVICES = ("emergency-111", "need-to-talk-1737")
+HELP_SERVICES = crisis_line_ids()
 
 METADATA_KEY = "sms_from"
 SENDER_PREFIX = "sms-"
 _SID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 STOPPED = (
     "You've been unsubscribed from Āwhina texts and won't get any more. Reply START to resubscribe."
@@ -528,7 +529,7 @@ class SmsInput(InputChannel):
             )
         if len(body) > self.config.max_chars:
             return self._reply(too_long_reply(self.config.max_chars))
-        text = _CONTROL.sub("", body).strip()
+        text = strip_controls(body).strip()
         if not text:
             return self._reply(EMPTY)
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.directory.present import REFERRAL, UNCHECKED
+from bot.text import strip_controls
 
 LIMIT = 1600
 
@@ -111,7 +112,7 @@ def _link(match: re.Match[str]) -> str:
 
 def plain(text: str) -> str:
     """Markdown removed and punctuation made GSM-7 friendly; words and URLs unchanged."""
-    text = re.sub(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ue000-\uf8ff]", "", text)
+    text = re.sub(r"[\ue000-\uf8ff]", "", strip_controls(text))  # and private-use characters
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = re.sub(r" \u00b7 ", "; ", text).translate(_TYPOGRAPHY)
     kept: list[str] = []

@@ -25,8 +25,7 @@ def test_with_no_kind_the_general_lines_come_111_first():
     assert crisis_line_ids(None) == tuple(LISTED["general"]["services"])
 
 
-def test_the_general_lines_are_the_sms_help_lines():
-    """SMS HELP names the same lines until it reads them from here (issue 15.3)."""
+def test_sms_help_names_the_general_lines():
     assert crisis_line_ids() == sms.HELP_SERVICES
 
 
