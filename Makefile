@@ -1,5 +1,8 @@
-# Āwhina: `make run` to chat, `make test` for the whole suite.
+# Āwhina: `make run` to chat, `make test` for the whole suite; `make` lists the targets.
 SHELL := /bin/bash
+# A step piped through QUIET fails when the step fails, not only when the filter does.
+.SHELLFLAGS := -o pipefail -c
+.DEFAULT_GOAL := help
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -11,69 +14,84 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # Rasa's usage telemetry is on by default; Āwhina sends nothing it does not need to.
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
+# Leaves out other projects' known warnings (data/run/quiet.yml says which, and why).
+QUIET := $(PY) -m bot quiet
 
-.PHONY: venv train db run test test-clocks lint env
+.PHONY: help venv train db run test test-fast test-clocks lint env
 
+help: ## this list
+	@echo "Āwhina: make <target>"
+	@sed -n -E 's/^([a-z-]+):.*## (.*)$$/  \1\t\2/p' $(MAKEFILE_LIST) | expand -t 16
+
+# pip's output is kept until the install is done: the filter needs the packages it installs.
 $(STAMP): pyproject.toml
-	@set -e; if [ ! -x $(PY) ]; then PY310=$$(scripts/find-python); echo "Creating $(VENV) with $$PY310"; "$$PY310" -m venv $(VENV); fi
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@if [ ! -x $(PY) ]; then PY310=$$(scripts/find-python) && echo "==> Creating the environment ($(VENV), $$PY310)" && "$$PY310" -m venv $(VENV); fi
+	@echo "==> Installing the pinned dependencies (pyproject.toml; minutes the first time)"
+	@$(PY) -m pip install --quiet --upgrade pip > $(VENV)/install.log 2>&1 \
+		&& $(PY) -m pip install --quiet -e '.[dev]' >> $(VENV)/install.log 2>&1 \
+		|| { cat $(VENV)/install.log; exit 1; }
+	@$(QUIET) < $(VENV)/install.log
 	@touch $@
 
-venv: $(STAMP)
+venv: $(STAMP) ## create .venv and install the pinned dependencies
 
 # Settings and secrets for local runs; .env is git-ignored.
 .env:
 	@sed -e "s/^RASA_TOKEN=.*/RASA_TOKEN=$$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')/" \
 		-e "s/^SMS_SENDER_SECRET=.*/SMS_SENDER_SECRET=$$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')/" \
 		.env.example > $@
-	@echo "Created .env with a fresh RASA_TOKEN and SMS_SENDER_SECRET"
+	@echo "==> Created .env with a fresh RASA_TOKEN and SMS_SENDER_SECRET"
 
-env: .env
+env: .env ## write .env (fresh Rasa token and SMS secret) if there is none
 
 $(SPACY): $(STAMP) data/directory/places.yml data/directory/taxonomy.yml bot/nlu/spacy_pipeline.py bot/reo/normalise.py
-	$(PY) -m bot spacy build
+	@echo "==> Building the spaCy pipeline (models/spacy-awhina)"
+	@$(PY) -m bot spacy build 2>&1 >/dev/null | $(QUIET)
 
 # Rasa itself skips retraining when nothing changed; make skips even starting it.
 $(MODEL): $(SPACY) $(TRAIN_INPUTS)
-	$(PY) -m rasa train --config config.yml --domain domain.yml \
-		--data data/nlu data/stories data/rules --out models --fixed-model-name current
+	@echo "==> Training the Rasa model (data, domain or config changed; a minute or more)"
+	@$(PY) -m rasa train --quiet --config config.yml --domain domain.yml \
+		--data data/nlu data/stories data/rules --out models --fixed-model-name current 2>&1 | $(QUIET)
 	@touch $@
 
-train: $(MODEL)
+train: $(MODEL) ## build the spaCy pipeline and train the model, if anything changed
 
-db: $(STAMP)
-	$(PY) -m bot directory load --quiet
+db: $(STAMP) ## migrate the database, reload the directory seed and navigator teams
+	@echo "==> Loading the directory and the navigator teams"
+	@$(PY) -m bot directory load --quiet 2>&1 | $(QUIET)
 
-run: train db .env
-	@echo
-	@$(PY) -m bot navigator demo
-	@echo
-	@echo "  Chat with Āwhina:   http://127.0.0.1:$${WEB_PORT:-8000}/"
-	@echo "  Navigators' inbox:  http://127.0.0.1:$${INBOX_PORT:-8001}/"
-	@echo "  Rasa HTTP API:      http://127.0.0.1:5005/ (token in .env)"
-	@echo "  Ctrl-C stops everything."
-	@echo
-	$(VENV)/bin/honcho start -f Procfile
+# The Procfile's processes (python -m bot run, bot/devrun.py); honcho start still works.
+run: train db .env ## set up, train if needed, start everything; prints where to chat
+	@$(PY) -m bot run
 
 # The whole suite runs with the clock frozen at 22:05 on a Saturday in New Zealand
-# (tests/conftest.py, unless AWHINA_FROZEN_TIME is set); test-clocks runs the tests that
-# start no servers again at 10:00 on a Tuesday.
+# (tests/conftest.py, unless AWHINA_FROZEN_TIME is set), in two groups: the tests that
+# start no servers, then those sharing one real stack. The clock lane runs the first group
+# again at 10:00 on a Tuesday. scripts/timed-groups prints how long each group took.
 TUESDAY_MORNING := 2026-12-01T10:00:00+13:00
+PYTEST := $(PY) -m pytest
+UNIT := $(PYTEST) --ignore=tests/browser -m 'not e2e'
+CLOCK_LANE := AWHINA_FROZEN_TIME=$(TUESDAY_MORNING) $(UNIT)
 
-test: train lint
-	$(PY) -m pytest
-	@$(MAKE) --no-print-directory test-clocks
+test: train lint ## set up, train if needed, lint, run the whole suite in timed groups
+	@scripts/timed-groups \
+		"unit (no servers)" "$(UNIT)" \
+		"servers (e2e + browser, one shared stack)" "$(PYTEST) -m e2e" \
+		"clock lane (Tuesday 10:00)" "$(CLOCK_LANE)"
 
-test-clocks: train
-	AWHINA_FROZEN_TIME=$(TUESDAY_MORNING) $(PY) -m pytest -m "not e2e" --ignore=tests/browser
+test-fast: $(STAMP) ## unit tests only: no servers, no trained model (3-4 min on 2 cores)
+	@scripts/timed-groups "fast (no servers, no model)" "$(PYTEST) --ignore=tests/browser -m 'not e2e and not model'"
 
-lint: $(STAMP)
+test-clocks: train ## the tests that start no servers, at 10:00 on a Tuesday
+	@scripts/timed-groups "clock lane (Tuesday 10:00)" "$(CLOCK_LANE)"
+
+lint: $(STAMP) ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 # End-to-end benchmark against Rasa's stock starter bot (bench/); results in bench/results/.
 # BENCH_QUICK=1 for a shorter run; BENCH_LABEL names the result files (default latest).
 .PHONY: bench
-bench: train
+bench: train ## benchmark against Rasa's starter bot (results in bench/results/)
 	$(PY) -m bench

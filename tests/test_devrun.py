@@ -1,4 +1,5 @@
-"""make run's runner (bot/devrun.py) and its warning filter (data/run/quiet.yml).
+"""make run's runner (bot/devrun.py), its warning filter (data/run/quiet.yml) and the timed
+test groups of make test (scripts/timed-groups).
 
 The runner is exercised with a small fake Procfile (``python`` one-liners and a tiny health
 server), never the real stack; the tests wait on events and pipes, never on a sleep.
@@ -29,6 +30,12 @@ PY = sys.executable
 KNOWN_WARNINGS = [
     "WARNING: Location 'file:///opt/pypi-more/simple/pyyaml/' is ignored: "
     "it is neither a file nor a directory.",
+    "  /tmp/pip-build-env-x/overlay/lib/python3.10/site-packages/setuptools/command/"
+    "editable_wheel.py:354: BuildBackendWarning: Editable installation.",
+    "  !!",
+    "  ",
+    "          Please be careful with folders in your working directory with the same",
+    "    with strategy, WheelFile(wheel_path, 'w') as wheel_obj:",
     "/v/site-packages/rasa/core/tracker_store.py:1044: MovedIn20Warning: Deprecated API "
     "features detected! These feature(s) are not compatible with SQLAlchemy 2.0. To prevent …",
     "  Base: DeclarativeMeta = declarative_base()",
@@ -351,3 +358,29 @@ def test_python_m_bot_run_stops_everything_on_sigint(tmp_path, teams_url):
     server = re.compile(rf"health_server\.py --port {port}\b")
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert not server.search(ps)
+
+
+TIMED_GROUPS = str(ROOT / "scripts" / "timed-groups")
+
+
+def test_timed_groups_run_all_and_fail_if_one_failed():
+    result = subprocess.run(
+        [TIMED_GROUPS, "one", "echo '5 passed in 0.1s'", "two", "exit 3", "three", "exit 5"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    out = result.stdout
+    assert "5 passed in 0.1s" in out  # pytest's closing line stays for CI
+    for name in ("one", "two", "three"):
+        assert re.search(rf"^== {name}: \d+s$", out, re.M), out
+    summary = out[out.index("== Summary") :]
+    assert re.search(r"one +\d+s  passed", summary)
+    assert re.search(r"two +\d+s  FAILED \(exit 3\)", summary)
+    assert re.search(r"three +\d+s  no tests selected", summary)  # pytest's 5: not a failure
+    assert re.search(r"total +\d+s", summary)
+
+
+def test_timed_groups_pass_when_every_group_does():
+    result = subprocess.run([TIMED_GROUPS, "only", "exit 5"], capture_output=True, text=True)
+    assert (result.returncode, result.stdout) == (0, "== only\n== only: 0s\n")
