@@ -20,6 +20,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+# Rasa imports this module at start-up: the cheaper check of action server responses.
+from bot import rasa_speedups  # noqa: F401
 from bot.channels.guard import guarded
 from bot.channels.limits import MAX_MESSAGE_CHARS, too_long_reply
 from bot.text import has_controls
