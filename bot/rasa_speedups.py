@@ -1,15 +1,15 @@
-"""Rasa 3.6's check of action server responses, with its validator built once (issue 11).
+"""Two costs Rasa 3.6 pays on every message, paid once instead (issue 11).
 
 Importing this module patches Rasa; Rasa imports it at start-up through
 ``bot.channels.rest`` (every channel configuration of ours loads it). Rasa
-is pinned (3.6.21): on an upgrade, check that the function patched here
-still does what this assumes, or whether the patch is still needed.
+is pinned (3.6.21): on an upgrade, check that the two functions patched here
+still do what this assumes, or whether the patch is still needed.
 
-Rasa checks every action server response against a JSON schema
-(``RemoteAction.action_response_format_spec()``) before a single event
-reaches the tracker, and that check is worth keeping: a malformed response
-would otherwise corrupt the conversation. But Rasa does it with
-``jsonschema.validate``, which for every response first checks the schema
+**The check of action server responses.** Rasa checks every action server
+response against a JSON schema (``RemoteAction.action_response_format_spec()``)
+before a single event reaches the tracker, and that check is worth keeping: a
+malformed response would otherwise corrupt the conversation. But Rasa does it
+with ``jsonschema.validate``, which for every response first checks the schema
 itself against the JSON Schema meta-schema and then builds a new validator:
 under load, about half of the Rasa server's time. ``validate_action_result``
 builds the validator once per schema (keyed by the class's spec function) and
@@ -17,6 +17,19 @@ only tests the response. A valid response passes exactly as before; an invalid
 one is handed to Rasa's own method, so it raises exactly the error Rasa raises
 (the same ``jsonschema.ValidationError``, best match first, with Rasa's hint
 appended), at the old price but only for a broken response.
+
+**The conversation store's SQLite connection.** ``MessageProcessor.log_message``
+(the next biggest part) is the NLU parse and reading the conversation from the
+SQL tracker store; saving it after the turn costs as much again. On SQLite,
+SQLAlchemy 1.4 gives Rasa's engine no pool (``NullPool``), so every read and
+every save opens the database file, and every close of the last connection
+checkpoints the write-ahead log to disk, all inside Rasa's event loop, where
+every other conversation waits. ``create_engine_kwargs`` gives an SQLite file
+the pool SQLAlchemy 2.0 uses by default (``QueuePool``), so the connection is
+opened once and reused. Nothing else changes: each read or save is still its
+own transaction, committed (and as durable) as before, and returned connections
+are rolled back, so no transaction stays open. PostgreSQL already has a pool and
+keeps Rasa's settings; an in-memory SQLite database keeps its own pool.
 """
 
 from __future__ import annotations
@@ -27,12 +40,17 @@ from typing import Any
 
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
+from rasa.core import tracker_store
 from rasa.core.actions.action import RemoteAction
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import QueuePool
 
 Schema = dict[str, Any]
 
-# Rasa's own method, kept: it raises the error for an invalid response.
+# Rasa's own functions, kept: the first raises the error for an invalid response,
+# the second gives the engine options the pool is added to.
 rasa_validate_action_result = RemoteAction._validate_action_result
+rasa_create_engine_kwargs = tracker_store.create_engine_kwargs
 
 
 @cache
@@ -55,4 +73,16 @@ def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
     return rasa_validate_action_result(self, result)
 
 
+def create_engine_kwargs(url: str | URL) -> dict[str, Any]:
+    """Rasa's options for the tracker store's engine, plus a pool for an SQLite file."""
+    kwargs = rasa_create_engine_kwargs(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        # The pool may hand the connection to another thread than the one that opened it.
+        kwargs["poolclass"] = QueuePool
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "check_same_thread": False}
+    return kwargs
+
+
 RemoteAction._validate_action_result = validate_action_result
+tracker_store.create_engine_kwargs = create_engine_kwargs

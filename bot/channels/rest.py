@@ -20,7 +20,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-# Rasa imports this module at start-up: the cheaper check of action server responses.
+# Rasa imports this module at start-up, which applies bot/rasa_speedups.py (issue 11).
 from bot import rasa_speedups  # noqa: F401
 from bot.channels.guard import guarded
 from bot.channels.limits import MAX_MESSAGE_CHARS, too_long_reply
