@@ -1,5 +1,5 @@
-"""make run's runner (bot/devrun.py), its warning filter (data/run/quiet.yml) and the timed
-test groups of make test (scripts/timed-groups).
+"""make run's runner (bot/devrun.py), its warning filter (data/run/quiet.yml), the timed
+test groups of make test (scripts/timed-groups) and make's list of targets.
 
 The runner is exercised with a small fake Procfile (``python`` one-liners and a tiny health
 server), never the real stack; the tests wait on events and pipes, never on a sleep.
@@ -384,3 +384,16 @@ def test_timed_groups_run_all_and_fail_if_one_failed():
 def test_timed_groups_pass_when_every_group_does():
     result = subprocess.run([TIMED_GROUPS, "only", "exit 5"], capture_output=True, text=True)
     assert (result.returncode, result.stdout) == (0, "== only\n== only: 0s\n")
+
+
+def test_make_alone_lists_every_target_in_one_line():
+    result = subprocess.run(
+        ["make", "--no-print-directory"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    targets = {line.split()[0]: line for line in lines[1:]}
+    for target in ("run", "test", "test-fast", "test-clocks", "train", "db", "lint"):
+        assert re.fullmatch(rf"  {target} +\S.*", targets[target]), lines
+    makefile = (ROOT / "Makefile").read_text()
+    assert len(targets) == len(re.findall(r"^[a-z-]+:.*## ", makefile, re.M))
