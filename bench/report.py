@@ -161,15 +161,18 @@ def chart(r: dict[str, Any], path: Path) -> None:
     """Latency percentiles and throughput against concurrency, Āwhina against stock."""
     fig = Figure(figsize=(11, 4.2))
     latency, throughput = fig.subplots(1, 2)
-    for key, name, style in (("awhina", "Āwhina", "-"), ("stock", "stock Rasa bot", "--")):
+    bots = (("awhina", "Āwhina", "-", "tab:blue"), ("stock", "stock Rasa bot", "--", "tab:orange"))
+    for key, name, style, colour in bots:
         levels = r["load"][key]
         x = [level["concurrency"] for level in levels]
         for pct, marker in (("p50", "o"), ("p95", "^")):
             y = [level[f"{pct}_ms"] for level in levels]
-            latency.plot(x, y, style, marker=marker, label=f"{name} {pct}")
-        throughput.plot(x, [level["throughput"] for level in levels], style, marker="o", label=name)
+            latency.plot(x, y, style, color=colour, marker=marker, label=f"{name} {pct}")
+        y = [level["throughput"] for level in levels]
+        throughput.plot(x, y, style, color=colour, marker="o", label=name)
     latency.set(xscale="log", yscale="log", xlabel="conversations at once", ylabel="latency (ms)")
     throughput.set(xscale="log", xlabel="conversations at once", ylabel="messages per second")
+    throughput.set_ylim(bottom=0)
     for axes in (latency, throughput):
         axes.set_xticks([level["concurrency"] for level in r["load"]["awhina"]])
         axes.get_xaxis().set_major_formatter(ScalarFormatter())
