@@ -5,7 +5,8 @@ Whatever happens inside Rasa (an exception, a dialogue state no rule covers, a
 policy gone quiet), the person gets:
 
 - at least one reply: a turn that produced nothing gets ``SAFE_REPLY`` (111 and
-  1737), and the server logs that it happened, without the text;
+  1737), and the server logs that it happened, without the text (except while a
+  navigator chats live with the person, when the bot is quiet on purpose);
 - the crisis answer when the crisis patterns see danger and no reply of the turn
   carried 111;
 - at most ``MAX_MESSAGES_PER_TURN`` messages as delivered, none of them repeated.
@@ -23,7 +24,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
+from sanic import Sanic
+from sanic.exceptions import SanicException
 
+from bot.dialogue import NAVIGATOR_LIVE_SLOT
 from bot.safety.detector import patterns
 
 log = logging.getLogger(__name__)
@@ -91,6 +95,28 @@ class TurnGuard(OutputChannel):
         return any(needle in json.dumps(m, ensure_ascii=False) for m in self.sent)
 
 
+def _agent() -> Any | None:
+    """The Rasa agent of this server (channels run inside Rasa's one Sanic app)."""
+    try:
+        return Sanic.get_app().ctx.agent
+    except (SanicException, AttributeError):
+        return None
+
+
+async def navigator_is_live(sender_id: str) -> bool:
+    """Whether a navigator is chatting live, when the bot stays quiet on purpose
+    (``NavigatorLivePolicy``): a silent turn then needs no safe reply."""
+    agent = _agent()
+    if agent is None:
+        return False
+    try:
+        tracker = await agent.tracker_store.retrieve(sender_id)
+    except Exception:  # a store that cannot answer must not stop the safe reply
+        log.exception("%s: could not read the conversation", LOG_MARKER)
+        return False
+    return bool(tracker and tracker.get_slot(NAVIGATOR_LIVE_SLOT))
+
+
 def guarded(
     on_new_message: Callable[[UserMessage], Awaitable[Any]],
 ) -> Callable[[UserMessage], Awaitable[None]]:
@@ -110,7 +136,7 @@ def guarded(
                 guard.ref,
             )
             log.debug("turn failure", exc_info=True)
-        if not guard.sent:
+        if not guard.sent and not await navigator_is_live(message.sender_id or ""):
             log.warning("%s: a turn produced no reply (conversation %s)", LOG_MARKER, guard.ref)
             await guard.send_text_message(message.sender_id, SAFE_REPLY)
         elif patterns().detect(message.text or "") and not guard.carried(EMERGENCY_NUMBER):

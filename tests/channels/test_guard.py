@@ -5,13 +5,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
 
 import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.tracker_store import InMemoryTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.channels import guard
 from bot.channels.guard import LOG_MARKER, MAX_MESSAGES_PER_TURN, SAFE_REPLY, guarded
+from bot.dialogue import NAVIGATOR_LIVE_SLOT
 
 SENDER = "+64211234567"
+DOMAIN = f"""
+version: "3.1"
+slots:
+  {NAVIGATOR_LIVE_SLOT}:
+    type: bool
+    mappings: [{{type: custom}}]
+"""
 
 
 def turn(
@@ -94,3 +108,16 @@ def test_the_limit_counts_paragraphs_as_the_channel_delivers_them():
     texts, collector = turn("kai", says("Here are services:", services, "Say more", "a", "b"))
     assert texts == ["Here are services:", "1. One", "2. Two", "3. Three", "Say more", "a"]
     assert len(collector.messages) == MAX_MESSAGES_PER_TURN
+
+
+def test_a_quiet_turn_while_a_navigator_is_live_gets_no_safe_reply(monkeypatch):
+    store = InMemoryTrackerStore(Domain.from_yaml(DOMAIN))
+    live = DialogueStateTracker.from_events(SENDER, [SlotSet(NAVIGATOR_LIVE_SLOT, True)])
+    asyncio.run(store.save(live))
+    monkeypatch.setattr(guard, "_agent", lambda: SimpleNamespace(tracker_store=store))
+    texts, _ = turn("thanks, talk soon", says())
+    assert texts == []
+    other = "+64219999999"
+    collector = CollectingOutputChannel()
+    asyncio.run(guard.guarded(says())(UserMessage("hi", collector, other)))
+    assert [m["text"] for m in collector.messages] == [SAFE_REPLY]  # not live: safe reply
