@@ -37,10 +37,8 @@ from bot.channels.models import SmsInbound, SmsOptOut
 from bot.channels.sms_flood import FloodLimits
 from bot.channels.sms_gateway import SendError
 from bot.channels.sms_render import RESULTS_HINT, segments
-from bot.db import get_engine, session_scope
-from bot.directory import seed
+from bot.db import session_scope
 from bot.directory.query import get_services, services_for_need
-from bot.migrate import upgrade
 from tests.e2e.fake_gateway import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeGateway, sign
 
 PATH = "/webhooks/sms/webhook"
@@ -81,13 +79,8 @@ def sanic_test_mode():
 
 
 @pytest.fixture(scope="module")
-def db_url(tmp_path_factory: pytest.TempPathFactory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('sms') / 'sms.db'}"
-    upgrade(url)
-    with session_scope(url) as session:
-        seed.load(session)
-    yield url
-    get_engine(url).dispose()
+def db_url(seeded_sqlite: str) -> str:
+    return seeded_sqlite
 
 
 @pytest.fixture(scope="module")

@@ -32,12 +32,11 @@ from bot.channels.sms_render import (
     split,
 )
 from bot.config import DATA_DIR, ROOT
-from bot.db import get_engine, session_scope
-from bot.directory import present, query, seed
+from bot.db import session_scope
+from bot.directory import present, query
 from bot.directory.models import Service
 from bot.directory.query import ServiceView, get_services
 from bot.directory.taxonomy import taxonomies
-from bot.migrate import upgrade
 from tests.figures import record
 
 # What an SMS reply may cost, in segments (issue 16): a search answer, and any other.
@@ -327,13 +326,8 @@ def test_chosen_payload_without_buttons_or_payload():
 
 
 @pytest.fixture(scope="module")
-def directory_url(tmp_path_factory: pytest.TempPathFactory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('directory') / 'directory.db'}"
-    upgrade(url)
-    with session_scope(url) as session:
-        seed.load(session)
-    yield url
-    get_engine(url).dispose()
+def directory_url(seeded_sqlite: str) -> str:
+    return seeded_sqlite
 
 
 @pytest.fixture(scope="module")
