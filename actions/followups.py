@@ -73,7 +73,7 @@ class ActionServiceDetail(Action):
             return []
         if not services:
             dispatcher.utter_message(
-                response="utter_nothing_shown" if shown(tracker) is None else "utter_which_one"
+                response="utter_nothing_shown" if state is None else "utter_which_one"
             )
             return []
         if len(services) > 1 and not has_reference:

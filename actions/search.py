@@ -50,8 +50,8 @@ class ActionStartSearch(Action):
         intent = latest_intent(tracker)
         need = taxonomies().need_for_intent(intent)
         if need is None or need.code == "general":
-            words = entity_values(tracker, "need")
-            need = taxonomies().needs.get(words[0]) if words else None
+            named = _named_need(tracker)
+            need = taxonomies().needs[named] if named else None
         if need is not None and tracker.get_slot("place") is None:
             with session_scope() as session:
                 line = helpline_for_need(session, need.code)
@@ -145,8 +145,8 @@ def show_search(
     )
     with session_scope() as session:
         result = query.search(session, asked)
-    filter_events = [SlotSet("need", need_code)]
-    filter_events += [SlotSet(name, value or None) for name, value in filters.items()]
+    need_event = SlotSet("need", need_code)
+    filter_events = [SlotSet(name, value or None) for name, value in filters.items()]
     place = gazetteer().get(place_key)
     wording = {
         "need_label": present.search_label(
@@ -159,7 +159,7 @@ def show_search(
     }
     if not result.services:
         dispatcher.utter_message(response="utter_no_results", **wording)
-        return [SlotSet("results", None), *filter_events]
+        return [SlotSet("results", None), need_event, *filter_events]
     state = Shown([s.id for s in result.services], 0, min(PAGE_SIZE, len(result.services)))
     if result.relaxed:
         dispatcher.utter_message(response="utter_filters_relaxed", **wording)
@@ -171,7 +171,7 @@ def show_search(
     page = result.services[: state.count]
     dispatcher.utter_message(response="utter_services", services=present.summaries(page))
     dispatcher.utter_message(response="utter_results_hint")
-    return [*shown_events(state), SlotSet("focus_service", None), *filter_events]
+    return [*shown_events(state), SlotSet("focus_service", None), need_event, *filter_events]
 
 
 class ActionSearchServices(Action):
