@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import unquote
 
 from aiohttp import web
 from yarl import URL
@@ -30,6 +32,10 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 PUBLIC_PATHS = frozenset({"/login", "/health"})
 MAX_TRACKED_KEYS = 10_000
+DEFAULT_NEXT = "/requests"
+MAX_NEXT = 300
+# One slash, then only unreserved, sub-delimiter, ":", "@", "/", "?" and percent characters.
+SAME_SITE_PATH = re.compile(r"/(?!/)[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -258,3 +264,21 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     request["session"] = session
     request["navigator"] = navigator
     return await handler(request)
+
+
+def safe_next(value: str | None) -> str:
+    """Where sign-in goes next: a path of the inbox itself, else the request list.
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash,
+    so ``/<tab>/evil`` and ``/\\evil`` would leave the site: only plain URL path
+    characters are kept, the path cannot begin with two slashes, and neither
+    can any percent-decoding of it (``/%2F/evil``, ``/%5Cevil``).
+    """
+    if not isinstance(value, str) or len(value) >= MAX_NEXT or not SAME_SITE_PATH.fullmatch(value):
+        return DEFAULT_NEXT
+    decoded, previous = value, None
+    while decoded != previous:
+        previous, decoded = decoded, unquote(decoded)
+        if decoded.startswith(("//", "/\\")) or not decoded.isprintable() or "\\" in decoded:
+            return DEFAULT_NEXT
+    return value

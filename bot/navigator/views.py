@@ -26,6 +26,7 @@ from bot.navigator.auth import (
     SESSIONS,
     clear_cookie,
     login_keys,
+    safe_next,
     set_cookie,
 )
 from bot.navigator.keys import SETTINGS
@@ -70,13 +71,6 @@ def _redirect(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
-def _safe_next(value: str | None) -> str:
-    """Only a path inside the inbox: never another site (``//evil``, ``https:``)."""
-    if value and value.startswith("/") and not value.startswith(("//", "/\\")) and len(value) < 300:
-        return value
-    return "/requests"
-
-
 def _login_page(
     request: web.Request, status: int = 200, error: str | None = None, email: str = ""
 ) -> web.Response:
@@ -91,7 +85,7 @@ def _login_page(
             "login_csrf": token,
             "error": error,
             "email": email,
-            "next": _safe_next(request.query.get("next")),
+            "next": safe_next(request.query.get("next")),
         },
         status,
     )
@@ -138,7 +132,7 @@ async def login(request: web.Request) -> web.Response:
     token, _ = app[SESSIONS].create(navigator.id, now)
     log.info("Navigator %s signed in", navigator.id)
     next_path = form.get("next")
-    response = _redirect(_safe_next(next_path if isinstance(next_path, str) else None))
+    response = _redirect(safe_next(next_path if isinstance(next_path, str) else None))
     set_cookie(response, request, SESSION_COOKIE, token)
     clear_cookie(response, LOGIN_CSRF_COOKIE)
     return response
