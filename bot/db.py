@@ -29,11 +29,15 @@ def get_engine(url: str | None = None) -> Engine:
 
 @cache
 def _engine(url: str) -> Engine:
+    # hide_parameters: an error's text (often logged) shows the SQL but never the values,
+    # which can be a phone number, an email address or what someone wrote.
     if url.startswith("sqlite"):
-        engine = create_engine(url, future=True, connect_args={"check_same_thread": False})
+        engine = create_engine(
+            url, future=True, hide_parameters=True, connect_args={"check_same_thread": False}
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, future=True, pool_pre_ping=True)
+        engine = create_engine(url, future=True, hide_parameters=True, pool_pre_ping=True)
     return engine
 
 

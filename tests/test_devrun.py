@@ -92,7 +92,7 @@ def test_errors_our_own_warnings_and_everything_else_stay():
         "Traceback (most recent call last):",  # ends the warning: a traceback shows in full
         '  File "bot/web/app.py", line 3, in <module>',
         "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) no such table",
-        "2026-11-28 11:22:44 WARNING  bot.channels.sms  - sms channel: no auth token set",
+        "2026-11-28 11:22:44 WARNING  bot.channels.sms.channel  - sms channel: no auth token set",
         "/w/bot/directory/query.py:9: DeprecationWarning: our own deprecation shows",
         "  the source line under our own warning shows too",
         SAMPLE_ONLY,

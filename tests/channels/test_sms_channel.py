@@ -14,7 +14,7 @@ import logging
 import socket
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
@@ -27,18 +27,22 @@ from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Sanic
-from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from bot.channels import sms
 from bot.channels.guard import SAFE_REPLY
 from bot.channels.limits import too_long_reply
 from bot.channels.models import SmsInbound, SmsOptOut
-from bot.channels.sms_flood import FloodLimits
-from bot.channels.sms_gateway import SendError
-from bot.channels.sms_render import RESULTS_HINT, segments
-from bot.db import session_scope
+from bot.channels.sms import replies, state, twiml
+from bot.channels.sms.channel import OptedOut, SmsInput
+from bot.channels.sms.flood import FloodLimits
+from bot.channels.sms.gateway import SendError
+from bot.channels.sms.numbers import METADATA_KEY, NumberVault
+from bot.channels.sms.render import RESULTS_HINT, segments
+from bot.channels.sms.settings import SmsConfig
+from bot.db import get_engine, session_scope
 from bot.directory.query import get_services, services_for_need
+from bot.migrate import upgrade
 from tests.e2e.fake_gateway import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeGateway, sign
 
 PATH = "/webhooks/sms/webhook"
@@ -92,9 +96,9 @@ def gateway():
 
 
 @pytest.fixture
-def config(db_url: str, gateway: FakeGateway) -> sms.SmsConfig:
+def config(db_url: str, gateway: FakeGateway) -> SmsConfig:
     gateway.reset()
-    return sms.SmsConfig(
+    return SmsConfig(
         auth_token=AUTH_TOKEN,
         account_sid=ACCOUNT_SID,
         from_number=FROM_NUMBER,
@@ -161,7 +165,7 @@ class ScriptedBot:
 @dataclass
 class Harness:
     base: str
-    channel: sms.SmsInput
+    channel: SmsInput
     bot: ScriptedBot
     session: aiohttp.ClientSession
 
@@ -219,10 +223,10 @@ class FakeClock:
 
 @asynccontextmanager
 async def serving(
-    config: sms.SmsConfig, bot: ScriptedBot | None = None, clock: FakeClock | None = None
+    config: SmsConfig, bot: ScriptedBot | None = None, clock: FakeClock | None = None
 ) -> AsyncIterator[Harness]:
     bot = bot or ScriptedBot()
-    channel = sms.SmsInput(config, clock or FakeClock())
+    channel = SmsInput(config, clock or FakeClock())
     app = Sanic(f"sms_test_{uuid.uuid4().hex}", configure_logging=False)
     app.ctx.agent = SimpleNamespace(tracker_store=bot.store)
     app.blueprint(channel.blueprint(bot), url_prefix="/webhooks/sms")
@@ -242,7 +246,7 @@ async def serving(
         await server.after_stop()
 
 
-def run(config: sms.SmsConfig, scenario: Callable[[Harness], Awaitable[None]], **kw: Any) -> None:
+def run(config: SmsConfig, scenario: Callable[[Harness], Awaitable[None]], **kw: Any) -> None:
     async def main() -> None:
         async with serving(config, **kw) as harness:
             await scenario(harness)
@@ -333,7 +337,7 @@ def test_tiny_max_chars_still_splits_fixed_answers(config):
     async def scenario(h: Harness) -> None:
         parts = await h.text(number(), "STOP")
         assert len(parts) > 1 and all(len(p) <= 40 for p in parts)
-        assert " ".join(parts) == sms.STOPPED
+        assert " ".join(parts) == replies.STOPPED
 
     run(replace(config, max_chars=40), scenario)
 
@@ -419,8 +423,8 @@ def test_message_reaches_the_bot_under_a_hashed_id_and_reply_is_twiml(config, db
         assert message.sender_id.startswith("sms-")
         digits = sender.lstrip("+")
         assert digits not in message.sender_id
-        assert message.sender_id == sms.NumberVault(b"test-sender-secret").sender_id(sender)
-        token = message.metadata[sms.METADATA_KEY]
+        assert message.sender_id == NumberVault(b"test-sender-secret").sender_id(sender)
+        token = message.metadata[METADATA_KEY]
         assert digits not in token
         assert h.channel.vault.open(token) == sender
         with session_scope(db_url) as session:
@@ -433,13 +437,66 @@ def test_message_reaches_the_bot_under_a_hashed_id_and_reply_is_twiml(config, db
     run(config, scenario)
 
 
+@pytest.fixture
+def no_opt_out_table(tmp_path) -> Iterator[str]:
+    """A migrated database whose opt-out table is gone: every read of it fails."""
+    url = f"sqlite:///{tmp_path / 'broken.db'}"
+    upgrade(url)
+    with session_scope(url) as session:
+        session.execute(text("DROP TABLE sms_opt_out"))
+    yield url
+    get_engine(url).dispose()
+
+
+def postgres_duplicate_key(sender: str) -> IntegrityError:
+    """The error PostgreSQL raises for a second insert of a number: its text names the key."""
+    detail = f"Key (phone_e164)=({sender}) already exists."
+    return IntegrityError("INSERT INTO sms_opt_out ...", None, Exception(detail))
+
+
+@pytest.mark.parametrize("stage", ["before answering", "while answering"])
+def test_a_database_failure_never_logs_the_number(
+    config, no_opt_out_table, caplog, monkeypatch, stage
+):
+    """Before answering, the failing statement's parameters hold the number; while
+    answering (storing a STOP), the database's own message does. Logged by type only."""
+    sender = number()
+    if stage == "while answering":
+
+        def fails(*_args: Any) -> None:
+            raise postgres_duplicate_key(sender)
+
+        monkeypatch.setattr(state, "is_opted_out", lambda *_: False)
+        monkeypatch.setattr(state, "set_opted_out", fails)
+
+    async def scenario(h: Harness) -> None:
+        caplog.set_level(logging.DEBUG)
+        status, _ = await h.post(
+            {"From": sender, "To": FROM_NUMBER, "Body": "STOP", "MessageSid": new_sid()}
+        )
+        assert status == 503
+
+    run(replace(config, db_url=no_opt_out_table), scenario)
+    assert ("OperationalError" if stage == "before answering" else "IntegrityError") in caplog.text
+    assert sender not in caplog.text and sender[-7:] not in caplog.text
+
+
+def test_database_errors_do_not_carry_the_statements_parameters(no_opt_out_table):
+    """``hide_parameters`` (bot/db.py): a logged or re-raised error has the SQL, not the values."""
+    sender = number()
+    with pytest.raises(OperationalError) as failed:
+        state.is_opted_out(no_opt_out_table, sender)
+    assert "sms_opt_out" in str(failed.value)
+    assert sender not in str(failed.value)
+
+
 def test_same_number_same_conversation_other_secret_other_conversation(config):
     sender = number()
-    a = sms.NumberVault(b"one").sender_id(sender)
-    assert a == sms.NumberVault(b"one").sender_id(sender)
-    assert a != sms.NumberVault(b"two").sender_id(sender)
-    assert a != sms.NumberVault(b"one").sender_id(number())
-    assert sms.NumberVault(b"two").open(sms.NumberVault(b"one").seal(sender)) is None
+    a = NumberVault(b"one").sender_id(sender)
+    assert a == NumberVault(b"one").sender_id(sender)
+    assert a != NumberVault(b"two").sender_id(sender)
+    assert a != NumberVault(b"one").sender_id(number())
+    assert NumberVault(b"two").open(NumberVault(b"one").seal(sender)) is None
 
 
 def test_repeated_message_sid_is_processed_once(config, db_url):
@@ -508,7 +565,7 @@ def test_too_long_body_gets_a_short_reply_and_is_not_passed_on(config):
 @pytest.mark.parametrize("body", ["", "   ", "\x00\x01"])
 def test_empty_body_gets_a_short_reply(config, body):
     async def scenario(h: Harness) -> None:
-        assert await h.text(number(), body) == [sms.EMPTY]
+        assert await h.text(number(), body) == [replies.EMPTY]
         assert h.bot.received == []
 
     run(config, scenario)
@@ -524,14 +581,14 @@ def test_a_stop_that_cannot_be_stored_is_retried_not_lost(config, db_url, monkey
     async def scenario(h: Harness) -> None:
         data = {"From": sender, "To": FROM_NUMBER, "Body": "STOP", "MessageSid": sid}
         with monkeypatch.context() as patch:
-            patch.setattr(sms, "set_opted_out", broken)
+            patch.setattr(state, "set_opted_out", broken)
             status, _ = await h.post(data)
         assert status == 503
         assert opt_out_row(db_url, sender) is None
         with session_scope(db_url) as session:
             assert session.get(SmsInbound, sid) is None
         # The gateway retries the same webhook: now it is honoured.
-        assert await h.text(sender, "STOP", sid) == [sms.STOPPED]
+        assert await h.text(sender, "STOP", sid) == [replies.STOPPED]
         assert opt_out_row(db_url, sender).opted_out
 
     run(config, scenario)
@@ -598,14 +655,14 @@ def test_stop_opts_out_at_once(config, db_url, gateway, word):
 
     async def scenario(h: Harness) -> None:
         await h.text(sender, "hello")
-        assert await h.text(sender, word) == [sms.STOPPED]
+        assert await h.text(sender, word) == [replies.STOPPED]
         row = opt_out_row(db_url, sender)
         assert row is not None and row.opted_out
         # Nothing reaches the bot and nothing is sent, whatever they send.
         for body in ["hello again", "HELP", "buttons", "STOP", "1"]:
             assert await h.text(sender, body) == []
         assert h.bot.texts == ["hello"]
-        with pytest.raises(sms.OptedOut):
+        with pytest.raises(OptedOut):
             await h.channel.get_output_channel().send_response(
                 h.channel.vault.sender_id(sender), {"text": "A navigator here."}
             )
@@ -620,7 +677,7 @@ def test_start_opts_back_in(config, db_url, word):
 
     async def scenario(h: Harness) -> None:
         await h.text(sender, "stop")
-        assert await h.text(sender, word) == [sms.STARTED]
+        assert await h.text(sender, word) == [replies.STARTED]
         row = opt_out_row(db_url, sender)
         assert row is not None and not row.opted_out
         assert await h.text(sender, "hello")
@@ -649,9 +706,9 @@ def test_help_explains_and_gives_crisis_lines_from_the_directory(config, db_url,
         assert len(lines) == 2
         assert "STOP" in lines[0] and "Āwhina" in lines[0]
         with session_scope(db_url) as session:
-            views = get_services(session, list(sms.HELP_SERVICES))
+            views = get_services(session, list(replies.HELP_SERVICES))
             crisis = {v.id for v in services_for_need(session, "crisis")}
-        assert {v.id for v in views} == set(sms.HELP_SERVICES) <= crisis
+        assert {v.id for v in views} == set(replies.HELP_SERVICES) <= crisis
         for view in views:
             for phone in view.phones:
                 assert phone.number in lines[1]
@@ -663,25 +720,25 @@ def test_help_explains_and_gives_crisis_lines_from_the_directory(config, db_url,
 
 def test_help_says_the_facts_the_lines_do_not_share(db_url):
     """Facts every line has lead ("Urgent (24/7, free): ..."); the others follow a line."""
-    text = sms.help_text(db_url, ["emergency-111", "crimestoppers"])
+    text = replies.help_text(db_url, ["emergency-111", "crimestoppers"])
     assert text.endswith("\nUrgent (24/7): call 111 (free); call 0800 555 111.")
-    assert sms.help_text(db_url, ["no-such-service"]) == sms.HELP_INTRO
+    assert replies.help_text(db_url, ["no-such-service"]) == replies.HELP_INTRO
 
 
 @pytest.mark.parametrize(
     "reply",
     [
-        sms.STOPPED,
-        sms.STARTED,
-        sms.EMPTY,
-        sms.TOO_FAST,
-        sms.BUSY,
+        replies.STOPPED,
+        replies.STARTED,
+        replies.EMPTY,
+        replies.TOO_FAST,
+        replies.BUSY,
         too_long_reply(1600),
     ],
 )
 def test_fixed_replies_fit_two_segments(reply):
     assert segments(reply) <= 2
-    if reply in (sms.TOO_FAST, sms.BUSY):
+    if reply in (replies.TOO_FAST, replies.BUSY):
         assert segments(reply) == 1 and "111" in reply
 
 
@@ -717,7 +774,7 @@ def test_a_number_over_its_limit_is_told_once_then_not_answered(config, db_url, 
         for i in range(3):
             assert await h.text(sender, f"hello {i}")
             clock.now += 1
-        assert await h.text(sender, "hello again") == [sms.TOO_FAST]
+        assert await h.text(sender, "hello again") == [replies.TOO_FAST]
         assert await h.text(sender, "are you there") == []
         assert await h.text(sender, "HELP") == []
         assert len(h.bot.received) == 3
@@ -731,7 +788,7 @@ def test_a_number_over_its_limit_is_told_once_then_not_answered(config, db_url, 
         # A window after it was told, the first two have left too: over again, told again.
         clock.now = 1003 + 60
         assert await h.text(sender, "x") and await h.text(sender, "y")
-        assert await h.text(sender, "z") == [sms.TOO_FAST]
+        assert await h.text(sender, "z") == [replies.TOO_FAST]
         assert h.bot.texts[-3:] == ["once more", "x", "y"]
         digits = sender.lstrip("+")
         assert digits not in caplog.text and digits[-7:] not in caplog.text
@@ -749,16 +806,16 @@ def test_stop_and_start_always_work_when_limited(config, db_url):
     async def scenario(h: Harness) -> None:
         for i in range(2):
             await h.text(sender, f"hello {i}")
-        assert await h.text(sender, "hello") == [sms.TOO_FAST]
+        assert await h.text(sender, "hello") == [replies.TOO_FAST]
         assert await h.text(sender, "hello") == []
-        assert await h.text(sender, "STOP") == [sms.STOPPED]
+        assert await h.text(sender, "STOP") == [replies.STOPPED]
         assert opt_out_row(db_url, sender).opted_out
         assert await h.text(sender, "hello") == []  # opted out: silent, limited or not
-        assert await h.text(sender, "START") == [sms.STARTED]
+        assert await h.text(sender, "START") == [replies.STARTED]
         assert not opt_out_row(db_url, sender).opted_out
         assert await h.text(sender, "hello") == []  # still limited, and told already
-        assert await h.text(sender, "stop") == [sms.STOPPED]
-        assert await h.text(sender, "yes") == [sms.STARTED]
+        assert await h.text(sender, "stop") == [replies.STOPPED]
+        assert await h.text(sender, "yes") == [replies.STARTED]
         assert len(h.bot.received) == 2
 
     run(replace(config, flood=FloodLimits(per_number=2, overall=100)), scenario)
@@ -769,7 +826,7 @@ def test_a_crisis_message_is_answered_even_when_limited(config):
 
     async def scenario(h: Harness) -> None:
         await h.text(sender, "hello")
-        assert await h.text(sender, "hello") == [sms.TOO_FAST]
+        assert await h.text(sender, "hello") == [replies.TOO_FAST]
         assert await h.text(sender, "hello") == []
         assert await h.text(sender, "i want to kill myself tonight")
         assert h.bot.texts[-1] == "i want to kill myself tonight"
@@ -784,10 +841,10 @@ def test_the_overall_limit_holds_for_everyone(config):
     async def scenario(h: Harness) -> None:
         for sender in senders[:3]:
             assert await h.text(sender, "hello")
-        assert await h.text(senders[3], "hello") == [sms.BUSY]
+        assert await h.text(senders[3], "hello") == [replies.BUSY]
         assert await h.text(senders[3], "hello") == []
-        assert await h.text(senders[4], "hello") == [sms.BUSY]  # each number is told once
-        assert await h.text(senders[0], "STOP") == [sms.STOPPED]
+        assert await h.text(senders[4], "hello") == [replies.BUSY]  # each number is told once
+        assert await h.text(senders[0], "STOP") == [replies.STOPPED]
         assert len(h.bot.received) == 3
         clock.now += 60
         assert await h.text(senders[3], "hello")
@@ -933,7 +990,7 @@ def test_from_credentials_reads_values_then_environment(monkeypatch):
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "env-token")
     monkeypatch.setenv("SMS_GATEWAY_URL", "http://127.0.0.1:9")
     monkeypatch.delenv("SMS_SENDER_SECRET", raising=False)
-    channel = sms.SmsInput.from_credentials(
+    channel = SmsInput.from_credentials(
         {"account_sid": "AC1", "from_number": "021 555 0123", "max_chars": "800", "auth_token": ""}
     )
     assert channel.name() == "sms"
@@ -944,16 +1001,16 @@ def test_from_credentials_reads_values_then_environment(monkeypatch):
     assert channel.config.max_chars == 800
     assert channel.config.secret == b"env-token"
     monkeypatch.setenv("SMS_SENDER_SECRET", "separate")
-    assert sms.SmsInput.from_credentials({}).config.secret == b"separate"
+    assert SmsInput.from_credentials({}).config.secret == b"separate"
 
 
 def test_flood_limits_default_and_come_from_the_environment(monkeypatch):
     for name in ("SMS_LIMIT_PER_NUMBER", "SMS_LIMIT_OVERALL", "SMS_LIMIT_WINDOW_SECONDS"):
         monkeypatch.delenv(name, raising=False)
-    assert sms.SmsConfig.from_mapping({}).flood == FloodLimits(10, 300, 60)
+    assert SmsConfig.from_mapping({}).flood == FloodLimits(10, 300, 60)
     monkeypatch.setenv("SMS_LIMIT_PER_NUMBER", "5")
     monkeypatch.setenv("SMS_LIMIT_WINDOW_SECONDS", "120")
-    config = sms.SmsConfig.from_mapping({"limit_overall": "50"})
+    config = SmsConfig.from_mapping({"limit_overall": "50"})
     assert config.flood == FloodLimits(per_number=5, overall=50, window=120)
 
 
@@ -971,10 +1028,10 @@ def test_flood_limits_default_and_come_from_the_environment(monkeypatch):
 )
 def test_bad_credentials_are_rejected(credentials):
     with pytest.raises(ValueError):
-        sms.SmsConfig.from_mapping(credentials)
+        SmsConfig.from_mapping(credentials)
 
 
 def test_twiml_document():
-    assert sms.twiml([]) == '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-    doc = sms.twiml(["a < b & c", "ā\x0b"])
+    assert twiml.document([]) == '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+    doc = twiml.document(["a < b & c", "ā\x0b"])
     assert messages(doc) == ["a < b & c", "ā"]

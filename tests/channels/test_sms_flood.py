@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels.sms_flood import OVERALL, PER_NUMBER, FloodGate, FloodLimits, Limited
+from bot.channels.sms.flood import OVERALL, PER_NUMBER, FloodGate, FloodLimits, Limited
 
 
 class Clock:

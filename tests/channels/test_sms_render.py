@@ -12,7 +12,7 @@ import yaml
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.channels.sms_render import (
+from bot.channels.sms.render import (
     DETAIL_SEGMENTS,
     LIMIT,
     NOT_CHECKED,

@@ -13,9 +13,10 @@ import requests
 import yaml
 from sqlalchemy import text
 
-from bot.channels import sms
 from bot.channels.models import SmsInbound, SmsOptOut
-from bot.channels.sms_render import RESULTS_HINT, plain, segments
+from bot.channels.sms import replies
+from bot.channels.sms.numbers import NumberVault
+from bot.channels.sms.render import RESULTS_HINT, plain, segments
 from bot.config import ROOT
 from bot.db import session_scope
 from bot.directory.query import ServiceQuery, search
@@ -65,7 +66,7 @@ def texts(number: str, stack, body: str, sid: str | None = None) -> list[str]:
 
 
 def conversation_id(number: str) -> str:
-    return sms.NumberVault(SECRET).sender_id(number)
+    return NumberVault(SECRET).sender_id(number)
 
 
 def user_events(stack, number: str) -> int:
@@ -160,7 +161,7 @@ def test_stop_then_nothing_is_sent_and_start_opts_back_in(stack):
     number = new_number()
     texts(number, stack, "kia ora")
     stack.gateway.reset()
-    assert texts(number, stack, "Stop") == [sms.STOPPED]
+    assert texts(number, stack, "Stop") == [replies.STOPPED]
     before = user_events(stack, number)
     assert texts(number, stack, "my son is on meth in greymouth") == []
     assert user_events(stack, number) == before
@@ -171,7 +172,7 @@ def test_stop_then_nothing_is_sent_and_start_opts_back_in(stack):
     assert stack.gateway.to(number) == [] and stack.gateway.requests == 0
     assert all_events(stack, number) == events
 
-    assert texts(number, stack, "START") == [sms.STARTED]
+    assert texts(number, stack, "START") == [replies.STARTED]
     reply = "\n".join(texts(number, stack, "my son is on meth in greymouth"))
     assert "Alcohol Drug Helpline" in reply
     assert user_events(stack, number) == before + 1

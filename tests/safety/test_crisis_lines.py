@@ -10,7 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.crisis import ActionCrisisResponse
-from bot.channels import sms
+from bot.channels.sms import replies
 from bot.config import DATA_DIR
 from bot.db import session_scope
 from bot.directory import present
@@ -26,7 +26,7 @@ def test_with_no_kind_the_general_lines_come_111_first():
 
 
 def test_sms_help_names_the_general_lines():
-    assert crisis_line_ids() == sms.HELP_SERVICES
+    assert crisis_line_ids() == replies.HELP_SERVICES
 
 
 @pytest.mark.parametrize("category", CATEGORIES)
