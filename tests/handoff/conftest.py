@@ -88,9 +88,8 @@ def url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -
 
 
 @pytest.fixture
-def navs(url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Navigator ids by name (see NAVIGATORS); cheaper scrypt so fixtures stay quick."""
-    monkeypatch.setattr(accounts, "SCRYPT_N", 2**10)
+def navs(url: str) -> dict[str, str]:
+    """Navigator ids by name (see NAVIGATORS)."""
     ids = {}
     with session_scope(url) as session:
         for name, team in NAVIGATORS.items():

@@ -27,13 +27,49 @@ from tests.handoff.conftest import PASSWORD, nav
 def test_hash_format_and_per_user_salt():
     stored = hash_password("kia kaha, e hoa")
     scheme, n, r, p, salt, digest = stored.split("$")
-    assert (scheme, n, r, p) == ("scrypt", "16384", "8", "1")
+    assert (scheme, n, r, p) == ("scrypt", str(accounts.MIN_TEST_N), "8", "1")
     assert len(base64.b64decode(salt, validate=True)) == 16
     expected = hashlib.scrypt(
-        b"kia kaha, e hoa", salt=base64.b64decode(salt), n=16384, r=8, p=1, dklen=32
+        b"kia kaha, e hoa", salt=base64.b64decode(salt), n=accounts.MIN_TEST_N, r=8, p=1, dklen=32
     )
     assert base64.b64decode(digest) == expected
     assert hash_password("kia kaha, e hoa") != stored  # a new salt every time
+
+
+def _old_hash(password: str, n: int) -> str:
+    """A hash as the accounts of before were stored (N=2^14)."""
+    salt = b"0123456789abcdef"
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=8, p=1, dklen=32)
+    return f"scrypt${n}$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def test_production_cost_and_an_old_hash_upgraded_on_the_next_sign_in(url, navs, monkeypatch):
+    monkeypatch.delenv(accounts.TEST_COST_ENV)
+    assert accounts.cost() == (2**17, 8, 1)
+    with session_scope(url) as session:
+        nav(session, navs, "grey").password_hash = _old_hash(PASSWORD, 2**14)
+    with session_scope(url) as session:
+        assert authenticate(session, "grey@example.org", "wrong password") is None
+        assert nav(session, navs, "grey").password_hash.startswith("scrypt$16384$")
+        assert authenticate(session, "grey@example.org", PASSWORD).id == navs["grey"]
+    with session_scope(url) as session:
+        stored = nav(session, navs, "grey").password_hash
+    scheme, n, r, p, salt, digest = stored.split("$")
+    assert (scheme, n, r, p) == ("scrypt", "131072", "8", "1")
+    expected = hashlib.scrypt(
+        PASSWORD.encode(), salt=base64.b64decode(salt), n=2**17, r=8, p=1, dklen=32, maxmem=2**28
+    )
+    assert base64.b64decode(digest) == expected
+    with session_scope(url) as session:
+        assert authenticate(session, "grey@example.org", PASSWORD).id == navs["grey"]
+        assert nav(session, navs, "grey").password_hash == stored  # not hashed again
+
+
+@pytest.mark.parametrize("value", ["1000", "512", str(2**18), "lots"])
+def test_a_test_cost_is_a_power_of_two_never_above_production(monkeypatch, value):
+    monkeypatch.setenv(accounts.TEST_COST_ENV, value)
+    with pytest.raises(ValueError):
+        accounts.cost()
 
 
 def test_verify_password():
@@ -78,6 +114,7 @@ def test_comparison_is_constant_time(monkeypatch):
 
 
 def test_unknown_email_costs_a_hash_too(url, navs, monkeypatch):
+    accounts._dummy_hash(accounts.cost())  # made once, on first use
     hashed = []
     real = accounts._scrypt
     monkeypatch.setattr(accounts, "_scrypt", lambda *a: hashed.append(a) or real(*a))
