@@ -100,6 +100,10 @@ def all_teams(session: Session) -> list[NavigatorTeam]:
     )
 
 
+class NoTeam(HandoffError):
+    """No navigator team is configured yet: temporary, the request can go once teams load."""
+
+
 def check_place_and_need(place_key: str | None, need: str | None) -> None:
     for field, value in (("place", place_key), ("need", need)):
         if value is not None and not isinstance(value, str):
@@ -115,9 +119,7 @@ def route(session: Session, place_key: str | None, need: str | None) -> Navigato
     check_place_and_need(place_key, need)
     team = choose_team(all_teams(session), place_key, need)
     if team is None:
-        raise HandoffError(
-            "no navigator team is configured: run `python -m bot handoff load-teams`"
-        )
+        raise NoTeam("no navigator team is configured: run `python -m bot handoff load-teams`")
     return team
 
 
