@@ -2,11 +2,13 @@
 
 Thin: parsing and wording live in ``bot.handoff.conversation``, storage and
 routing in ``bot.handoff.service``, the retry of requests the database could
-not take in ``bot.handoff.outbox``.
+not take in ``bot.handoff.outbox`` (its retry thread alone walks the outbox).
+The database is called in a worker thread, never on the action server's loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from abc import ABC, abstractmethod
 from typing import Any
@@ -74,6 +76,22 @@ def _crisis_lines() -> str:
     """The general crisis lines (111 first): few enough for a phone screen."""
     with session_scope() as session:
         return "\n".join(present.contact_answer(v) for v in crisis_lines(session))
+
+
+def _submit(draft: HandoffDraft, key: str) -> tuple[str, bool, str]:
+    """Stores the request (blocking: run in a thread) and drops any copy the outbox kept
+    of it; returns the organisation, whether its team is a sample, and when they call."""
+    with session_scope() as session:
+        request = submit(session, draft, key)
+        team = request.team
+        now = clock.now()
+        sent = (
+            team.organization.name,
+            team.is_sample,
+            talk.when_phrase(team_open_now(team, now), next_opening(team, now)),
+        )
+    outbox.discard(draft, key)
+    return sent
 
 
 def _retry(
@@ -384,20 +402,14 @@ class ActionSubmitHandoff(Action):
         # Retried runs of this action for the same "yes" share the key: no duplicate.
         key = f"{tracker.sender_id}:{self._last_user_timestamp(tracker)}"
         try:
-            outbox.flush()
-            with session_scope() as session:
-                request = submit(session, draft, key)
-                team = request.team
-                org, sample = team.organization.name, team.is_sample
-                now = clock.now()
-                when = talk.when_phrase(team_open_now(team, now), next_opening(team, now))
+            org, sample, when = await asyncio.to_thread(_submit, draft, key)
         except HandoffError as exc:
             dispatcher.utter_message(response="utter_handoff_invalid", problem=str(exc))
             return reset
         except SQLAlchemyError as exc:
             # Not log.exception: the error text can hold the statement's parameters.
             log.error("database error (%s); handoff request kept for retry", type(exc).__name__)
-            outbox.keep(draft, key)
+            await asyncio.to_thread(outbox.keep, draft, key)
             dispatcher.utter_message(response="utter_handoff_kept")
             return reset
         contact = talk.method_phrase(draft.contact_method, draft.contact_detail)
@@ -409,7 +421,8 @@ class ActionSubmitHandoff(Action):
         dispatcher.utter_message(
             response="utter_handoff_sent", organisation=org, contact=contact, when=when
         )
-        dispatcher.utter_message(response="utter_handoff_if_urgent", lines=_crisis_lines())
+        lines = await asyncio.to_thread(_crisis_lines)
+        dispatcher.utter_message(response="utter_handoff_if_urgent", lines=lines)
         return reset
 
     @staticmethod
