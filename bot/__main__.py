@@ -177,6 +177,7 @@ def _navigator_demo(_: argparse.Namespace) -> int:
 
 def _retention(args: argparse.Namespace) -> int:
     from bot.db import session_scope
+    from bot.handoff import outbox
     from bot.handoff.service import apply_retention
 
     if args.days is None or args.days < 1:
@@ -189,8 +190,10 @@ def _retention(args: argparse.Namespace) -> int:
         count = apply_retention(session, now, args.days)
         delete_old_sms_receipts(session, now, args.days)
     conversations = delete_old_conversations(tracker_store_url(), now, args.days)
+    kept = outbox.apply_retention(now, args.days)
     print(f"Deleted the contact details of {count} handoff request(s) older than {args.days} days")
     print(f"Deleted {conversations} conversation(s) inactive for more than {args.days} days")
+    print(f"Deleted {kept} handoff outbox file(s) older than {args.days} days")
     return 0
 
 

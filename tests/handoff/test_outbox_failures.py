@@ -9,10 +9,13 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, select
 
+from bot.__main__ import main
+from bot.clock import FROZEN_TIME
 from bot.db import session_scope
 from bot.handoff import outbox
 from bot.handoff.models import HandoffRequest, NavigatorTeam, NavigatorTeamArea, NavigatorTeamHours
 from bot.handoff.routing import load_teams
+from bot.migrate import upgrade
 from tests.handoff.test_outbox import DRAFT
 
 NOW = datetime(2026, 11, 30, 22, 0, tzinfo=timezone.utc)
@@ -92,3 +95,18 @@ def test_retention_removes_every_kind_of_file_older_than_the_limit(tmp_path):
     assert outbox.apply_retention(NOW, 30, tmp_path) == 3
     assert len(_files(tmp_path)) == 3
     assert outbox.apply_retention(NOW, 30, tmp_path / "missing") == 0
+
+
+def test_the_retention_command_reaches_the_outbox(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
+    monkeypatch.setenv(FROZEN_TIME, NOW.isoformat())
+    monkeypatch.setattr(outbox, "OUTBOX_DIR", tmp_path / "outbox")
+    upgrade(f"sqlite:///{tmp_path / 'cli.db'}")
+    _every_kind(tmp_path / "outbox", "old")
+    old = (NOW - timedelta(days=31)).timestamp()
+    for path in (tmp_path / "outbox").iterdir():
+        os.utime(path, (old, old))
+    assert main(["retention", "--days", "30"]) == 0
+    assert "Deleted 3 handoff outbox file(s)" in capsys.readouterr().out
+    assert _files(tmp_path / "outbox") == []
