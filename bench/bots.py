@@ -142,6 +142,7 @@ def start_awhina(workdir: Path, model: Path = MODEL) -> Bot:
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
         "tracker_store:\n  type: bot.privacy.ForgetfulSQLTrackerStore\n"
         f'  dialect: "sqlite"\n  db: "{db_path}"\n'
+        "nlg:\n  type: bot.replies.ReplyGenerator\n"
     )
     env = {
         **base_env(),

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import yaml
-
 from bot.channels.guard import SAFE_REPLY
-from bot.config import ROOT
+from bot.replies import all_responses
 from tests.phone_numbers import NUMBER, directory_numbers
 
 
 def test_every_number_in_the_domain_is_a_directory_number(seeded_url):
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
     numbers = directory_numbers(seeded_url)
     stated = {
         number
-        for name, variants in domain["responses"].items()
+        for name, variants in all_responses().items()
         for variant in variants
         for number in NUMBER.findall(variant.get("text", ""))
     }

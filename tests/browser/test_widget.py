@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 import requests
-import yaml
 from playwright.sync_api import Page, expect
 
-from bot.config import ROOT
 from bot.db import session_scope
 from bot.directory.query import ServiceQuery, search
+from bot.replies import all_responses
 from tests.browser.conftest import TOKEN, Browsing, WidgetSite, open_context
 from tests.phone_numbers import NUMBER, directory_numbers
 
@@ -28,8 +27,7 @@ SESSION_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def domain_text(response: str) -> str:
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    return domain["responses"][response][0]["text"]
+    return all_responses()[response][0]["text"]
 
 
 def panel(page: Page):

@@ -31,12 +31,13 @@ from bot.channels.sms.render import (
     segments,
     split,
 )
-from bot.config import DATA_DIR, ROOT
+from bot.config import DATA_DIR
 from bot.db import session_scope
 from bot.directory import present, query
 from bot.directory.models import Service
 from bot.directory.query import ServiceView, get_services
 from bot.directory.taxonomy import taxonomies
+from bot.replies import all_responses
 from tests.figures import record
 
 # What an SMS reply may cost, in segments (issue 16): a search answer, and any other.
@@ -570,7 +571,7 @@ def test_without_the_conversation_nothing_changes():
 def test_the_hint_uses_only_words_the_bot_understands():
     """Words the bot's own hint tells people to say, and a number (bot/nlu/picks.py):
     no keywords the bot does not know."""
-    responses = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
+    responses = all_responses()
     promised = responses["utter_results_hint"][0]["text"]
     quoted = re.findall(r"'([^']+)'", RESULTS_HINT)
     assert quoted == ["more", "talk to someone"]
@@ -597,7 +598,7 @@ def _sms_variant(variants: list[dict]) -> dict:
 def test_every_fixed_reply_fits_two_segments():
     """Each response's own words (a slot counts 12 characters) as SMS. Responses that
     are only a slot (a search answer, details) are measured above."""
-    responses = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
+    responses = all_responses()
     over = {}
     for name, variants in responses.items():
         variant = _sms_variant(variants)
@@ -614,7 +615,7 @@ def test_every_fixed_reply_fits_two_segments():
 
 def test_crisis_answers_are_sent_whole(views):
     """Nothing of a crisis answer is shortened; what it costs is recorded."""
-    responses = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
+    responses = all_responses()
     categories = yaml.safe_load(
         (DATA_DIR / "safety" / "crisis_responses.yml").read_text(encoding="utf-8")
     )["categories"]

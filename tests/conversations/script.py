@@ -49,8 +49,8 @@ from typing import Any
 
 import yaml
 
-from bot.config import ROOT
 from bot.directory.taxonomy import taxonomies
+from bot.replies import all_responses
 
 HERE = Path(__file__).parent
 FLAGS = re.IGNORECASE | re.MULTILINE
@@ -152,10 +152,9 @@ def is_bare_question(message: str) -> bool:
 @lru_cache(maxsize=1)
 def crisis_openings() -> tuple[str, ...]:
     """How each crisis response in domain.yml begins (up to its first slot)."""
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
     return tuple(
         variant["text"].split("{")[0][:OPENING_CHARS]
-        for name, variants in domain["responses"].items()
+        for name, variants in all_responses().items()
         if name.startswith(CRISIS_RESPONSES) and name not in NOT_AN_ANSWER
         for variant in variants
     )

@@ -122,6 +122,7 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
         "tracker_store:\n  type: bot.privacy.ForgetfulSQLTrackerStore\n"
         f'  dialect: "sqlite"\n  db: "{db_path}"\n'
+        "nlg:\n  type: bot.replies.ReplyGenerator\n"
     )
     gateway = fake_gateway.FakeGateway()
     gateway.start()

@@ -10,16 +10,15 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import requests
-import yaml
 from sqlalchemy import text
 
 from bot.channels.models import SmsInbound, SmsOptOut
 from bot.channels.sms import replies
 from bot.channels.sms.numbers import NumberVault
 from bot.channels.sms.render import RESULTS_HINT, plain, segments
-from bot.config import ROOT
 from bot.db import session_scope
 from bot.directory.query import ServiceQuery, search
+from bot.replies import all_responses
 from tests.e2e.conftest import TOKEN
 from tests.e2e.fake_gateway import ACCOUNT_SID, FROM_NUMBER, sign
 from tests.phone_numbers import NUMBER, directory_numbers
@@ -96,7 +95,7 @@ def push(stack, number: str, action: str) -> requests.Response:
 
 def response_text(name: str) -> str:
     """The response's text as sent by SMS: its `channel: sms` variant if it has one."""
-    variants = yaml.safe_load((ROOT / "domain.yml").read_text())["responses"][name]
+    variants = all_responses()[name]
     return next((v for v in variants if v.get("channel") == "sms"), variants[0])["text"]
 
 
@@ -167,7 +166,7 @@ def test_stop_then_nothing_is_sent_and_start_opts_back_in(stack):
     assert user_events(stack, number) == before
     # A navigator's push fails visibly and is neither sent nor logged.
     events = all_events(stack, number)
-    response = push(stack, number, "utter_greet")
+    response = push(stack, number, "utter_thanks")
     assert response.status_code == 500 and "opted out" in response.text
     assert stack.gateway.to(number) == [] and stack.gateway.requests == 0
     assert all_events(stack, number) == events
@@ -187,12 +186,12 @@ def test_navigator_push_reaches_the_gateway(stack):
     number = new_number()
     texts(number, stack, "kia ora")
     stack.gateway.reset()
-    response = push(stack, number, "utter_greet")
+    response = push(stack, number, "utter_thanks")
     assert response.status_code == 200, response.text
     [sent] = stack.gateway.wait_for(1)
     assert sent.to == number
     assert sent.from_ == FROM_NUMBER
-    assert sent.body == plain(response_text("utter_greet"))
+    assert sent.body == plain(response_text("utter_thanks"))
 
 
 def latest_intent(stack, number: str) -> str:
@@ -209,8 +208,7 @@ def test_a_number_reply_picks_the_button_the_bot_showed(stack):
     [reply] = texts(number, stack, "can you help me")
     assert "Reply 1 for Drugs or alcohol (incl. P), 2 for Rangatahi and gangs, 3 for" in reply
     assert "Whereabouts" in "\n".join(texts(number, stack, "3"))
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
-    third = domain["responses"]["utter_ask_need_kind"][0]["buttons"][2]["payload"]
+    third = all_responses()["utter_ask_need_kind"][0]["buttons"][2]["payload"]
     assert latest_intent(stack, number) == third.removeprefix("/")
 
 
@@ -218,7 +216,7 @@ def test_a_number_reply_picks_the_pushed_button(stack):
     number = new_number()
     texts(number, stack, "kia ora")
     stack.gateway.reset()
-    assert push(stack, number, "utter_ask_need_kind").status_code == 200
+    assert push(stack, number, "utter_capabilities").status_code == 200
     [sent] = stack.gateway.wait_for(1)
     assert "Reply 1 for Drugs or alcohol (incl. P), 2 for Rangatahi and gangs" in sent.body
     # /execute does not end with action_listen; a navigator tool appends it so

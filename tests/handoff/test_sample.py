@@ -7,17 +7,16 @@ import logging
 from pathlib import Path
 
 import pytest
-import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import ActionSubmitHandoff
 from bot.__main__ import main
-from bot.config import ROOT
 from bot.db import get_engine, session_scope
 from bot.directory import present
 from bot.handoff import outbox
 from bot.handoff.routing import SAMPLE_ONLY, load_teams, warn_if_sample_only
+from bot.replies import all_responses
 from bot.safety.lines import crisis_lines
 from tests.handoff.test_outbox import UNREACHABLE
 
@@ -46,8 +45,7 @@ def _submit(url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[d
 
 
 def _response(name: str, **values: str) -> str:
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    [variant] = domain["responses"][name]
+    [variant] = all_responses()[name]
     return variant["text"].format(**values)
 
 
