@@ -21,6 +21,12 @@ What it changes, read against ``rasa/core/channels/socketio.py`` (Rasa 3.6):
   anything but text is ignored; text over ``max_message_chars`` gets a clear
   reply and never reaches the model; control characters (NUL and friends, which
   PostgreSQL cannot store) are removed.
+- **Replicas.** With a Redis URL (``redis_url`` in ``credentials.yml``, else
+  ``WIDGET_REDIS_URL``) the server's rooms are shared through Redis
+  (python-socketio's ``AsyncRedisManager``): a reply emitted by any Rasa
+  replica, such as a navigator's through the HTTP API, reaches the widget on
+  whichever replica holds its socket. Each socket still needs sticky sessions
+  at the balancer for socket.io's polling transport (``deploy/haproxy.cfg``).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput
 from sanic import Blueprint
+from socketio import AsyncRedisManager
 
 from bot.channels.guard import guarded
 from bot.channels.limits import MAX_MESSAGE_CHARS, too_long_reply
@@ -42,6 +49,8 @@ from bot.channels.widget import default_origins, is_session_id, parse_origins
 from bot.text import strip_controls
 
 log = logging.getLogger(__name__)
+# The Redis pub/sub channel the replicas share rooms on.
+REDIS_CHANNEL = "awhina-widget"
 
 
 class SocketIOInput(RasaSocketIOInput):
@@ -64,6 +73,7 @@ class SocketIOInput(RasaSocketIOInput):
             credentials.get("metadata_key", "metadata"),
             cors_allowed_origins=origins or default_origins(),
             max_message_chars=int(credentials.get("max_message_chars", MAX_MESSAGE_CHARS)),
+            redis_url=credentials.get("redis_url") or os.environ.get("WIDGET_REDIS_URL"),
         )
 
     def __init__(
@@ -71,6 +81,7 @@ class SocketIOInput(RasaSocketIOInput):
         *args: Any,
         cors_allowed_origins: Iterable[str] | None = None,
         max_message_chars: int = MAX_MESSAGE_CHARS,
+        redis_url: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -78,6 +89,7 @@ class SocketIOInput(RasaSocketIOInput):
         if max_message_chars < 1:
             raise ValueError("max_message_chars must be at least 1")
         self.max_message_chars = max_message_chars
+        self.redis_url = redis_url or None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Rasa's blueprint with our origin list and our session and message handlers."""
@@ -86,6 +98,10 @@ class SocketIOInput(RasaSocketIOInput):
         sio = self.sio
         assert sio is not None  # set by super().blueprint
         sio.eio.cors_allowed_origins = list(self.cors_allowed_origins)
+        if self.redis_url:
+            # Before any socket connects: the server starts its manager on the first one.
+            sio.manager = AsyncRedisManager(self.redis_url, channel=REDIS_CHANNEL)
+            sio.manager.set_server(sio)
         namespace = self.namespace
 
         def session_rooms(sid: str) -> list[str]:

@@ -96,6 +96,53 @@ def start_actions(stack_env: dict[str, str], port: int, log: Path) -> subprocess
     )
 
 
+def start_rasa(stack_env: dict[str, str], port: int, endpoints: Path, log: Path) -> subprocess.Popen:
+    """Rasa's server with the trained model, as the Procfile starts it."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "run",
+            "--model",
+            str(MODEL),
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--enable-api",
+            "--auth-token",
+            TOKEN,
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            str(ROOT / "credentials.yml"),
+        ],
+        cwd=ROOT,
+        env=stack_env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def prepare_database(db_url: str) -> str:
+    """Migrates ``db_url`` and loads the real directory, the navigator teams and
+    NAVIGATOR_EMAIL's account; returns that navigator's API token."""
+    upgrade(db_url)
+    with session_scope(db_url) as session:
+        seed.load(session)
+        load_teams(session, TEAMS_FILE)
+        navigator = accounts.create_navigator(
+            session, NAVIGATOR_EMAIL, "Mere", "grey-navigators", NAVIGATOR_PASSWORD
+        )
+        return accounts.issue_api_token(session, navigator)
+
+
+def model_loaded(response: requests.Response) -> bool:
+    """For :func:`wait_for` on Rasa's ``/status``, which answers before the model is loaded."""
+    return bool(response.json().get("model_file"))
+
+
 @contextmanager
 def running_stack(workdir: Path) -> Iterator[Stack]:
     """The whole stack, once per test session (the ``stack`` fixture in tests/conftest.py).
@@ -107,14 +154,7 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
         pytest.fail("No trained model: run `make train` (make test does it first)")
     db_path = workdir / "e2e.db"
     db_url = f"sqlite:///{db_path}"
-    upgrade(db_url)
-    with session_scope(db_url) as session:
-        seed.load(session)
-        load_teams(session, TEAMS_FILE)
-        navigator = accounts.create_navigator(
-            session, NAVIGATOR_EMAIL, "Mere", "grey-navigators", NAVIGATOR_PASSWORD
-        )
-        api_token = accounts.issue_api_token(session, navigator)
+    api_token = prepare_database(db_url)
     rasa_port, actions_port, web_port = free_port(), free_port(), free_port()
     inbox_port, widget_port, partner_port = free_port(), free_port(), free_port()
     endpoints = workdir / "endpoints.yml"
@@ -149,31 +189,7 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
     log = workdir / "stack.log"
     procs = [
         start_actions(env, actions_port, log),
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rasa",
-                "run",
-                "--model",
-                str(MODEL),
-                "--interface",
-                "127.0.0.1",
-                "--port",
-                str(rasa_port),
-                "--enable-api",
-                "--auth-token",
-                TOKEN,
-                "--endpoints",
-                str(endpoints),
-                "--credentials",
-                str(ROOT / "credentials.yml"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
-        ),
+        start_rasa(env, rasa_port, endpoints, log),
         subprocess.Popen(
             [sys.executable, "-m", "bot", "web", "--port", str(web_port)],
             cwd=ROOT,
@@ -212,7 +228,7 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
             f"{stack.rasa_url}/status?token={TOKEN}",
             240,
             procs,
-            ok=lambda r: bool(r.json().get("model_file")),
+            ok=model_loaded,
         )
         wait_for(f"{stack.web_url}/health", 30, procs)
         wait_for(f"{stack.inbox_url}/health", 30, procs)

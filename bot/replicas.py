@@ -1,0 +1,88 @@
+"""The production profile's environment, for several Rasa servers and action servers.
+
+``endpoints.prod.yml`` reads PostgreSQL and Redis from the variables Rasa's Helm chart
+sets (``DB_HOST``, ``REDIS_HOST`` and so on) and ``deploy/haproxy.cfg`` reads its
+addresses from ``RASA_1``, ``ACTIONS_1`` and so on. Local runs (the replicas test,
+``make bench-replicas``) derive them here from one URL for each store and the servers'
+addresses, so the names live in one place beside the files that read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from bot.config import ROOT
+
+ENDPOINTS = ROOT / "endpoints.prod.yml"
+HAPROXY_CONFIG = ROOT / "deploy" / "haproxy.cfg"
+# How many servers of each kind deploy/haproxy.cfg lists (RASA_1, RASA_2, ...).
+BALANCED = 2
+
+
+def stores_env(database_url: str, redis_url: str) -> dict[str, str]:
+    """PostgreSQL for conversations and the directory, Redis for locks and widget rooms."""
+    db = sa.engine.make_url(database_url)
+    if not db.drivername.startswith("postgresql"):
+        raise ValueError("the production profile keeps conversations in PostgreSQL")
+    redis = urlsplit(redis_url)
+    if redis.scheme not in ("redis", "rediss") or not redis.hostname:
+        raise ValueError("the Redis URL must look like redis://[:password@]host[:port]")
+    return {
+        "DATABASE_URL": database_url,
+        "DB_HOST": db.host or "127.0.0.1",
+        "DB_PORT": str(db.port or 5432),
+        "DB_USER": db.username or "",
+        "DB_PASSWORD": db.password or "",
+        "DB_DATABASE": db.database or "",
+        "REDIS_HOST": redis.hostname,
+        "REDIS_PORT": str(redis.port or 6379),
+        "REDIS_PASSWORD": redis.password or "",
+        "WIDGET_REDIS_URL": redis_url,
+    }
+
+
+def _servers(kind: str, addresses: Sequence[str]) -> dict[str, str]:
+    """``KIND_1`` .. ``KIND_n`` for the config's server lines; with fewer replicas than
+    lines, the last address fills the rest (one server listed twice is still one)."""
+    if not 1 <= len(addresses) <= BALANCED:
+        raise ValueError(f"deploy/haproxy.cfg balances 1 to {BALANCED} servers of each kind")
+    padded = [*addresses, *[addresses[-1]] * (BALANCED - len(addresses))]
+    return {f"{kind}_{n}": address for n, address in enumerate(padded, 1)}
+
+
+def balancer_env(
+    rasa_balancer: str, rasa: Sequence[str], actions_balancer: str, actions: Sequence[str]
+) -> dict[str, str]:
+    """deploy/haproxy.cfg's addresses (``host:port``), and where Rasa, the web app and the
+    inbox find the servers: every call goes through the balancer."""
+    return {
+        "RASA_BALANCER": rasa_balancer,
+        "ACTIONS_BALANCER": actions_balancer,
+        **_servers("RASA", rasa),
+        **_servers("ACTIONS", actions),
+        "ACTION_SERVER_URL": f"http://{actions_balancer}/webhook",
+        "RASA_URL": f"http://{rasa_balancer}",
+    }
+
+
+def redis_args(port: int) -> list[str]:
+    """A throwaway Debian ``redis-server`` on loopback that saves nothing to disk."""
+    return [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+
+
+def haproxy_args() -> list[str]:
+    """HAProxy in the foreground with the profile's config (addresses from the environment)."""
+    return ["haproxy", "-db", "-f", str(HAPROXY_CONFIG)]
