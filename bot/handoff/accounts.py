@@ -83,10 +83,11 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, length: int) -> 
         )
 
 
-def hash_password(password: str) -> str:
+def hash_password(password: str, at: Cost | None = None) -> str:
+    """A new hash at cost ``at`` (by default the cost new hashes get)."""
     if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD:
         raise AccountError(f"a password is 1 to {MAX_PASSWORD} characters")
-    n, r, p = cost()
+    n, r, p = at or cost()
     salt = secrets.token_bytes(SALT_BYTES)
     digest = _scrypt(password, salt, n, r, p, DIGEST_BYTES)
     return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(digest)}"
@@ -95,7 +96,7 @@ def hash_password(password: str) -> str:
 @cache
 def _dummy_hash(at: Cost) -> str:
     """Checked when the email is unknown, so a wrong email costs as much as a wrong password."""
-    return hash_password(secrets.token_urlsafe(16))
+    return hash_password(secrets.token_urlsafe(16), at)
 
 
 def _parse(stored: str) -> tuple[Cost, bytes, bytes] | None:
