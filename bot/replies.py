@@ -13,7 +13,8 @@ Form questions are replies too: a form asks for a slot through ``action_ask_<slo
 (``actions/asks.py``), which sends ``utter_ask_<slot>`` from here.
 
 One addition to the format: ``buttons_of: <domain response>`` reuses another
-response's buttons (YAML anchors cannot reach across files).
+response's buttons, from its variant for the same channel if it has one (YAML anchors
+cannot reach across files).
 """
 
 from __future__ import annotations
@@ -51,7 +52,10 @@ def load_replies(path: Path, domain_responses: Mapping[str, list[dict[str, Any]]
                 continue
             if source not in domain_responses:
                 raise ValueError(f"{path.name}: {name}: buttons_of names no domain response")
-            variant["buttons"] = domain_responses[source][0]["buttons"]
+            same_channel = [
+                v for v in domain_responses[source] if v.get("channel") == variant.get("channel")
+            ]
+            variant["buttons"] = (same_channel or domain_responses[source])[0]["buttons"]
     return replies
 
 

@@ -581,12 +581,6 @@ def test_the_hint_uses_only_words_the_bot_understands():
 
 # Every other reply the domain has, on SMS
 
-# Over OTHER_SEGMENTS on SMS until they get a `channel: sms` variant in the domain
-# (the SMS channel's output is named "sms", so Rasa picks such a variant).
-OVER_BUDGET = {
-    "utter_capabilities",
-    "utter_ask_need_kind",
-}
 # Answers that carry the content they carry, whatever it costs: the crisis answers.
 EXEMPT_PREFIX = "utter_crisis_"
 
@@ -609,8 +603,7 @@ def test_every_fixed_reply_fits_two_segments():
         count = sum(segments(p) for p in render([{**variant, "text": text}]))
         if count > OTHER_SEGMENTS and not name.startswith(EXEMPT_PREFIX):
             over[name] = count
-    assert set(over) <= OVER_BUDGET, over
-    record(f"SMS fixed replies over {OTHER_SEGMENTS} segments (pending SMS variants): {over}")
+    assert over == {}
 
 
 def test_crisis_answers_are_sent_whole(views):

@@ -206,10 +206,10 @@ def latest_intent(stack, number: str) -> str:
 def test_a_number_reply_picks_the_button_the_bot_showed(stack):
     number = new_number()
     [reply] = texts(number, stack, "can you help me")
-    assert "Reply 1 for Drugs or alcohol (incl. P), 2 for Rangatahi and gangs, 3 for" in reply
+    assert "Reply 1 for Drugs/alcohol, 2 for Family harm, 3 for Mental health" in reply
+    assert segments(reply) <= OTHER_SEGMENTS
     assert "Whereabouts" in "\n".join(texts(number, stack, "3"))
-    third = all_responses()["utter_ask_need_kind"][0]["buttons"][2]["payload"]
-    assert latest_intent(stack, number) == third.removeprefix("/")
+    assert latest_intent(stack, number) == "need_mental_health"
 
 
 def test_a_number_reply_picks_the_pushed_button(stack):
@@ -218,7 +218,7 @@ def test_a_number_reply_picks_the_pushed_button(stack):
     stack.gateway.reset()
     assert push(stack, number, "utter_capabilities").status_code == 200
     [sent] = stack.gateway.wait_for(1)
-    assert "Reply 1 for Drugs or alcohol (incl. P), 2 for Rangatahi and gangs" in sent.body
+    assert "Reply 1 for Drugs/alcohol, 2 for Family harm" in sent.body
     # /execute does not end with action_listen; a navigator tool appends it so
     # the person's answer is predicted from a listening state.
     listen = requests.post(
@@ -281,3 +281,29 @@ def test_a_search_over_sms_is_compact_and_details_come_on_request(stack):
     assert re.search(r"^1\. .+\n2\. .+\n3\. .+$", reply, re.M), reply
     assert RESULTS_HINT not in reply and "talk to someone" not in reply
     assert cost <= SEARCH_SEGMENTS, (cost, reply)
+
+
+def test_a_whole_conversation_by_sms_typed_without_buttons(stack):
+    """Search, "2", "call", "more", "talk to someone", then the handoff form answered
+    as people type it: every reply and what it costs (issue 16)."""
+    number = new_number()
+    steps = [
+        ("my partner is on the P, we're in Greymouth", r"Greymouth", SEARCH_SEGMENTS),
+        ("2", r"^Alcohol Drug Helpline\n", OTHER_SEGMENTS),
+        ("call", r"Call 0800 787 797", OTHER_SEGMENTS),
+        ("more", r"^4\. ", SEARCH_SEGMENTS),
+        ("talk to someone", r"navigator", OTHER_SEGMENTS),
+        ("sweet as", r"call you|name", OTHER_SEGMENTS),
+        ("Mere", r"reach you|contact you", OTHER_SEGMENTS),
+        ("text me", r"number", OTHER_SEGMENTS),
+        ("021 123 4567", r"good time|When", OTHER_SEGMENTS),
+        ("after 5 is good", r"Who is the help for", OTHER_SEGMENTS),
+        # The person's own details repeated back: content, like a search answer.
+        ("me", r"^Send this to a navigator\?\nHelp with .+\nName: Mere", SEARCH_SEGMENTS),
+        ("yep send it", r"Done", OTHER_SEGMENTS),
+    ]
+    for body, expected, budget in steps:
+        reply, cost = reply_of(number, stack, body)
+        assert re.search(expected, reply, re.M), (body, reply)
+        assert not re.search(r"didn't (quite )?(get|catch) that", reply), (body, reply)
+        assert cost <= budget, (body, cost, reply)

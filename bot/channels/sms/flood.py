@@ -29,9 +29,13 @@ OVERALL = "overall"
 
 @dataclass(frozen=True)
 class FloodLimits:
-    """How many messages are answered in any ``window`` seconds."""
+    """How many messages are answered in any ``window`` seconds.
 
-    per_number: int = 10
+    Twenty a minute lets a person answer the handoff form as fast as they type
+    ("yep", "me", "send it") and still stops a runaway gateway retry in seconds.
+    """
+
+    per_number: int = 20
     overall: int = 300
     window: int = 60
 
