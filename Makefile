@@ -95,3 +95,9 @@ lint: $(STAMP) ## ruff check and ruff format --check
 .PHONY: bench
 bench: train ## benchmark against Rasa's starter bot (results in bench/results/)
 	$(PY) -m bench
+
+# The production profile with one and with two replicas behind HAProxy (bench/replicas.py;
+# needs DATABASE_URL_SCALE, haproxy and redis-server); results in bench/results/replicas.md.
+.PHONY: bench-scale
+bench-scale: train ## benchmark one and two replicas behind HAProxy (bench/results/)
+	$(PY) -m bench.replicas

@@ -3,7 +3,7 @@
 ``endpoints.prod.yml`` reads PostgreSQL and Redis from the variables Rasa's Helm chart
 sets (``DB_HOST``, ``REDIS_HOST`` and so on) and ``deploy/haproxy.cfg`` reads its
 addresses from ``RASA_1``, ``ACTIONS_1`` and so on. Local runs (the replicas test,
-``make bench-replicas``) derive them here from one URL for each store and the servers'
+``make bench-scale``) derive them here from one URL for each store and the servers'
 addresses, so the names live in one place beside the files that read them.
 """
 
