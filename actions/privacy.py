@@ -1,8 +1,9 @@
 """Privacy: questions about it answered, and 'delete my data' / 'forget me' (handoff
-requests scrubbed, then the tracker store drops the chat)."""
+requests scrubbed, or queued to be, then the tracker store drops the chat)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -12,15 +13,16 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from bot import clock
-from bot.db import session_scope
-from bot.handoff import outbox
-from bot.handoff.service import forget_conversation
+from bot.dialogue import NAVIGATOR_LIVE_SLOT
+from bot.handoff import forgetting
 from bot.nlu.family_knowing import about_family_knowing
 
-# bot.privacy.FORGET_ACTION: its tracker store deletes a conversation once this action has
-# run. Not imported from there, which would load Rasa's tracker store into the action server;
-# tests/test_privacy.py keeps the two the same.
+# bot.privacy.FORGET_ACTION and FORGET_REPLIES: its tracker store deletes a conversation once
+# this action has answered with one of these. Not imported from there, which would load Rasa's
+# tracker store into the action server; tests/test_privacy.py keeps them the same.
 FORGET_ACTION = "action_forget_me"
+FORGOTTEN = "utter_forgotten"  # everything is deleted
+FORGET_QUEUED = "utter_forget_queued"  # the chat is deleted; the handoff details will be soon
 
 
 class ActionAnswerPrivacy(Action):
@@ -40,7 +42,11 @@ class ActionAnswerPrivacy(Action):
 
 
 class ActionForgetMe(Action):
-    """Deletes what this conversation gave; a form in progress ends with it."""
+    """Deletes what this conversation gave, and says truly whether all of it is gone yet.
+
+    A form in progress ends with it, and so does a live chat with a navigator
+    (the inbox shows the navigator that the person asked to be forgotten).
+    """
 
     def name(self) -> str:
         return FORGET_ACTION
@@ -48,10 +54,11 @@ class ActionForgetMe(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        with session_scope() as session:
-            forget_conversation(session, tracker.sender_id, clock.now())
-        outbox.forget(tracker.sender_id)
-        dispatcher.utter_message(response="utter_forgotten")
+        done = await asyncio.to_thread(forgetting.forget, tracker.sender_id, clock.now())
+        dispatcher.utter_message(response=FORGOTTEN if done else FORGET_QUEUED)
+        events: list[dict[str, Any]] = []
+        if tracker.get_slot(NAVIGATOR_LIVE_SLOT):
+            events.append(SlotSet(NAVIGATOR_LIVE_SLOT, None))
         if tracker.active_loop.get("name"):
-            return [ActiveLoop(None), SlotSet(REQUESTED_SLOT, None)]
-        return []
+            events += [ActiveLoop(None), SlotSet(REQUESTED_SLOT, None)]
+        return events

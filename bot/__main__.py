@@ -5,6 +5,7 @@ directory load [FILE]      load the directory seed (default data/directory/servi
 directory search ...       query the directory from the shell
 handoff load-teams [FILE]  load navigator teams and routing (default data/handoff/teams.yml)
 handoff escalate           move unclaimed or out-of-hours requests to the fallback team (cron)
+escalator                  run the escalation worker (handoff escalate every minute)
 navigator create ...       create a navigator account (password prompted, or NAVIGATOR_PASSWORD)
 navigator token --email E  issue a new API token for a navigator (printed once)
 navigator demo             create or reset one sample navigator per sample team; prints logins
@@ -67,18 +68,34 @@ def _handoff_load_teams(args: argparse.Namespace) -> int:
 
 
 def _handoff_escalate(args: argparse.Namespace) -> int:
-    from bot.db import session_scope
-    from bot.handoff.service import HandoffError, escalate_closed, escalate_overdue
+    import asyncio
+    from dataclasses import replace
 
-    now = clock.now()
+    from aiohttp import ClientSession
+
+    from bot.handoff import HandoffError
+    from bot.navigator.escalator import run_once
+    from bot.navigator.settings import Settings
+
+    async def once() -> list:
+        async with ClientSession() as http:
+            settings = replace(Settings.from_env(), unclaimed_minutes=args.minutes)
+            return await run_once(settings, http)
+
     try:
-        with session_scope() as session:
-            overdue = escalate_overdue(session, now, args.minutes)
-            closed = escalate_closed(session, now)
+        moved = asyncio.run(once())
     except HandoffError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"Escalated {len(overdue)} unclaimed and {len(closed)} out-of-hours request(s)")
+    unclaimed = sum(1 for m in moved if m.reason == "unclaimed")
+    print(f"Escalated {unclaimed} unclaimed and {len(moved) - unclaimed} out-of-hours request(s)")
+    return 0
+
+
+def _escalator(args: argparse.Namespace) -> int:
+    from bot.navigator.escalator import main
+
+    main()
     return 0
 
 
@@ -356,6 +373,10 @@ def parser() -> argparse.ArgumentParser:
     inbox.add_argument("--host", default="127.0.0.1")
     inbox.add_argument("--port", type=int, default=env_int("INBOX_PORT", 8001))
     inbox.set_defaults(func=_inbox)
+
+    sub.add_parser(
+        "escalator", help="run the escalation worker (INBOX_ESCALATE_SECONDS, default 60)"
+    ).set_defaults(func=_escalator)
 
     actions = sub.add_parser("actions", help="run the action server on loopback")
     actions.add_argument("--host", default="127.0.0.1")

@@ -21,7 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.orm import Session
 
@@ -30,18 +30,28 @@ from bot.config import ROOT
 
 log = logging.getLogger(__name__)
 # The name of actions.privacy.ActionForgetMe, which the action server runs without
-# importing this module; tests/test_privacy.py keeps the two the same.
+# importing this module, and the replies it answers with once it has deleted (or queued
+# the deletion of) the handoff details; tests/test_privacy.py keeps them the same.
 FORGET_ACTION = "action_forget_me"
+FORGET_REPLIES = ("utter_forgotten", "utter_forget_queued")
 ENDPOINTS = ROOT / "endpoints.yml"
 
 
 def asked_to_forget(tracker: DialogueStateTracker) -> bool:
-    """Whether the forget action ran in the latest turn."""
+    """Whether the forget action ran in the latest turn and answered.
+
+    Rasa logs the action even when the action server failed; without its answer
+    nothing was deleted in the handoff tables, so the conversation is kept too
+    (all or nothing) and the person can ask again.
+    """
+    answered = False
     for event in reversed(tracker.events):
         if isinstance(event, UserUttered):
             return False
+        if isinstance(event, BotUttered) and event.metadata.get("utter_action") in FORGET_REPLIES:
+            answered = True
         if isinstance(event, ActionExecuted) and event.action_name == FORGET_ACTION:
-            return True
+            return answered
     return False
 
 

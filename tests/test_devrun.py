@@ -122,6 +122,7 @@ def test_the_procfile_is_read_as_honcho_reads_it():
         ("actions", "http://127.0.0.1:5055", "http://127.0.0.1:5055/health"),
         ("web", "http://127.0.0.1:8100", "http://127.0.0.1:8100/health"),
         ("inbox", "http://127.0.0.1:8001", "http://127.0.0.1:8001/health"),
+        ("escalator", None, None),  # a worker: no port, no health check
     ]
     assert processes[0].command.startswith(".venv/bin/python -m rasa run --model")
 

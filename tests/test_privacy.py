@@ -12,10 +12,11 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from actions.privacy import ActionForgetMe
+from actions.privacy import FORGET_QUEUED, FORGOTTEN, ActionForgetMe
 from bot.config import ROOT
 from bot.privacy import (
     FORGET_ACTION,
+    FORGET_REPLIES,
     ForgetfulSQLTrackerStore,
     delete_old_conversations,
     tracker_store_url,
@@ -42,26 +43,51 @@ def conversation(sender: str, when: datetime, *extra) -> DialogueStateTracker:
     )
 
 
-def test_a_conversation_is_kept_until_the_person_asks_to_be_forgotten(store):
+def answered(reply: str = FORGOTTEN) -> BotUttered:
+    """The forget action's answer, as Rasa records a reply the action server named."""
+    return BotUttered("Done.", metadata={"utter_action": reply})
+
+
+@pytest.mark.parametrize("reply", [FORGOTTEN, FORGET_QUEUED])
+def test_a_conversation_is_kept_until_the_person_asks_to_be_forgotten(store, reply):
     tracker = conversation("alice", NOW)
     asyncio.run(store.save(tracker))
     assert asyncio.run(store.retrieve("alice")) is not None
     tracker.update(UserUttered("delete my data"))
     tracker.update(ActionExecuted(FORGET_ACTION))
+    tracker.update(answered(reply))
     asyncio.run(store.save(tracker))
     assert asyncio.run(store.retrieve("alice")) is None
 
 
+def test_a_forget_action_that_failed_deletes_nothing(store):
+    """Rasa logs the action even when the action server failed: the handoff details were
+    not deleted then, so the conversation is not either (all or nothing)."""
+    tracker = conversation(
+        "dora", NOW, UserUttered("delete my data"), ActionExecuted(FORGET_ACTION)
+    )
+    asyncio.run(store.save(tracker))
+    assert asyncio.run(store.retrieve("dora")) is not None
+
+
+def test_the_forget_replies_are_the_actions(store):
+    assert set(FORGET_REPLIES) == {FORGOTTEN, FORGET_QUEUED}
+
+
 def test_forgetting_one_conversation_leaves_the_others(store):
     asyncio.run(store.save(conversation("alice", NOW)))
-    bob = conversation("bob", NOW, UserUttered("forget me"), ActionExecuted(FORGET_ACTION))
+    bob = conversation(
+        "bob", NOW, UserUttered("forget me"), ActionExecuted(FORGET_ACTION), answered()
+    )
     asyncio.run(store.save(bob))
     assert asyncio.run(store.retrieve("alice")) is not None
     assert asyncio.run(store.retrieve("bob")) is None
 
 
 def test_the_forget_action_in_an_earlier_turn_does_not_erase_later_turns(store):
-    tracker = conversation("carol", NOW, ActionExecuted(FORGET_ACTION), UserUttered("hi again"))
+    tracker = conversation(
+        "carol", NOW, ActionExecuted(FORGET_ACTION), answered(), UserUttered("hi again")
+    )
     asyncio.run(store.save(tracker))
     assert asyncio.run(store.retrieve("carol")) is not None
 

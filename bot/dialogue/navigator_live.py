@@ -5,7 +5,8 @@ and clears it on hand-back. Rasa's own ``pause`` event would silence the bot
 completely, crisis answers included; this policy instead predicts
 ``action_listen`` after every message of the person, with a priority above
 the rules, unless the crisis check marked the message as a crisis, which the
-crisis rules then answer at once as always.
+crisis rules then answer at once as always, or unless the person asks to be
+forgotten: "delete my data" is honoured even mid-chat (the navigator is told).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.dialogue import NAVIGATOR_LIVE_SLOT
 from bot.dialogue.verdict import VerdictPolicy
 from bot.safety.detector import CRISIS_PREFIX
+
+# Intents the bot answers even while a navigator chats live.
+ALWAYS_ANSWERED = ("forget_me",)
 
 
 @DefaultV1Recipe.register(
@@ -37,6 +41,7 @@ class NavigatorLivePolicy(VerdictPolicy):
             live
             and tracker.latest_action_name == ACTION_LISTEN_NAME
             and not intent.startswith(CRISIS_PREFIX)
+            and intent not in ALWAYS_ANSWERED
         ):
             return ACTION_LISTEN_NAME
         return None

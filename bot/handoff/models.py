@@ -201,7 +201,12 @@ class HandoffRequest(Base):
     created_at = Column(UtcDateTime, nullable=False, index=True)
     updated_at = Column(UtcDateTime, nullable=False)
     escalated_at = Column(UtcDateTime)
+    closed_at = Column(UtcDateTime)  # the transcript a navigator sees ends here
+    live_since = Column(UtcDateTime)  # a navigator is chatting live; None: the bot is on
     forgotten_at = Column(UtcDateTime)
+    # The key of the request's free text in events (notes, live messages): see
+    # bot/handoff/sealed.py. Forgetting sets it to None, which erases that text.
+    content_key = Column(String(64))
 
     team = relationship("NavigatorTeam")
     holder = relationship("Navigator")

@@ -12,10 +12,9 @@ request did not exist.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -25,12 +24,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import clock
-from bot.directory import hours as hours_mod
 from bot.directory.taxonomy import taxonomies
-from bot.handoff import HandoffError, InvalidTransition, NotFound
+from bot.handoff import HandoffError, InvalidTransition, NotFound, lifecycle, sealed
+from bot.handoff.lifecycle import escalate
 from bot.handoff.models import (
     CONTACT_METHODS,
-    LEVELS,
     OUTCOMES,
     STATUSES,
     HandoffEvent,
@@ -42,10 +40,7 @@ from bot.handoff.models import (
 from bot.handoff.routing import (
     TEAMS_FILE,
     TeamsError,
-    all_teams,
     check_place_and_need,
-    choose_team,
-    fallback_team,
     load_teams,
     route,
 )
@@ -64,8 +59,8 @@ __all__ = [
     "claim",
     "close",
     "end_live",
-    "escalate_closed",
-    "escalate_overdue",
+    "event_text",
+    "escalate",
     "events",
     "forget_conversation",
     "get_request",
@@ -149,26 +144,6 @@ def _required(value: Any, field: str, limit: int, *, multiline: bool = False) ->
     return text
 
 
-def _append(
-    session: Session,
-    request: HandoffRequest,
-    now: datetime,
-    actor: str,
-    kind: str,
-    detail: dict[str, Any] | None = None,
-) -> HandoffEvent:
-    event = HandoffEvent(
-        request_id=request.id,
-        at=now,
-        actor=actor,
-        kind=kind,
-        detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True),
-    )
-    session.add(event)
-    session.flush()
-    return event
-
-
 def _by_key(session: Session, key: str) -> HandoffRequest | None:
     return session.execute(
         select(HandoffRequest).where(HandoffRequest.idempotency_key == key)
@@ -243,6 +218,7 @@ def submit(
         consent_at=now,
         created_at=now,
         updated_at=now,
+        content_key=sealed.new_key(),
         **values,
     )
     try:
@@ -253,7 +229,7 @@ def submit(
         if existing is None:
             raise
         return existing
-    _append(
+    lifecycle.append_event(
         session,
         request,
         now,
@@ -305,9 +281,7 @@ def visible_requests(
     return list(session.execute(query).scalars())
 
 
-def _find(
-    session: Session, navigator: Navigator, request_id: str, *, lock: bool = False
-) -> HandoffRequest:
+def _find(session: Session, navigator: Navigator, request_id: str) -> HandoffRequest:
     if not _active(navigator) or not isinstance(request_id, str) or len(request_id) > 64:
         raise NotFound("no such request")
     query = (
@@ -318,9 +292,6 @@ def _find(
             NavigatorTeam.organization_id == navigator.organization_id,
         )
     )
-    if lock:
-        # Two navigators pressing "claim" at once: the second waits and sees the first's claim.
-        query = query.with_for_update(of=HandoffRequest).execution_options(populate_existing=True)
     request = session.execute(query).scalar_one_or_none()
     if request is None:
         raise NotFound("no such request")
@@ -343,97 +314,62 @@ def events(session: Session, navigator: Navigator, request_id: str) -> list[Hand
     )
 
 
-def is_live(session: Session, request: HandoffRequest) -> bool:
+def event_text(request: HandoffRequest, event: HandoffEvent) -> str | None:
+    """A note's or live message's text; None once the person is forgotten (its key is gone)."""
+    token = event.data.get("sealed")
+    return None if token is None else sealed.unseal(request.content_key, request.id, token)
+
+
+def is_live(request: HandoffRequest) -> bool:
     """Whether a navigator is chatting live (the bot is paused) in this request's conversation."""
-    last = session.execute(
-        select(HandoffEvent.kind)
-        .where(
-            HandoffEvent.request_id == request.id,
-            HandoffEvent.kind.in_(("live_started", "live_ended")),
-        )
-        .order_by(HandoffEvent.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    return last == "live_started"
+    return request.live_since is not None
 
 
-# State changes ----------------------------------------------------------------------------
+# State changes: each is a move of bot/handoff/lifecycle.py ---------------------------------
 
 
-def _change(
+def _navigator_move(
     session: Session,
     navigator: Navigator,
-    request: HandoffRequest,
-    now: datetime,
-    kind: str,
+    operation: str,
+    request_id: str,
+    now: datetime | None,
     detail: dict[str, Any] | None = None,
-) -> HandoffEvent:
-    request.updated_at = now
-    event = _append(session, request, now, navigator.actor, kind, detail)
-    log.info("handoff request %s: %s by navigator %s", request.id, kind, navigator.id)
-    return event
-
-
-def _require_status(request: HandoffRequest, allowed: Collection[str], action: str) -> None:
-    if request.status not in allowed:
-        raise InvalidTransition(f"cannot {action} a request that is {request.status}")
-
-
-def _require_holder(request: HandoffRequest, navigator: Navigator, action: str) -> None:
-    if request.claimed_by != navigator.id:
-        raise InvalidTransition(f"only the navigator who claimed the request can {action} it")
-
-
-def _require_not_forgotten(request: HandoffRequest, action: str) -> None:
-    if request.forgotten_at is not None:
-        raise InvalidTransition(f"cannot {action}: the person's details have been deleted")
-
-
-def _require_not_live(session: Session, request: HandoffRequest, action: str) -> None:
-    if is_live(session, request):
-        raise InvalidTransition(f"end the live chat before you {action} the request")
+    *,
+    text: str | None = None,
+    **values: Any,
+) -> tuple[HandoffRequest, HandoffEvent]:
+    """Finds the request as the navigator sees it and makes the move; ``text`` is sealed."""
+    now = _now(now)
+    request = _find(session, navigator, request_id)
+    if text is not None:
+        lifecycle.check(operation, request, navigator)  # a forgotten request has no key
+        detail = {"sealed": sealed.seal(request.content_key, request.id, text)}
+    event = lifecycle.apply(
+        session, operation, request, navigator, now, actor=navigator.actor, detail=detail, **values
+    )
+    return request, event
 
 
 def claim(
     session: Session, navigator: Navigator, request_id: str, now: datetime | None = None
 ) -> HandoffRequest:
     """new -> claimed, held by this navigator."""
-    now = _now(now)
-    request = _find(session, navigator, request_id, lock=True)
-    if request.status == "claimed" and request.claimed_by != navigator.id:
-        raise InvalidTransition("another navigator has already claimed this request")
-    _require_status(request, ("new",), "claim")
-    _require_not_forgotten(request, "claim it")
-    request.status, request.claimed_by = "claimed", navigator.id
-    _change(session, navigator, request, now, "claimed")
-    return request
+    return _navigator_move(session, navigator, "claim", request_id, now, claimed_by=navigator.id)[0]
 
 
 def release(
     session: Session, navigator: Navigator, request_id: str, now: datetime | None = None
 ) -> HandoffRequest:
     """claimed -> new, by the navigator who holds it."""
-    now = _now(now)
-    request = _find(session, navigator, request_id, lock=True)
-    _require_status(request, ("claimed",), "release")
-    _require_holder(request, navigator, "release")
-    _require_not_live(session, request, "release")
-    request.status, request.claimed_by = "new", None
-    _change(session, navigator, request, now, "released")
-    return request
+    return _navigator_move(session, navigator, "release", request_id, now, claimed_by=None)[0]
 
 
 def mark_in_contact(
     session: Session, navigator: Navigator, request_id: str, now: datetime | None = None
 ) -> HandoffRequest:
     """claimed -> in_contact, by the navigator who holds it."""
-    now = _now(now)
-    request = _find(session, navigator, request_id, lock=True)
-    _require_status(request, ("claimed",), "mark in contact")
-    _require_holder(request, navigator, "mark in contact")
-    request.status = "in_contact"
-    _change(session, navigator, request, now, "in_contact")
-    return request
+    return _navigator_move(session, navigator, "in_contact", request_id, now)[0]
 
 
 def close(
@@ -444,17 +380,19 @@ def close(
     now: datetime | None = None,
 ) -> HandoffRequest:
     """new, claimed or in_contact -> closed with an outcome (a held request only by its holder)."""
-    now = _now(now)
     if outcome not in OUTCOMES:
         raise HandoffError(f"outcome must be one of {', '.join(OUTCOMES)}")
-    request = _find(session, navigator, request_id, lock=True)
-    _require_status(request, ("new", "claimed", "in_contact"), "close")
-    if request.status != "new":
-        _require_holder(request, navigator, "close")
-    _require_not_live(session, request, "close")
-    request.status, request.outcome = "closed", outcome
-    _change(session, navigator, request, now, "closed", {"outcome": outcome})
-    return request
+    now = _now(now)
+    return _navigator_move(
+        session,
+        navigator,
+        "close",
+        request_id,
+        now,
+        {"outcome": outcome},
+        outcome=outcome,
+        closed_at=now,
+    )[0]
 
 
 def add_note(
@@ -465,18 +403,8 @@ def add_note(
     now: datetime | None = None,
 ) -> HandoffEvent:
     """A private note, seen only inside the navigator's organisation."""
-    now = _now(now)
     body = _required(text, "note", MAX_TEXT, multiline=True)
-    request = _find(session, navigator, request_id)
-    return _change(session, navigator, request, now, "note", {"text": body})
-
-
-def _require_live_reply(session: Session, navigator: Navigator, request: HandoffRequest) -> None:
-    _require_status(request, ("claimed", "in_contact"), "chat on")
-    _require_holder(request, navigator, "chat on")
-    _require_not_forgotten(request, "chat")
-    if request.contact_method != "chat":
-        raise InvalidTransition("the person asked to be contacted another way, not in the chat")
+    return _navigator_move(session, navigator, "note", request_id, now, text=body)[1]
 
 
 def record_message(
@@ -487,11 +415,8 @@ def record_message(
     now: datetime | None = None,
 ) -> HandoffEvent:
     """A live reply from the navigator holding the request, for the person's chat."""
-    now = _now(now)
     body = _required(text, "message", MAX_TEXT, multiline=True)
-    request = _find(session, navigator, request_id, lock=True)
-    _require_live_reply(session, navigator, request)
-    return _change(session, navigator, request, now, "message", {"text": body})
+    return _navigator_move(session, navigator, "message", request_id, now, text=body)[1]
 
 
 def start_live(
@@ -499,122 +424,40 @@ def start_live(
 ) -> HandoffRequest:
     """The holder joins the person's chat: the bot is to stay quiet until ``end_live``."""
     now = _now(now)
-    request = _find(session, navigator, request_id, lock=True)
-    _require_live_reply(session, navigator, request)
-    if is_live(session, request):
-        raise InvalidTransition("a live chat is already running for this request")
-    _change(session, navigator, request, now, "live_started")
-    return request
+    return _navigator_move(session, navigator, "live_start", request_id, now, live_since=now)[0]
 
 
 def end_live(
     session: Session, navigator: Navigator, request_id: str, now: datetime | None = None
 ) -> HandoffRequest:
     """Hands the chat back to the bot; anyone in the organisation may, so it is never stuck."""
-    now = _now(now)
-    request = _find(session, navigator, request_id, lock=True)
-    if not is_live(session, request):
-        raise InvalidTransition("no live chat is running for this request")
-    _change(session, navigator, request, now, "live_ended")
-    return request
+    return _navigator_move(session, navigator, "live_end", request_id, now, live_since=None)[0]
+
+
+# What a navigator does, by the operation names of bot/handoff/lifecycle.py.
+BY_OPERATION: dict[str, Callable[..., Any]] = {
+    "claim": claim,
+    "release": release,
+    "in_contact": mark_in_contact,
+    "close": close,
+    "note": add_note,
+    "message": record_message,
+    "live_start": start_live,
+    "live_end": end_live,
+}
 
 
 # When nobody is there ---------------------------------------------------------------------
 
 
-def _shifts(team: NavigatorTeam) -> list[hours_mod.Opening]:
-    """The team's shifts, one row a weekday in the database (``NavigatorTeamHours``)."""
-    return [
-        hours_mod.Opening((hours_mod.DAYS[h.weekday],), h.opens_at, h.closes_at) for h in team.hours
-    ]
-
-
 def team_open_now(team: NavigatorTeam, now: datetime) -> bool:
     """Whether the team is staffed at ``now`` (its hours are New Zealand time)."""
-    return hours_mod.is_open(_shifts(team), _now(now))
+    return lifecycle.team_open_now(team, _now(now))
 
 
 def next_opening(team: NavigatorTeam, now: datetime) -> datetime | None:
     """When the team is next staffed, in NZ time: ``now`` if it is now; None without hours."""
-    return hours_mod.next_opening(_shifts(team), _now(now))
-
-
-def _escalate(
-    session: Session,
-    request: HandoffRequest,
-    to: NavigatorTeam,
-    now: datetime,
-    detail: dict[str, Any],
-) -> None:
-    from_team = request.team_id
-    request.team_id, request.team = to.id, to
-    request.escalated_at = request.updated_at = now
-    _append(
-        session,
-        request,
-        now,
-        "system",
-        "escalated",
-        {"from_team": from_team, "to_team": to.id, **detail},
-    )
-    log.info(
-        "handoff request %s escalated from %s to %s (%s)",
-        request.id,
-        from_team,
-        to.id,
-        detail["reason"],
-    )
-
-
-def _waiting(session: Session) -> list[HandoffRequest]:
-    return list(
-        session.execute(
-            select(HandoffRequest)
-            .where(HandoffRequest.status == "new")
-            .order_by(HandoffRequest.created_at, HandoffRequest.id)
-        ).scalars()
-    )
-
-
-def escalate_overdue(
-    session: Session, now: datetime, unclaimed_minutes: int
-) -> list[HandoffRequest]:
-    """Requests still new ``unclaimed_minutes`` after they reached their team move one level up.
-
-    The wait restarts at each escalation, so a local request goes to the
-    regional team, and later, if still unclaimed, to the national team.
-    """
-    now = _now(now)
-    if not isinstance(unclaimed_minutes, int) or unclaimed_minutes < 1:
-        raise HandoffError("unclaimed_minutes must be a whole number of at least 1")
-    cutoff = now - timedelta(minutes=unclaimed_minutes)
-    moved = []
-    for request in _waiting(session):
-        if (request.escalated_at or request.created_at) > cutoff:
-            continue
-        to = fallback_team(session, request.team, request.place_key, request.need)
-        if to is not None:
-            _escalate(session, request, to, now, {"reason": "unclaimed"})
-            moved.append(request)
-    return moved
-
-
-def escalate_closed(session: Session, now: datetime) -> list[HandoffRequest]:
-    """New requests whose team is not staffed now go to the nearest higher team that is."""
-    now = _now(now)
-    teams = all_teams(session)
-    moved = []
-    for request in _waiting(session):
-        if team_open_now(request.team, now):
-            continue
-        higher = LEVELS[LEVELS.index(request.team.level) + 1 :]
-        for level in higher:
-            to = choose_team(teams, request.place_key, request.need, (level,))
-            if to is not None and to.id != request.team_id and team_open_now(to, now):
-                _escalate(session, request, to, now, {"reason": "team closed"})
-                moved.append(request)
-                break
-    return moved
+    return lifecycle.next_opening(team, _now(now))
 
 
 # Privacy ----------------------------------------------------------------------------------
@@ -623,10 +466,25 @@ def escalate_closed(session: Session, now: datetime) -> list[HandoffRequest]:
 def _scrub(
     session: Session, request: HandoffRequest, now: datetime, actor: str, detail: dict[str, Any]
 ) -> None:
-    for field in SCRUBBED:
-        setattr(request, field, None)
-    request.forgotten_at = request.updated_at = now
-    _append(session, request, now, actor, "forgotten", detail)
+    """Deletes what identifies the person and destroys the key of the request's free text.
+
+    A live chat ends with it: the navigator sees the ``forgotten`` event and the chat closes.
+    """
+    if request.live_since is not None:
+        detail = {**detail, "ended_live_chat": True}
+    lifecycle.apply(
+        session,
+        "forget",
+        request,
+        None,
+        now,
+        actor=actor,
+        detail=detail,
+        forgotten_at=now,
+        live_since=None,
+        content_key=None,
+        **dict.fromkeys(SCRUBBED),
+    )
 
 
 def forget_conversation(session: Session, conversation_id: str, now: datetime) -> int:
@@ -637,12 +495,16 @@ def forget_conversation(session: Session, conversation_id: str, now: datetime) -
     """
     now = _now(now)
     conversation_id = _required(conversation_id, "conversation id", MAX_KEY)
-    requests = session.execute(
-        select(HandoffRequest).where(
-            HandoffRequest.conversation_id == conversation_id,
-            HandoffRequest.forgotten_at.is_(None),
+    requests = (
+        session.execute(
+            select(HandoffRequest).where(
+                HandoffRequest.conversation_id == conversation_id,
+                HandoffRequest.forgotten_at.is_(None),
+            )
         )
-    ).scalars()
+        .scalars()
+        .all()
+    )
     count = 0
     for request in requests:
         _scrub(session, request, now, "person", {"reason": "asked"})

@@ -1,6 +1,7 @@
 """The JSON API under ``/api/`` (bearer token), documented in ``openapi.yaml``.
 
-Errors are ``{"error": "<HTTP reason>", "message": "<what to fix>"}``: 400 bad
+Errors are ``{"error": "<HTTP reason>", "message": "<what to fix>"}``, made by
+``middlewares.error_middleware`` from ``ops.STATUSES_BY_ERROR``: 400 bad
 JSON or fields, 401 no or bad token, 404 unknown request or another
 organisation's, 409 not allowed in the request's state, 413 too large,
 415 not JSON, 502 Rasa failed (the change was not made, or a warning says what
@@ -33,8 +34,15 @@ def _json(value: Any) -> Any:
     return value
 
 
+# Never sent to a navigator: the conversation id is the person's own key to their chat
+# (the widget's history and /chat), which must not outlive the navigator's access.
+PRIVATE_FIELDS = ("conversation_id",)
+
+
 def request_json(request: store.RequestView) -> dict[str, Any]:
-    data = _json(asdict(request))
+    data = {k: v for k, v in _json(asdict(request)).items() if k not in PRIVATE_FIELDS}
+    data["allowed"] = list(request.allowed)
+    data["live"] = request.live
     data["can_chat"] = request.can_chat
     return data
 
@@ -72,36 +80,16 @@ async def _body(request: web.Request, fields: dict[str, bool]) -> dict[str, Any]
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
-def _guarded(handler: Handler) -> Handler:
-    async def guarded(request: web.Request) -> web.Response:
-        try:
-            return await handler(request)
-        except web.HTTPException:
-            raise
-        except Exception as exc:
-            code = ops.status_for(exc)
-            if code is None:
-                raise
-            return error_response(request, code, ops.message_for(exc))
-
-    guarded.__name__ = handler.__name__
-    guarded.__doc__ = handler.__doc__
-    return guarded
-
-
-@_guarded
 async def me(request: web.Request) -> web.Response:
     return web.json_response({"navigator": asdict(request["navigator"])})
 
 
-@_guarded
 async def list_requests(request: web.Request) -> web.Response:
     statuses = ops.clean_statuses(request.query.getall("status", []))
     requests = await ops.list_requests(request.app, request["navigator"], statuses)
     return web.json_response({"requests": [request_json(r) for r in requests]})
 
 
-@_guarded
 async def get_request(request: web.Request) -> web.Response:
     current, events = await ops.detail(
         request.app, request["navigator"], request.match_info["request_id"]
@@ -111,7 +99,6 @@ async def get_request(request: web.Request) -> web.Response:
     )
 
 
-@_guarded
 async def transcript(request: web.Request) -> web.Response:
     current = await ops.get(request.app, request["navigator"], request.match_info["request_id"])
     turns, note = await ops.transcript(request.app, current)
@@ -120,37 +107,17 @@ async def transcript(request: web.Request) -> web.Response:
     return web.json_response({"turns": [turn_json(t) for t in turns], "note": note})
 
 
-def _done(done: ops.Done, status: int = 200) -> web.Response:
-    return web.json_response(
-        {"request": request_json(done.request), "warning": done.warning}, status=status
-    )
+def api_action(operation: ops.Operation) -> Handler:
+    """The JSON POST of an operation: only its fields are accepted."""
 
-
-def _operation(
-    run: Callable[[web.Request, dict[str, Any]], Awaitable[ops.Done]],
-    fields: dict[str, bool],
-    status: int = 200,
-) -> Handler:
     async def handler(request: web.Request) -> web.Response:
-        payload = await _body(request, fields)
-        return _done(await run(request, payload), status)
+        body = await _body(request, operation.fields)
+        navigator, request_id = request["navigator"], request.match_info["request_id"]
+        done = await operation.run(request.app, navigator, request_id, body)
+        return web.json_response(
+            {"request": request_json(done.request), "warning": done.warning},
+            status=operation.api_status,
+        )
 
-    return _guarded(handler)
-
-
-def _args(request: web.Request) -> tuple[web.Application, store.NavigatorView, str]:
-    return request.app, request["navigator"], request.match_info["request_id"]
-
-
-claim = _operation(lambda r, body: ops.claim(*_args(r)), {})
-release = _operation(lambda r, body: ops.release(*_args(r)), {})
-in_contact = _operation(lambda r, body: ops.mark_in_contact(*_args(r)), {})
-close = _operation(lambda r, body: ops.close(*_args(r), body["outcome"]), {"outcome": True})
-add_note = _operation(
-    lambda r, body: ops.add_note(*_args(r), body["text"]), {"text": True}, status=201
-)
-live_start = _operation(lambda r, body: ops.start_live(*_args(r)), {})
-live_end = _operation(lambda r, body: ops.end_live(*_args(r)), {})
-send_message = _operation(
-    lambda r, body: ops.send_message(*_args(r), body["text"]), {"text": True}, status=201
-)
+    handler.__name__ = operation.name
+    return handler

@@ -9,7 +9,8 @@ Two streams:
   personal details: the page fetches what it shows with the navigator's session.
 - ``/requests/{id}/live``: the person's and the bot's new messages, for the
   navigator holding a chat request. It polls Rasa's tracker while open and
-  stops when the navigator no longer holds the request or their session ends.
+  stops when the navigator no longer holds the request, the person asks to be
+  forgotten, or the navigator's session ends.
 """
 
 from __future__ import annotations
@@ -183,7 +184,9 @@ async def transcript_stream(request: web.Request) -> web.StreamResponse:
                 await response.write(sse("end", {"reason": "no_longer_yours"}))
                 break
             if not current.can_chat or not _still_signed_in(request):
-                await response.write(sse("end", {"reason": "no_longer_yours"}))
+                # A person who asked to be forgotten ends the chat: the page says so on reload.
+                reason = "forgotten" if current.forgotten_at else "no_longer_yours"
+                await response.write(sse("end", {"reason": reason}))
                 break
             try:
                 turns = await app[RASA].transcript(current.conversation_id)

@@ -17,7 +17,6 @@ from aiohttp import ClientSession, web
 
 from bot.config import NZ, ROOT
 from bot.handoff.routing import warn_if_sample_only
-from bot.navigator import store
 from bot.navigator.auth import LIMITER, SESSIONS, LoginLimiter, SessionStore, auth_middleware
 from bot.navigator.keys import HTTP, RASA, SETTINGS
 from bot.navigator.live import HUB, LiveHub
@@ -26,7 +25,7 @@ from bot.navigator.middlewares import (
     body_limit_middleware,
     error_middleware,
 )
-from bot.navigator.rasa_client import RasaClient, RasaError
+from bot.navigator.rasa_client import RasaClient
 from bot.navigator.routes import setup_routes
 from bot.navigator.settings import DEFAULT_PORT, Settings
 
@@ -55,44 +54,14 @@ async def _rasa(app: web.Application) -> AsyncIterator[None]:
     await app[HTTP].close()
 
 
-async def _tell_person(app: web.Application, moved: store.Moved) -> None:
-    """Says in the person's chat who has their request now, and where help is meanwhile."""
-    try:
-        await app[RASA].set_slots(moved.conversation_id, {"navigator_org": moved.organisation})
-        await app[RASA].execute(moved.conversation_id, "action_handoff_escalated")
-    except RasaError as exc:
-        log.warning("Could not tell the person about an escalated request: %s", exc)
-
-
-async def _escalation_loop(app: web.Application) -> None:
-    settings = app[SETTINGS]
-    while True:
-        try:
-            moved = await store.run(
-                app, store.escalate, settings.clock(), settings.unclaimed_minutes
-            )
-            if moved:
-                log.info("Escalated %d unclaimed request(s)", len(moved))
-            for request in moved:
-                if request.tell_person:
-                    await _tell_person(app, request)
-        except Exception as exc:  # keep trying: the database may come back
-            log.warning("Escalation failed: %s", type(exc).__name__)
-        await asyncio.sleep(settings.escalate_every_seconds)
-
-
 async def _background(app: web.Application) -> AsyncIterator[None]:
-    """The live hub's poll, and the escalation loop unless its interval is 0."""
-    tasks = [asyncio.create_task(app[HUB].run(app))]
-    if app[SETTINGS].escalate_every_seconds > 0:
-        tasks.append(asyncio.create_task(_escalation_loop(app)))
+    """The live hub's poll (escalation is a worker of its own: ``bot.navigator.escalator``)."""
+    task = asyncio.create_task(app[HUB].run(app))
     yield
     app[HUB].close()
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _close_streams(app: web.Application) -> None:

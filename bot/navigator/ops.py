@@ -1,8 +1,11 @@
 """What a navigator can do, shared by the pages (``views``) and the JSON API (``api``).
 
-Each operation checks the input, changes the database through ``store`` (which
-calls ``bot.handoff.service``), and talks to the person through Rasa where the
-operation needs it. Errors are one of the exceptions mapped by :func:`status_for`.
+:data:`OPERATIONS` is the one list of them: ``routes`` makes a page route and an
+API route of each, ``views`` and ``api`` one generic handler each. Each
+operation checks the input, asks ``bot.handoff.lifecycle`` whether the move is
+allowed, changes the database through ``store`` (which calls
+``bot.handoff.service``), and talks to the person through Rasa where the
+operation needs it. Errors map to HTTP statuses in one place, :data:`STATUSES_BY_ERROR`.
 
 Order of effects, so a failure never leaves a half-done change:
 - claim: the claim is committed first; telling the person is best effort and a
@@ -18,13 +21,15 @@ Order of effects, so a failure never leaves a half-done change:
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from bot.channels.limits import MAX_MESSAGE_CHARS
-from bot.handoff import HandoffError, InvalidTransition, NotFound
+from bot.handoff import HandoffError, InvalidTransition, NotFound, lifecycle
 from bot.handoff.models import OUTCOMES, STATUSES
 from bot.navigator import store
 from bot.navigator.keys import RASA, SETTINGS
@@ -60,33 +65,32 @@ class BadInput(ValueError):
     """The request itself is wrong (missing field, wrong type, too long)."""
 
 
-class Conflict(Exception):
-    """The request is in a state where this can't be done."""
-
-
 @dataclass(frozen=True)
 class Done:
     request: RequestView
     warning: str | None = None
 
 
+# The HTTP status of each expected failure, most specific first; anything else is a bug (500).
+STATUSES_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
+    (NotFound, 404),
+    (InvalidTransition, 409),
+    (BadInput, 400),
+    (HandoffError, 400),
+    (RasaError, 502),
+)
+
+
 def status_for(exc: Exception) -> int | None:
     """The HTTP status for an expected failure, or None for a real bug."""
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, (InvalidTransition, Conflict)):
-        return 409
-    if isinstance(exc, (BadInput, HandoffError)):
-        return 400
-    if isinstance(exc, RasaError):
-        return 502
-    return None
+    return next((code for kind, code in STATUSES_BY_ERROR if isinstance(exc, kind)), None)
 
 
 def message_for(exc: Exception) -> str:
     if isinstance(exc, NotFound):
         return "There is no such request, or it belongs to another organisation."
-    return str(exc) or "That can't be done now."
+    text = str(exc) or "That can't be done now."
+    return text[0].upper() + text[1:]
 
 
 def clean_text(value: object, field: str, max_chars: int) -> str:
@@ -117,7 +121,7 @@ def clean_statuses(values: list[str]) -> list[str] | None:
     return statuses or None
 
 
-def _now(app: web.Application):
+def _now(app: web.Application) -> datetime:
     return app[SETTINGS].clock()
 
 
@@ -142,11 +146,15 @@ async def list_requests(
 
 
 async def transcript(app: web.Application, request: RequestView) -> tuple[list[Turn], str | None]:
-    """The conversation from Rasa's tracker, or a note saying why it can't be shown."""
+    """The conversation from Rasa's tracker up to the request's close, or why it can't be shown.
+
+    A closed request shows what was said until it closed, never the person's
+    later conversation (which may be about something else entirely).
+    """
     if request.forgotten_at is not None:
         return [], "The person asked Āwhina to forget this conversation."
     try:
-        return await app[RASA].transcript(request.conversation_id), None
+        turns = await app[RASA].transcript(request.conversation_id)
     except RasaUnavailable:
         return [], (
             "The conversation can't be shown right now: Āwhina's server is not answering. "
@@ -154,13 +162,24 @@ async def transcript(app: web.Application, request: RequestView) -> tuple[list[T
         )
     except RasaError as exc:
         return [], f"The conversation can't be shown right now. {exc}"
+    if request.closed_at is not None:
+        turns = [turn for turn in turns if turn.at <= request.closed_at]
+    return turns, None
 
 
 def _who(navigator: NavigatorView) -> dict[str, str]:
     return {"navigator_name": navigator.display_name, "navigator_org": navigator.organization_name}
 
 
-async def claim(app: web.Application, navigator: NavigatorView, request_id: str) -> Done:
+def _check(operation: str, request: RequestView, navigator: NavigatorView) -> None:
+    """The lifecycle's answer before anything is said to the person (the store asks again)."""
+    lifecycle.check(operation, request, navigator)
+
+
+Body = Mapping[str, Any]
+
+
+async def claim(app: web.Application, navigator: NavigatorView, request_id: str, _: Body) -> Done:
     request = await _change(app, navigator, "claim", request_id)
     if request.contact_method != "chat" or request.forgotten_at is not None:
         return Done(request)
@@ -178,51 +197,42 @@ async def _hand_back_first(
 ) -> str | None:
     current = await get(app, navigator, request_id)
     if current.live and current.held_by_me and current.status != "closed":
-        return (await end_live(app, navigator, request_id)).warning
+        return (await end_live(app, navigator, request_id, {})).warning
     return None
 
 
-async def release(app: web.Application, navigator: NavigatorView, request_id: str) -> Done:
+async def release(app: web.Application, navigator: NavigatorView, request_id: str, _: Body) -> Done:
     warning = await _hand_back_first(app, navigator, request_id)
     return Done(await _change(app, navigator, "release", request_id), warning)
 
 
-async def mark_in_contact(app: web.Application, navigator: NavigatorView, request_id: str) -> Done:
+async def mark_in_contact(
+    app: web.Application, navigator: NavigatorView, request_id: str, _: Body
+) -> Done:
     return Done(await _change(app, navigator, "in_contact", request_id))
 
 
 async def close(
-    app: web.Application, navigator: NavigatorView, request_id: str, outcome: object
+    app: web.Application, navigator: NavigatorView, request_id: str, body: Body
 ) -> Done:
-    outcome = clean_outcome(outcome)
+    outcome = clean_outcome(body.get("outcome"))
     await get(app, navigator, request_id)  # 404 before anything else
     warning = await _hand_back_first(app, navigator, request_id)
     return Done(await _change(app, navigator, "close", request_id, outcome), warning)
 
 
 async def add_note(
-    app: web.Application, navigator: NavigatorView, request_id: str, text: object
+    app: web.Application, navigator: NavigatorView, request_id: str, body: Body
 ) -> Done:
-    text = clean_text(text, "text", MAX_NOTE_CHARS)
+    text = clean_text(body.get("text"), "text", MAX_NOTE_CHARS)
     return Done(await _change(app, navigator, "note", request_id, text))
 
 
-def _require_chat(request: RequestView) -> None:
-    if not request.held_by_me:
-        raise Conflict("Claim this request first: only the navigator who holds it can chat.")
-    if request.contact_method != "chat":
-        raise Conflict("The person asked to be contacted by another way, not in the chat.")
-    if request.forgotten_at is not None:
-        raise Conflict("The person asked Āwhina to forget this conversation.")
-    if request.status not in ("claimed", "in_contact"):
-        raise Conflict("This request is closed.")
-
-
-async def start_live(app: web.Application, navigator: NavigatorView, request_id: str) -> Done:
+async def start_live(
+    app: web.Application, navigator: NavigatorView, request_id: str, _: Body
+) -> Done:
     request = await get(app, navigator, request_id)
-    _require_chat(request)
-    if request.live:
-        raise Conflict("You have already joined this conversation.")
+    _check("live_start", request, navigator)
     rasa = app[RASA]
     await rasa.pause(request.conversation_id)
     try:
@@ -232,27 +242,26 @@ async def start_live(app: web.Application, navigator: NavigatorView, request_id:
         with contextlib.suppress(RasaError):  # the first error is the one to show
             await rasa.resume(request.conversation_id)
         raise
-    return Done(await _change(app, navigator, "live_started", request_id))
+    return Done(await _change(app, navigator, "live_start", request_id))
 
 
 async def send_message(
-    app: web.Application, navigator: NavigatorView, request_id: str, text: object
+    app: web.Application, navigator: NavigatorView, request_id: str, body: Body
 ) -> Done:
-    text = clean_text(text, "text", MAX_MESSAGE_CHARS)
+    text = clean_text(body.get("text"), "text", MAX_MESSAGE_CHARS)
     request = await get(app, navigator, request_id)
-    _require_chat(request)
-    if not request.live:
-        raise Conflict("Join the conversation first, so Āwhina stays quiet while you talk.")
+    _check("message", request, navigator)
     rasa = app[RASA]
     await rasa.set_slots(request.conversation_id, {**_who(navigator), "navigator_message": text})
     await rasa.execute(request.conversation_id, "action_navigator_message")
     return Done(await _change(app, navigator, "message", request_id, text))
 
 
-async def end_live(app: web.Application, navigator: NavigatorView, request_id: str) -> Done:
+async def end_live(
+    app: web.Application, navigator: NavigatorView, request_id: str, _: Body
+) -> Done:
     request = await get(app, navigator, request_id)
-    if not request.live:
-        raise Conflict("Nobody is chatting with the person live now.")
+    _check("live_end", request, navigator)
     rasa = app[RASA]
     await rasa.resume(request.conversation_id)
     warning = None
@@ -263,4 +272,40 @@ async def end_live(app: web.Application, navigator: NavigatorView, request_id: s
         await rasa.execute(request.conversation_id, "action_navigator_left")
     except RasaError as exc:
         warning = f"Āwhina is back on, but could not tell the person you left: {exc}"
-    return Done(await _change(app, navigator, "live_ended", request_id), warning)
+    return Done(await _change(app, navigator, "live_end", request_id), warning)
+
+
+Run = Callable[[web.Application, NavigatorView, str, Body], Awaitable[Done]]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One thing a navigator can do to a request, as the pages and the API both offer it."""
+
+    name: str  # the move of bot/handoff/lifecycle.py it makes
+    page_path: str  # POST /requests/{id}/<page_path>, a form
+    api_path: str  # POST /api/requests/{id}/<api_path>, JSON
+    run: Run
+    done: str  # what the page says once it is done
+    fields: dict[str, bool] = field(default_factory=dict)  # name -> required
+    api_status: int = 200
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("claim", "claim", "claim", claim, "You hold this request now."),
+    Operation("release", "release", "release", release, "Released: it is back in New."),
+    Operation("in_contact", "in-contact", "in-contact", mark_in_contact, "Marked as in contact."),
+    Operation("close", "close", "close", close, "Closed.", {"outcome": True}),
+    Operation("note", "notes", "notes", add_note, "Note added.", {"text": True}, 201),
+    Operation(
+        "live_start",
+        "live/start",
+        "live/start",
+        start_live,
+        "You joined the conversation: Āwhina is quiet until you hand back.",
+    ),
+    Operation(
+        "message", "live/message", "messages", send_message, "Message sent.", {"text": True}, 201
+    ),
+    Operation("live_end", "live/end", "live/end", end_live, "Handed back to Āwhina."),
+)

@@ -1,11 +1,15 @@
-"""Every route of the inbox in one place; a test checks the API ones against openapi.yaml."""
+"""Every route of the inbox in one place; a test checks the API ones against openapi.yaml.
+
+Each operation on a request (``ops.OPERATIONS``) is a form POST under
+``/requests/{id}/`` and a JSON POST under ``/api/requests/{id}/``.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from bot.config import ROOT
-from bot.navigator import api, live, views
+from bot.navigator import api, live, ops, views
 
 STATIC = ROOT / "bot" / "navigator" / "static"
 REQUEST = "/requests/{request_id}"
@@ -25,26 +29,13 @@ def setup_routes(app: web.Application) -> None:
             web.get("/live", live.organisation_stream),
             web.get(REQUEST, views.request_page),
             web.get(f"{REQUEST}/live", live.transcript_stream),
-            web.post(f"{REQUEST}/claim", views.claim),
-            web.post(f"{REQUEST}/release", views.release),
-            web.post(f"{REQUEST}/in-contact", views.in_contact),
-            web.post(f"{REQUEST}/close", views.close),
-            web.post(f"{REQUEST}/notes", views.add_note),
-            web.post(f"{REQUEST}/live/start", views.live_start),
-            web.post(f"{REQUEST}/live/message", views.live_message),
-            web.post(f"{REQUEST}/live/end", views.live_end),
             web.get("/api/me", api.me),
             web.get("/api/requests", api.list_requests),
             web.get(API_REQUEST, api.get_request),
             web.get(f"{API_REQUEST}/transcript", api.transcript),
-            web.post(f"{API_REQUEST}/claim", api.claim),
-            web.post(f"{API_REQUEST}/release", api.release),
-            web.post(f"{API_REQUEST}/in-contact", api.in_contact),
-            web.post(f"{API_REQUEST}/close", api.close),
-            web.post(f"{API_REQUEST}/notes", api.add_note),
-            web.post(f"{API_REQUEST}/live/start", api.live_start),
-            web.post(f"{API_REQUEST}/live/end", api.live_end),
-            web.post(f"{API_REQUEST}/messages", api.send_message),
             web.static("/static", STATIC, name="static", append_version=True),
         ]
     )
+    for operation in ops.OPERATIONS:
+        app.router.add_post(f"{REQUEST}/{operation.page_path}", views.page_action(operation))
+        app.router.add_post(f"{API_REQUEST}/{operation.api_path}", api.api_action(operation))

@@ -25,7 +25,7 @@ from bot.db import session_scope
 from bot.directory.models import Organization
 from bot.directory.places import gazetteer
 from bot.directory.taxonomy import taxonomies
-from bot.handoff import NotFound, accounts, service
+from bot.handoff import NotFound, accounts, lifecycle, service
 from bot.handoff.models import (
     HandoffEvent,
     HandoffRequest,
@@ -91,22 +91,24 @@ class RequestView:
     created_at: datetime
     updated_at: datetime
     escalated_at: datetime | None
+    closed_at: datetime | None
+    live_since: datetime | None
     forgotten_at: datetime | None
     team: TeamView
     claimed_by: str | None
     claimed_by_name: str | None
     held_by_me: bool
-    live: bool
+    # What this navigator may do now, by bot/handoff/lifecycle.py: what the pages offer.
+    allowed: tuple[str, ...]
+
+    @property
+    def live(self) -> bool:
+        return self.live_since is not None
 
     @property
     def can_chat(self) -> bool:
         """The holder may talk to the person here: they chose to keep chatting."""
-        return (
-            self.held_by_me
-            and self.contact_method == "chat"
-            and self.status in ("claimed", "in_contact")
-            and self.forgotten_at is None
-        )
+        return "live_start" in self.allowed or "message" in self.allowed
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,8 @@ def _request_view(
         created_at=request.created_at,
         updated_at=request.updated_at,
         escalated_at=request.escalated_at,
+        closed_at=request.closed_at,
+        live_since=request.live_since,
         forgotten_at=request.forgotten_at,
         team=teams[request.team_id],
         claimed_by=request.claimed_by,
@@ -212,7 +216,7 @@ def _request_view(
             else None
         ),
         held_by_me=request.claimed_by == navigator.id,
-        live=service.is_live(session, request),
+        allowed=tuple(sorted(lifecycle.available(request, navigator))),
     )
 
 
@@ -225,12 +229,18 @@ def _actor_name(session: Session, actor: str, navigator: Navigator) -> str:
     return {"person": "The person", "bot": "Āwhina", "system": "Inbox"}.get(actor, actor)
 
 
-def _detail(raw: str | None) -> dict[str, Any]:
+def _detail(request: HandoffRequest, event: HandoffEvent) -> dict[str, Any]:
+    """The event's detail; a note's or message's text unsealed, or None once erased."""
     try:
-        value = json.loads(raw or "{}")
+        value = json.loads(event.detail or "{}")
     except json.JSONDecodeError:
         return {}
-    return value if isinstance(value, dict) else {}
+    if not isinstance(value, dict):
+        return {}
+    if "sealed" in value:
+        value = {k: v for k, v in value.items() if k != "sealed"}
+        value["text"] = service.event_text(request, event)
+    return value
 
 
 def list_requests(
@@ -256,7 +266,7 @@ def request_detail(
             actor=e.actor,
             actor_name=_actor_name(session, e.actor, navigator),
             kind=e.kind,
-            detail=_detail(e.detail),
+            detail=_detail(request, e),
         )
         for e in service.events(session, navigator, request_id)
     ]
@@ -273,18 +283,8 @@ def change(
     session: Session, navigator_id: str, operation: str, request_id: str, now: datetime, *args: Any
 ) -> RequestView:
     """Runs one state change of ``bot.handoff.service`` and returns the request after it."""
-    operations: dict[str, Callable[..., Any]] = {
-        "claim": service.claim,
-        "release": service.release,
-        "in_contact": service.mark_in_contact,
-        "close": service.close,
-        "note": service.add_note,
-        "message": service.record_message,
-        "live_started": service.start_live,
-        "live_ended": service.end_live,
-    }
     navigator = _navigator(session, navigator_id)
-    operations[operation](session, navigator, request_id, *args, now=now)
+    service.BY_OPERATION[operation](session, navigator, request_id, *args, now=now)
     session.flush()
     request = service.get_request(session, navigator, request_id)
     return _request_view(session, request, navigator, now)
@@ -320,26 +320,3 @@ def events_after(session: Session, after_id: int, limit: int = 200) -> list[NewE
         .limit(limit)
     ).all()
     return [NewEvent(r.id, r.kind, r.request_id, r.organization_id, bool(r.urgent)) for r in rows]
-
-
-@dataclass(frozen=True)
-class Moved:
-    """An escalated request, and whether the person can be told in their chat."""
-
-    conversation_id: str
-    organisation: str
-    tell_person: bool
-
-
-def escalate(session: Session, now: datetime, unclaimed_minutes: int) -> list[Moved]:
-    """Moves requests nobody claimed in time, then new ones whose team is not staffed now."""
-    moved = service.escalate_overdue(session, now, unclaimed_minutes)
-    moved += service.escalate_closed(session, now)
-    return [
-        Moved(
-            r.conversation_id,
-            r.team.organization.name,
-            r.contact_method == "chat" and r.forgotten_at is None,
-        )
-        for r in moved
-    ]

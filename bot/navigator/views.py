@@ -13,7 +13,6 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
-from multidict import MultiDictProxy
 
 from bot.channels.limits import MAX_MESSAGE_CHARS
 from bot.handoff.models import OUTCOMES, STATUSES
@@ -195,19 +194,15 @@ async def request_page(request: web.Request) -> web.Response:
     return await _request_page(request)
 
 
-Operation = Callable[
-    [web.Application, store.NavigatorView, str, MultiDictProxy], Awaitable[ops.Done]
-]
-
-
-def _action(operation: Operation, done: str) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """A form POST on a request: run the operation, then redirect or show what went wrong."""
+def page_action(operation: ops.Operation) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The form POST of an operation: run it, then redirect or show what went wrong."""
 
     async def handler(request: web.Request) -> web.Response:
         request_id = request.match_info["request_id"]
         form = await request.post()
+        body = {name: form.get(name) for name in operation.fields}
         try:
-            result = await operation(request.app, request["navigator"], request_id, form)
+            result = await operation.run(request.app, request["navigator"], request_id, body)
         except Exception as exc:
             code = ops.status_for(exc)
             if code is None:
@@ -216,36 +211,10 @@ def _action(operation: Operation, done: str) -> Callable[[web.Request], Awaitabl
                 return error_response(request, 404, ops.message_for(exc))
             return await _request_page(request, code, ops.message_for(exc))
         session = request["session"]
-        session.flash("ok", done)
+        session.flash("ok", operation.done)
         if result.warning:
             session.flash("error", result.warning)
         raise web.HTTPSeeOther(f"/requests/{result.request.id}")
 
+    handler.__name__ = operation.name
     return handler
-
-
-claim = _action(lambda app, nav, rid, form: ops.claim(app, nav, rid), "You hold this request now.")
-release = _action(
-    lambda app, nav, rid, form: ops.release(app, nav, rid), "Released: it is back in New."
-)
-in_contact = _action(
-    lambda app, nav, rid, form: ops.mark_in_contact(app, nav, rid), "Marked as in contact."
-)
-close = _action(
-    lambda app, nav, rid, form: ops.close(app, nav, rid, form.get("outcome")), "Closed."
-)
-add_note = _action(
-    lambda app, nav, rid, form: ops.add_note(app, nav, rid, form.get("text")), "Note added."
-)
-live_start = _action(
-    lambda app, nav, rid, form: ops.start_live(app, nav, rid),
-    "You joined the conversation: Āwhina is quiet until you hand back.",
-)
-live_message = _action(
-    lambda app, nav, rid, form: ops.send_message(app, nav, rid, form.get("text")),
-    "Message sent.",
-)
-live_end = _action(
-    lambda app, nav, rid, form: ops.end_live(app, nav, rid),
-    "Handed back to Āwhina.",
-)

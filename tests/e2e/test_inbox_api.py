@@ -6,7 +6,10 @@ import uuid
 
 import pytest
 import requests
+from sqlalchemy import select
 
+from bot.db import session_scope
+from bot.handoff.models import HandoffRequest
 from tests.e2e.conftest import TOKEN
 
 pytestmark = pytest.mark.e2e
@@ -17,6 +20,14 @@ def api(stack, method: str, path: str, **kwargs) -> requests.Response:
     return requests.request(
         method, f"{stack.inbox_url}/api{path}", headers=headers, timeout=60, **kwargs
     )
+
+
+def request_id_of(stack, sender: str) -> str:
+    """The request's id: the API never shows the conversation id, the person's own key."""
+    with session_scope(stack.db_url) as session:
+        return session.execute(
+            select(HandoffRequest.id).where(HandoffRequest.conversation_id == sender)
+        ).scalar_one()
 
 
 def bot_texts(stack, sender: str) -> list[str]:
@@ -35,8 +46,9 @@ def test_a_chat_handoff_reaches_the_navigator_who_claims_it_and_replies(stack):
     stack.texts(sender, "yes")
 
     listed = api(stack, "GET", "/requests", params={"status": "new"}).json()
-    [mine] = [r for r in listed["requests"] if r["conversation_id"] == sender]
+    [mine] = [r for r in listed["requests"] if r["id"] == request_id_of(stack, sender)]
     assert mine["preferred_name"] == "Aroha" and mine["contact_method"] == "chat"
+    assert sender not in str(listed)
 
     assert api(stack, "POST", f"/requests/{mine['id']}/claim").status_code == 200
     assert any("Mere from" in t and "has your request" in t for t in bot_texts(stack, sender))

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from bot.db import session_scope
 from bot.handoff import HandoffError, NotFound
+from bot.handoff.lifecycle import Escalated
 from bot.handoff.models import HandoffEvent, HandoffRequest
-from bot.handoff.service import escalate_closed, escalate_overdue, get_request, submit
+from bot.handoff.service import escalate, get_request, submit
 from tests.handoff.conftest import DRAFT, NOW, NZ_TZ, make_request, nav, snapshot
 
 
@@ -21,8 +22,12 @@ def _team(url: str, request_id: str) -> str:
 
 
 def _escalate(url: str, minutes_later: int) -> list[str]:
+    """Escalates unclaimed requests only, ``minutes_later``; checks what ``notify`` was told."""
+    told: list[Escalated] = []
     with session_scope(url) as session:
-        moved = escalate_overdue(session, NOW + timedelta(minutes=minutes_later), 30)
+        now = NOW + timedelta(minutes=minutes_later)
+        moved = escalate(session, now, told.append, 30, out_of_hours=False)
+        assert [(t.request_id, t.reason) for t in told] == [(r.id, "unclaimed") for r in moved]
         return [r.id for r in moved]
 
 
@@ -85,19 +90,22 @@ def test_a_regional_request_goes_straight_to_national(url, navs):
 @pytest.mark.parametrize("minutes", [0, -5, 1.5, "30", None])
 def test_a_bad_wait_is_refused(url, minutes):
     with session_scope(url) as session, pytest.raises(HandoffError):
-        escalate_overdue(session, NOW, minutes)
+        escalate(session, NOW, print, minutes)
 
 
 def test_naive_now_is_refused(url):
     with session_scope(url) as session, pytest.raises(HandoffError):
-        escalate_overdue(session, datetime(2026, 12, 1, 11, 0), 30)
+        escalate(session, datetime(2026, 12, 1, 11, 0), print, 30)
+
+
+NEVER = 10**6  # minutes: nothing is overdue, so only the out-of-hours rule moves requests
 
 
 def _closed_escalation(url: str, at: datetime) -> tuple[bool, str]:
     """Whether a request for the Grey team submitted at ``at`` moved, and where it is."""
     with session_scope(url) as session:
         request_id = submit(session, DRAFT, f"k{at.isoformat()}", at).id
-        moved = [r.id for r in escalate_closed(session, at)]
+        moved = [r.id for r in escalate(session, at, print, NEVER)]
         return request_id in moved, session.get(HandoffRequest, request_id).team_id
 
 

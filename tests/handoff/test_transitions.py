@@ -18,6 +18,7 @@ from bot.handoff.service import (
     claim,
     close,
     end_live,
+    event_text,
     events,
     get_request,
     is_live,
@@ -191,7 +192,8 @@ def test_notes_are_events_and_bad_notes_change_nothing(url, navs):
         note = add_note(
             session, nav(session, navs, "buller"), request_id, "Rang twice.\nNo answer."
         )
-        assert note.kind == "note" and note.data == {"text": "Rang twice.\nNo answer."}
+        request = session.get(HandoffRequest, request_id)
+        assert note.kind == "note" and event_text(request, note) == "Rang twice.\nNo answer."
     before = snapshot(url)
     for bad in ("", "   ", "x" * 2001, "bell\x07", None, 42):
         with session_scope(url) as session, pytest.raises(HandoffError):
@@ -206,9 +208,11 @@ def test_live_chat_pauses_close_and_release_until_handed_back(url, navs):
         with pytest.raises(InvalidTransition):
             end_live(session, grey, request_id, now=NOW)  # not live yet
         start_live(session, grey, request_id, now=NOW)
-        assert is_live(session, get_request(session, grey, request_id))
+        request = get_request(session, grey, request_id)
+        assert is_live(request)
         message = record_message(session, grey, request_id, "Kia ora, I'm Grey.", now=NOW)
-        assert message.kind == "message" and message.data == {"text": "Kia ora, I'm Grey."}
+        assert message.kind == "message" and event_text(request, message) == "Kia ora, I'm Grey."
+        assert "Kia ora" not in message.detail  # sealed with the request's key
         with pytest.raises(InvalidTransition):
             record_message(session, grey2, request_id, "not mine", now=NOW)
         for refused in (start_live, release):
@@ -217,7 +221,7 @@ def test_live_chat_pauses_close_and_release_until_handed_back(url, navs):
         with pytest.raises(InvalidTransition, match="live chat"):
             close(session, grey, request_id, "connected", now=NOW)
         end_live(session, grey2, request_id, now=NOW)  # anyone in the organisation can hand back
-        assert not is_live(session, get_request(session, grey, request_id))
+        assert not is_live(get_request(session, grey, request_id))
         close(session, grey, request_id, "connected", now=NOW)
         kinds = [e.kind for e in events(session, grey, request_id)]
     assert kinds == ["created", "claimed", "live_started", "message", "live_ended", "closed"]

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from bot.config import ROOT
+from bot.navigator import ops
 from tests.navigator.conftest import FakeRasa, World, bearer
 
 pytestmark = pytest.mark.asyncio
@@ -45,6 +46,31 @@ async def test_openapi_documents_exactly_the_api_routes(client):
             assert "401" in operation["responses"], (method, path)
             if "{request_id}" in path:
                 assert "404" in operation["responses"], (method, path)
+
+
+def _resolve(spec: dict, node: dict) -> dict:
+    while "$ref" in node:
+        *_, kind, name = node["$ref"].split("/")
+        node = spec["components"][kind][name]
+    return node
+
+
+async def test_openapi_matches_the_operations_table_and_the_request_json(client, world: World):
+    """Each operation's success status and body fields, and the request's fields, as sent."""
+    spec = yaml.safe_load(Path(SPEC).read_text(encoding="utf-8"))
+    for operation in ops.OPERATIONS:
+        item = spec["paths"][f"/api/requests/{{request_id}}/{operation.api_path}"]["post"]
+        assert str(operation.api_status) in item["responses"], operation.name
+        schema = _resolve(
+            spec, _resolve(spec, item["requestBody"])["content"]["application/json"]["schema"]
+        )
+        assert set(schema.get("properties", {})) == set(operation.fields), operation.name
+        assert set(schema.get("required", [])) == {
+            name for name, required in operation.fields.items() if required
+        }, operation.name
+    response = await client.get(f"/api/requests/{world.req_a}", headers=bearer(world))
+    sent = (await response.json())["request"]
+    assert set(sent) == set(spec["components"]["schemas"]["Request"]["properties"])
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.navigator import escalator
+from bot.navigator.settings import Settings
 from tests.navigator.conftest import (
     FakeRasa,
     World,
@@ -49,12 +53,23 @@ async def test_a_new_request_reaches_only_its_organisations_streams(
         await other.close()
 
 
+@contextlib.asynccontextmanager
+async def escalating(settings: Settings) -> AsyncIterator[None]:
+    """The escalation worker (``python -m bot escalator``), every 50 ms, in this event loop."""
+    task = asyncio.create_task(escalator.run(settings, 0.05))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def test_an_escalated_request_arrives_in_the_new_organisations_stream(
     world: World, fake_rasa: FakeRasa
 ):
-    client = await start_client(
-        settings_for(world, fake_rasa.url, escalate_every_seconds=0.05, unclaimed_minutes=30)
-    )
+    settings = settings_for(world, fake_rasa.url, unclaimed_minutes=30)
+    client = await start_client(settings)
     try:
         await login(client, world, "b")
         stream = await client.get("/live")
@@ -63,7 +78,8 @@ async def test_an_escalated_request_arrives_in_the_new_organisations_stream(
         await asyncio.sleep(0.2)
         coast = await asyncio.to_thread(world.submit, "conv-coast", place_key="westport")
         world.clock.advance(minutes=31)
-        events = [json.loads(d) for name, d in await read_sse(stream, 1.5) if name == "request"]
+        async with escalating(settings):
+            events = [json.loads(d) for name, d in await read_sse(stream, 1.5) if name == "request"]
         assert {"kind": "escalated", "id": coast, "urgent": False} in events
         assert world.request(coast).team_id == "team-b-nz"
         stream.close()
@@ -71,23 +87,16 @@ async def test_an_escalated_request_arrives_in_the_new_organisations_stream(
         await client.close()
 
 
-async def test_unclaimed_requests_escalate_after_the_configured_time(
-    world: World, fake_rasa: FakeRasa
-):
-    client = await start_client(
-        settings_for(world, fake_rasa.url, escalate_every_seconds=0.05, unclaimed_minutes=30)
-    )
-    try:
+async def test_unclaimed_requests_escalate_with_no_inbox_running(world: World, fake_rasa: FakeRasa):
+    async with escalating(settings_for(world, fake_rasa.url, unclaimed_minutes=30)):
         await asyncio.sleep(0.3)
         assert world.request(world.req_a).team_id == "team-a-grey"  # staffed, not overdue
         world.clock.advance(minutes=31)
         await asyncio.sleep(0.3)
-        assert world.request(world.req_a).team_id == "team-a-coast"
-        assert "escalated" in world.kinds(world.req_a)
-        # req_a is "keep chatting here": the person is told who has it now
-        assert ("execute", "action_handoff_escalated") in fake_rasa.rasa_calls()
-    finally:
-        await client.close()
+    assert world.request(world.req_a).team_id == "team-a-coast"
+    assert "escalated" in world.kinds(world.req_a)
+    # req_a is "keep chatting here": the person is told who has it now
+    assert ("execute", "action_handoff_escalated") in fake_rasa.rasa_calls()
 
 
 async def test_the_page_swaps_in_the_list_fragment(client, world: World):
