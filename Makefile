@@ -66,13 +66,19 @@ run: train db .env ## set up, train if needed, start everything; prints where to
 	@$(PY) -m bot run
 
 # The whole suite runs with the clock frozen at 22:05 on a Saturday in New Zealand
-# (tests/conftest.py, unless AWHINA_FROZEN_TIME is set), in two groups: the tests that
-# start no servers, then those sharing one real stack. The clock lane runs the first group
-# again at 10:00 on a Tuesday. scripts/timed-groups prints how long each group took.
+# (tests/conftest.py, unless AWHINA_FROZEN_TIME is set), in three timed groups:
+# - unit: the tests that start no servers, on WORKERS pytest-xdist processes;
+# - servers: the e2e and browser tests, sharing one real stack;
+# - clock lane: the unit tests that read the clock (marked `clock`: tests/conftest.py
+#   records which do as the unit group runs), again at 10:00 on a Tuesday.
+# scripts/timed-groups prints how long each group took.
 TUESDAY_MORNING := 2026-12-01T10:00:00+13:00
 PYTEST := $(PY) -m pytest
-UNIT := $(PYTEST) --ignore=tests/browser -m 'not e2e'
-CLOCK_LANE := AWHINA_FROZEN_TIME=$(TUESDAY_MORNING) $(UNIT)
+WORKERS ?= auto
+PARALLEL := -n $(WORKERS) --dist loadgroup
+UNIT := $(PYTEST) $(PARALLEL) --ignore=tests/browser -m 'not e2e'
+CLOCK_LANE := AWHINA_FROZEN_TIME=$(TUESDAY_MORNING) $(PYTEST) $(PARALLEL) --ignore=tests/browser \
+	-m 'clock and not e2e'
 
 test: train lint ## set up, train if needed, lint, run the whole suite in timed groups
 	@scripts/timed-groups \
@@ -80,10 +86,11 @@ test: train lint ## set up, train if needed, lint, run the whole suite in timed 
 		"servers (e2e + browser, one shared stack)" "$(PYTEST) -m e2e" \
 		"clock lane (Tuesday 10:00)" "$(CLOCK_LANE)"
 
-test-fast: $(STAMP) ## unit tests only: no servers, no trained model (3-4 min on 2 cores)
-	@scripts/timed-groups "fast (no servers, no model)" "$(PYTEST) --ignore=tests/browser -m 'not e2e and not model'"
+test-fast: $(STAMP) ## unit tests only: no servers, no trained model
+	@scripts/timed-groups "fast (no servers, no model)" \
+		"$(PYTEST) $(PARALLEL) --ignore=tests/browser -m 'not e2e and not model'"
 
-test-clocks: train ## the tests that start no servers, at 10:00 on a Tuesday
+test-clocks: train ## the tests that read the clock, at 10:00 on a Tuesday
 	@scripts/timed-groups "clock lane (Tuesday 10:00)" "$(CLOCK_LANE)"
 
 lint: $(STAMP) ## ruff check and ruff format --check

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -92,29 +93,12 @@ def test_rasa_data_validate_has_no_warnings():
     assert not warnings, "\n".join(warnings)
 
 
-@pytest.mark.model  # runs Rasa's CLI: tens of seconds
-def test_test_stories_pass(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rasa",
-            "test",
-            "core",
-            "--stories",
-            "tests/test_stories.yml",
-            "--model",
-            "models/current.tar.gz",
-            "--out",
-            str(tmp_path),
-            "--fail-on-prediction-errors",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=ENV,
-    )
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+def test_test_stories_pass(agent, tmp_path):
+    """What ``rasa test core --fail-on-prediction-errors`` does, on the model the
+    evaluation tests have loaded already (the command loads it again: a minute)."""
+    from rasa.core.test import test
+
+    stories = str(ROOT / "tests" / "test_stories.yml")
+    asyncio.run(test(stories, agent, out_directory=str(tmp_path), disable_plotting=True))
     failed = (tmp_path / "failed_test_stories.yml").read_text()
     assert "None of the test stories failed" in failed, failed

@@ -1,0 +1,71 @@
+"""The clock lane (make test-clocks) runs every test that reads the clock, and only those.
+
+``tests/conftest.py`` records, test by test, whether ``bot.clock`` was read; the
+next collection marks the readers ``clock``. These tests run a small suite
+through that conftest in a separate pytest, on two xdist workers, and check
+what ``-m clock`` selects before and after.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import clock
+from bot.config import ROOT
+from tests import conftest
+
+pytest_plugins = ["pytester"]
+
+SUITE = """
+from datetime import datetime, timezone
+
+import pytest
+
+from bot import clock
+
+
+@pytest.fixture
+def opened_at():
+    return clock.now()
+
+
+def test_reads_the_clock():
+    assert clock.now().tzinfo is not None
+
+
+def test_a_fixture_reads_it(opened_at):
+    assert opened_at.tzinfo is not None
+
+
+def test_takes_its_time_as_a_parameter():
+    assert datetime(2026, 12, 1, tzinfo=timezone.utc).weekday() == 1
+
+
+@pytest.mark.clock
+def test_a_subprocess_reads_it():
+    pass
+"""
+READERS = {"test_reads_the_clock", "test_a_fixture_reads_it", "test_a_subprocess_reads_it"}
+
+
+def test_every_read_goes_through_the_watched_function():
+    """``now()`` reads ``frozen()``, the function the conftest watches."""
+    conftest._clock_read[0] = False
+    clock.now()
+    assert conftest._clock_read[0]
+
+
+def selected(pytester: pytest.Pytester, *args: str) -> set[str]:
+    result = pytester.runpytest_subprocess("-m", "clock", "--collect-only", "-q", *args)
+    return {line.split("::")[-1] for line in result.outlines if "::" in line}
+
+
+def test_the_lane_selects_the_tests_that_read_the_clock(pytester, monkeypatch):
+    """Recorded on two xdist workers: what each test read reaches the controller."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    pytester.makeconftest("from tests.conftest import *  # noqa: F403\n")
+    pytester.makepyfile(test_suite=SUITE)
+    # Before the first run nothing is known: every test is in the lane.
+    assert selected(pytester) == READERS | {"test_takes_its_time_as_a_parameter"}
+    pytester.runpytest_subprocess("-n", "2").assert_outcomes(passed=4)
+    assert selected(pytester) == READERS
