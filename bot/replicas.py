@@ -9,6 +9,8 @@ addresses, so the names live in one place beside the files that read them.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -24,7 +26,10 @@ BALANCED = 2
 
 def stores_env(database_url: str, redis_url: str) -> dict[str, str]:
     """PostgreSQL for conversations and the directory, Redis for locks and widget rooms."""
-    db = sa.engine.make_url(database_url)
+    try:
+        db = sa.engine.make_url(database_url)
+    except sa.exc.ArgumentError as exc:
+        raise ValueError(f"not a database URL: {database_url!r}") from exc
     if not db.drivername.startswith("postgresql"):
         raise ValueError("the production profile keeps conversations in PostgreSQL")
     redis = urlsplit(redis_url)
@@ -86,3 +91,37 @@ def redis_args(port: int) -> list[str]:
 def haproxy_args() -> list[str]:
     """HAProxy in the foreground with the profile's config (addresses from the environment)."""
     return ["haproxy", "-db", "-f", str(HAPROXY_CONFIG)]
+
+
+# deploy/Procfile.replicas's ports: the balancer where the Procfile's Rasa and action
+# server are on one machine (5005, 5055), the replicas beside them.
+LOCAL_RASA = ("127.0.0.1:5006", "127.0.0.1:5007")
+LOCAL_ACTIONS = ("127.0.0.1:5056", "127.0.0.1:5057")
+LOCAL_REDIS = "redis://127.0.0.1:6380"
+
+
+def local_env(database_url: str, redis_url: str = LOCAL_REDIS) -> dict[str, str]:
+    """Everything deploy/Procfile.replicas needs beyond .env."""
+    return {
+        **stores_env(database_url, redis_url),
+        **balancer_env("127.0.0.1:5005", LOCAL_RASA, "127.0.0.1:5055", LOCAL_ACTIONS),
+    }
+
+
+def main() -> int:
+    """``python -m bot.replicas``: prints deploy/Procfile.replicas's environment for
+    ``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL`` (default a local Redis on 6380)."""
+    database_url = os.environ.get("DATABASE_URL", "")
+    try:
+        env = local_env(database_url, os.environ.get("REDIS_URL") or LOCAL_REDIS)
+    except ValueError as exc:
+        print(f"error: {exc} (set DATABASE_URL=postgresql://...)", file=sys.stderr)
+        return 2
+    # An empty value is written "": honcho drops NAME= and Rasa refuses an unset one.
+    empty = '""'
+    print("\n".join(f"{name}={value or empty}" for name, value in env.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
+from honcho.environ import parse_procfile
 
 from bot import replicas
 from bot.config import ROOT
@@ -47,3 +50,15 @@ def test_one_replica_fills_every_server_line():
     assert env["ACTION_SERVER_URL"] == "http://lb:5055/webhook"
     with pytest.raises(ValueError):
         replicas.balancer_env("lb:5005", [], "lb:5055", ["a1:5056"])
+
+
+def test_the_local_procfile_listens_where_the_balancer_looks():
+    processes = parse_procfile((ROOT / "deploy" / "Procfile.replicas").read_text()).processes
+    env = replicas.local_env("postgresql://awhina@127.0.0.1/awhina")
+    ports = {name: re.search(r"--port (\d+)", command) for name, command in processes.items()}
+    for n in (1, 2):
+        assert env[f"RASA_{n}"] == f"127.0.0.1:{ports[f'rasa{n}'][1]}"
+        assert env[f"ACTIONS_{n}"] == f"127.0.0.1:{ports[f'actions{n}'][1]}"
+        assert "--endpoints endpoints.prod.yml" in processes[f"rasa{n}"]
+    assert env["REDIS_PORT"] == ports["redis"][1]
+    assert env["RASA_BALANCER"] == "127.0.0.1:5005", "where make run's Rasa is"
