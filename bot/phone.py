@@ -36,6 +36,7 @@ _LANDLINE = re.compile(r"[34679][2-9]\d{6}")
 _FREEPHONE = re.compile(r"800\d{6,8}|508\d{6,7}")
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 _MAX_INPUT = 40
+ASCII_DIGITS = frozenset("0123456789")
 MAX_EMAIL = 254  # the longest address SMTP can deliver to (RFC 5321 path, less the brackets)
 MAX_EMAIL_LOCAL = 64
 
@@ -107,7 +108,7 @@ def mask(e164: str | None) -> str:
     """
     if not e164:
         return "***"
-    digits = "".join(c for c in e164 if c.isdigit())
+    digits = "".join(c for c in e164 if c in ASCII_DIGITS)  # not "¹" or "٣"
     prefix = "+" if e164.lstrip().startswith("+") else ""
     if len(digits) < 4:
         return prefix + "*" * max(len(digits), 3)
