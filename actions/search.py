@@ -147,16 +147,7 @@ def show_search(
         result = query.search(session, asked)
     need_event = SlotSet("need", need_code)
     filter_events = [SlotSet(name, value or None) for name, value in filters.items()]
-    place = gazetteer().get(place_key)
-    wording = {
-        "need_label": present.search_label(
-            taxonomies().needs[need_code].label if need_code else None, asked.filters
-        ),
-        "place_phrase": f" in {place.display_name}" if place else "",
-        "place": place.display_name if place else "",
-        "place_name": place.name if place else "",  # shorter, for SMS
-        "region": present.region_name(place_key),
-    }
+    wording = present.search_wording(asked)
     if not result.services:
         dispatcher.utter_message(response="utter_no_results", **wording)
         return [SlotSet("results", None), need_event, *filter_events]

@@ -12,7 +12,8 @@ from datetime import datetime
 from bot import clock
 from bot.directory import hours as hours_mod
 from bot.directory.places import gazetteer
-from bot.directory.query import ServiceView
+from bot.directory.query import ServiceQuery, ServiceView
+from bot.directory.taxonomy import taxonomies
 
 UNCHECKED = "(details not yet checked: confirm with them first)"
 
@@ -125,6 +126,26 @@ def search_label(need_label: str | None, filters: tuple[str, ...]) -> str:
     if need_label:
         label = f"{label} for {need_label}"
     return f"{label} open now" if "open_now" in filters else label
+
+
+def search_wording(asked: ServiceQuery) -> dict[str, str]:
+    """The words a search answer's intro fills in (``data/replies.yml``: results intros)."""
+    needs = taxonomies().needs
+    place = gazetteer().get(asked.place)
+    return {
+        "need_label": search_label(needs[asked.need].label if asked.need else None, asked.filters),
+        "place_phrase": f" in {place.display_name}" if place else "",
+        "place": place.display_name if place else "",
+        "place_name": place.name if place else "",  # shorter, for SMS
+        "filters": filter_words(asked.filters),  # for SMS
+        "region": region_name(asked.place),
+    }
+
+
+def filter_words(filters: tuple[str, ...]) -> str:
+    """The filters alone, as a short SMS says them: "kaupapa Māori and free"."""
+    words = [FILTER_WORDS[f] for f in filters]
+    return " and ".join(filter(None, [", ".join(words[:-1]), words[-1]])) if words else ""
 
 
 def region_name(place_key: str | None) -> str:

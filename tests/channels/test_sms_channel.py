@@ -1007,7 +1007,7 @@ def test_from_credentials_reads_values_then_environment(monkeypatch):
 def test_flood_limits_default_and_come_from_the_environment(monkeypatch):
     for name in ("SMS_LIMIT_PER_NUMBER", "SMS_LIMIT_OVERALL", "SMS_LIMIT_WINDOW_SECONDS"):
         monkeypatch.delenv(name, raising=False)
-    assert SmsConfig.from_mapping({}).flood == FloodLimits(10, 300, 60)
+    assert SmsConfig.from_mapping({}).flood == FloodLimits(20, 300, 60)
     monkeypatch.setenv("SMS_LIMIT_PER_NUMBER", "5")
     monkeypatch.setenv("SMS_LIMIT_WINDOW_SECONDS", "120")
     config = SmsConfig.from_mapping({"limit_overall": "50"})

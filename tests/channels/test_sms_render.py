@@ -12,6 +12,7 @@ import yaml
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from actions.search import INTROS
 from bot.channels.sms.render import (
     DETAIL_SEGMENTS,
     LIMIT,
@@ -434,6 +435,58 @@ def _search_answers(directory_url: str):
                 paragraphs = present.summaries(found[start : start + 3], start + 1)
                 messages = [{"text": p} for p in paragraphs.split("\n\n")]
                 yield messages + ([{"text": RESULTS_HINT}] if start == 0 else [])
+
+
+def _sms_text(name: str) -> str:
+    variants = all_responses()[name]
+    return next((v for v in variants if v.get("channel") == "sms"), variants[0])["text"]
+
+
+def test_every_first_answer_with_its_intro_fits_the_search_budget(directory_url):
+    """The whole first answer as the action sends it: the SMS intro for how local (or
+    relaxed) the result is, three services and the hint. An intro that needs UCS-2
+    ("None listed are kaupapa Māori.") goes alone when that is cheaper; a list whose
+    own names need UCS-2 (Te Rūnanga o Ngāi Tahu) may take one segment more."""
+    filters = [(), ("kaupapa_maori",), ("free",), ("kaupapa_maori", "free"), ("open_now",)]
+    counts: Counter[int] = Counter()
+    with session_scope(directory_url) as session:
+        for need, place, only in itertools.product(taxonomies().needs, PLACES, filters):
+            asked = query.ServiceQuery(need=need, place=place, **{f: True for f in only})
+            result = query.search(session, asked)
+            if not result.services:
+                continue
+            intro = (
+                "utter_filters_relaxed"
+                if result.relaxed
+                else "utter_general_results"
+                if result.fallback
+                else INTROS[result.reach]
+            )
+            listed = present.summaries(result.services[:3]).split("\n\n")
+            parts = render(
+                [
+                    {"text": _sms_text(intro).format(**present.search_wording(asked))},
+                    *({"text": p} for p in listed),
+                    {"text": RESULTS_HINT},
+                ]
+            )
+            cost = sum(segments(p) for p in parts)
+            budget = SEARCH_SEGMENTS + (encoding("\n".join(listed)) != "GSM-7")
+            assert cost <= budget, parts
+            counts[cost] += 1
+    assert sum(counts.values()) > 300
+    record(f"SMS first search answers with intro, segments: {dict(sorted(counts.items()))}")
+
+
+def test_an_opening_that_needs_ucs2_goes_alone_only_when_cheaper():
+    listed = [{"text": f"{n}. Some Service 0800 000 00{n} (free)"} for n in (1, 2, 3)]
+    intro = {"text": "None listed are kaupapa Māori. Closest:"}
+    apart = render([intro, *listed])
+    assert apart[0] == "None listed are kaupapa Māori. Closest:" and len(apart) == 2
+    assert sum(map(segments, apart)) < segments("\n\n".join(apart))
+    assert len(render([{"text": "Kia ora e hoa, nau mai."}, *listed])) == 1  # all GSM-7
+    short = [{"text": "1. Rūnanga"}]
+    assert len(render([intro, *short])) == 1  # one UCS-2 segment either way
 
 
 def test_every_list_of_results_fits_the_search_budget(directory_url):

@@ -494,15 +494,26 @@ def render(messages: Iterable[Mapping[str, Any]], first: int = 1, limit: int = L
     """The bot's messages for one turn as text messages to send, in order.
 
     Messages are joined with blank lines (a list's lines with line breaks) and
-    split only where the limit needs it; buttons are numbered on from
-    ``first`` across the messages.
+    split only where the limit needs it, or where an opening that needs UCS-2
+    costs less sent on its own; buttons are numbered on from ``first`` across
+    the messages.
     """
     blocks: list[_Block] = []
     number = first
     for message in messages:
         blocks += _message_blocks(message, number)
         number += len(message_buttons(message))
-    return split(_join(blocks), limit)
+    whole = split(_join(blocks), limit)
+    opening, rest = (blocks[0], blocks[1:]) if blocks else (("", False), [])
+    if not rest or opening[1] or encoding(opening[0]) == "GSM-7":
+        return whole
+    if encoding(_join(rest)) != "GSM-7":
+        return whole
+    # An opening sentence (not a list's line) that needs UCS-2 ("None listed are
+    # kaupapa Māori.") would bill the whole reply at 67 characters a segment; alone,
+    # it costs one or two and the rest stays GSM-7. Sent apart only when cheaper.
+    apart = [*split(opening[0], limit), *split(_join(rest), limit)]
+    return apart if sum(map(segments, apart)) < sum(map(segments, whole)) else whole
 
 
 def buttons_in_turn(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
