@@ -76,21 +76,30 @@ def test_place_is_asked_once_then_results_and_follow_ups(stack):
     _assert_numbers_from_db(detail + contact + more, stack.db_url)
 
 
-def test_skipping_the_place_gives_national_services(stack):
+@pytest.mark.parametrize(
+    ("need", "answer", "expected"),
+    [
+        pytest.param(
+            "need help with housing",
+            "skip",
+            ["Work and Income emergency housing"],
+            id="skipped: national services",
+        ),
+        pytest.param(
+            "my daughter needs counselling",
+            "Timbuktu",
+            ["don't have that place", "1737"],
+            id="unknown: not asked again",
+        ),
+    ],
+)
+def test_the_place_is_asked_once(stack, need, answer, expected):
+    """Whatever the answer to "Whereabouts?", the search goes on without asking again."""
     sender = uuid.uuid4().hex
-    stack.texts(sender, "need help with housing")
-    text = stack.texts(sender, "skip")
-    assert "Work and Income emergency housing" in text
+    stack.texts(sender, need)
+    text = stack.texts(sender, answer)
+    assert all(words in text for words in expected), text
     assert "Whereabouts" not in text
-
-
-def test_unknown_place_is_not_asked_again(stack):
-    sender = uuid.uuid4().hex
-    stack.texts(sender, "my daughter needs counselling")
-    text = stack.texts(sender, "Timbuktu")
-    assert "don't have that place" in text
-    assert "Whereabouts" not in text
-    assert "1737" in text
 
 
 def test_named_service_question_without_a_search(stack):
