@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
+from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from bot.config import database_url
 
 Base = declarative_base()
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -32,8 +37,15 @@ def _engine(url: str) -> Engine:
     # hide_parameters: an error's text (often logged) shows the SQL but never the values,
     # which can be a phone number, an email address or what someone wrote.
     if url.startswith("sqlite"):
+        # A file database keeps its connections in a pool, as SQLAlchemy 2.0 does (1.4
+        # opens one per session, and sets the pragmas again each time).
+        pool = {} if ":memory:" in url or url.rstrip("/") == "sqlite:" else {"poolclass": QueuePool}
         engine = create_engine(
-            url, future=True, hide_parameters=True, connect_args={"check_same_thread": False}
+            url,
+            future=True,
+            hide_parameters=True,
+            connect_args={"check_same_thread": False},
+            **pool,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
@@ -55,3 +67,18 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
     """
     with _session_factory(url or database_url()).begin() as session:
         yield session
+
+
+async def run_db(fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``fn(session, *args, **kwargs)`` in a worker thread, in a ``session_scope`` of its own.
+
+    For async code (the Rasa actions): the database call no longer blocks the event
+    loop, so the action server keeps answering other conversations meanwhile. Return
+    plain values (views, ids), not objects that load more from the session later.
+    """
+
+    def unit() -> T:
+        with session_scope() as session:
+            return fn(session, *args, **kwargs)
+
+    return await asyncio.to_thread(unit)

@@ -5,6 +5,10 @@ Mission-specific facts live either as columns on ``service`` (``kaupapa_maori``,
 rows linking a service to a ``taxonomy_term`` (need categories, audiences).
 ``service_area.place_key`` ties a service to a place of the gazetteer in
 ``data/directory/places.yml`` (``nz`` for national services).
+
+``service_search`` and ``service_words`` are derived from those records by
+``bot.directory.seed.index_services`` (the loader calls it), so that a search and
+a follow-up read a few index entries instead of every service.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     Time,
@@ -99,7 +105,9 @@ class Location(Base):
 class ServiceAtLocation(Base):
     __tablename__ = "service_at_location"
     id = Column(ID, primary_key=True)
-    service_id = Column(ID, ForeignKey("service.id", ondelete="CASCADE"), nullable=False)
+    service_id = Column(
+        ID, ForeignKey("service.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     location_id = Column(ID, ForeignKey("location.id", ondelete="CASCADE"), nullable=False)
     description = Column(Text)
 
@@ -110,7 +118,9 @@ class ServiceAtLocation(Base):
 class Address(Base):
     __tablename__ = "address"
     id = Column(ID, primary_key=True)
-    location_id = Column(ID, ForeignKey("location.id", ondelete="CASCADE"), nullable=False)
+    location_id = Column(
+        ID, ForeignKey("location.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     address_1 = Column(String(255), nullable=False)
     address_2 = Column(String(255))
     city = Column(String(100), nullable=False)
@@ -213,3 +223,44 @@ class Attribute(Base):
     value = Column(String(64))  # for needs: "primary" or "also"
 
     taxonomy_term = relationship("TaxonomyTerm")
+
+
+class ServiceSearch(Base):
+    """What a search filters and ranks on: one row per active service, place it serves
+    and need it meets, with the service's facts copied in.
+
+    The primary key starts with the place and the need, so the rows a search reads
+    (the places containing the one asked, the need and "general") are a few ranges
+    of one index; on SQLite the table is that index (``WITHOUT ROWID``).
+    """
+
+    __tablename__ = "service_search"
+    __table_args__ = (
+        Index("ix_service_search_service_id", "service_id"),
+        {"sqlite_with_rowid": False},
+    )
+    place_key = Column(String(64), primary_key=True)
+    need = Column(String(64), primary_key=True)
+    service_id = Column(ID, ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
+    locality = Column(SmallInteger, nullable=False)  # LOCALITY of the place's kind
+    need_rank = Column(SmallInteger, nullable=False)  # 0: the service's main need, 1: also
+    sort_name = Column(Text, nullable=False)  # name.lower(), compared byte by byte
+    audiences = Column(String(255), nullable=False)  # ",tane,rangatahi," or "" for everyone
+    kaupapa_maori = Column(Boolean, nullable=False)
+    free = Column(Boolean)
+    has_contact = Column(Boolean, nullable=False)
+    has_hours = Column(Boolean, nullable=False)
+    always_open = Column(Boolean, nullable=False)  # 24/7
+
+
+class ServiceWords(Base):
+    """The words a message is matched against, for each active service: its name and
+    alternate name as ``bot.reo.match_key`` folds them (indexed: a follow-up looks up
+    the runs of words in the message) and its name, organisation and description."""
+
+    __tablename__ = "service_words"
+    service_id = Column(ID, ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
+    name_key = Column(String(512), nullable=False, index=True)
+    alternate_key = Column(String(512), index=True)
+    words = Column(SmallInteger, nullable=False, index=True)  # of the longer name
+    text_key = Column(Text, nullable=False)

@@ -5,23 +5,42 @@ Ranking: local (town) before district before regional before national;
 a service whose main need is the one asked for before one that also covers it,
 before general services; services for the person's audience before services
 for everyone; services with contact details before those without.
+
+Filtering and ranking happen in one SQL statement over ``service_search`` (rows
+for the places containing the one asked and the need, read through its primary
+key), with a LIMIT; only the services returned are then loaded whole. Names
+mentioned in a message are looked up through ``service_words.name_key``. No
+query reads every service.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement, Select
 
 from bot import clock
+from bot.config import TIMEZONE
 from bot.directory import hours as hours_mod
 from bot.directory.models import (
+    Address,
     Attribute,
+    Organization,
+    Phone,
+    Schedule,
     Service,
     ServiceArea,
     ServiceAtLocation,
+    ServiceSearch,
+    ServiceWords,
     TaxonomyTerm,
 )
 from bot.directory.places import LOCALITY, NATIONAL, gazetteer
@@ -106,10 +125,15 @@ FILTERS = ("kaupapa_maori", "free", "open_now")
 
 # How near the nearest service for the need is to the place asked.
 LOCAL, REGIONAL, NATIONAL_ONLY = "local", "regional", "national"
+# The most a search returns by default: ten pages of three in a conversation.
+MAX_RESULTS = 30
+# A message longer than this many words is matched against names in several queries.
+_NAMES_PER_QUERY = 500
 
 
 @dataclass
 class SearchResult:
+    # The best services, whole (the first ``views`` of ``ids`` when search was given one).
     services: list[ServiceView]
     # True when no service anywhere is for the need itself, and ``services``
     # holds general ones instead.
@@ -121,167 +145,342 @@ class SearchResult:
     reach: str | None = None
     # Filters left out because nothing matched with them (the closest options).
     relaxed: tuple[str, ...] = ()
+    # The ids of the best services, best first (at most the ``limit`` search was given).
+    ids: list[str] = field(default_factory=list)
 
 
-def _load_options():
+# The columns of ``service`` a view shows.
+_SERVICE_COLUMNS = (
+    "id",
+    "name",
+    "description",
+    "url",
+    "email",
+    "kaupapa_maori",
+    "free",
+    "fees_description",
+    "referral",
+    "eligibility_description",
+    "source",
+    "last_verified",
+    "alert",
+)
+
+
+def _grouped(rows: Iterable[Row]) -> dict[str, list[Row]]:
+    """Rows by their first column (the service id), in the order read."""
+    by_service: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        by_service[row[0]].append(row)
+    return by_service
+
+
+@lru_cache(maxsize=1)
+def _view_statements() -> tuple[Select, ...]:
+    """What a view is read from: the service and its organisation, phones, hours, needs and
+    audiences, areas and addresses, for the services in the parameter ``ids``."""
+    ids = bindparam("ids", expanding=True)
     return (
-        selectinload(Service.organization),
-        selectinload(Service.phones),
-        selectinload(Service.schedules),
-        selectinload(Service.service_areas),
-        selectinload(Service.attributes).selectinload(Attribute.taxonomy_term),
-        selectinload(Service.service_at_locations)
-        .selectinload(ServiceAtLocation.location)
-        .selectinload("addresses"),
-    )
-
-
-def _view(service: Service) -> ServiceView:
-    needs: dict[str, str] = {}
-    audiences: list[str] = []
-    for attribute in service.attributes:
-        term = attribute.taxonomy_term
-        if attribute.link_type == NEED_TAXONOMY:
-            needs[term.code] = attribute.value or "also"
-        elif attribute.link_type == AUDIENCE_TAXONOMY:
-            audiences.append(term.code)
-    addresses = []
-    for sal in service.service_at_locations:
-        for a in sal.location.addresses:
-            addresses.append(", ".join(p for p in (a.address_1, a.address_2, a.city) if p))
-    return ServiceView(
-        id=service.id,
-        name=service.name,
-        organization=service.organization.name,
-        description=service.description,
-        website=service.url or service.organization.website,
-        email=service.email,
-        phones=tuple(PhoneView(p.number, p.type, p.description) for p in service.phones),
-        hours=tuple(
-            hours_mod.from_schedule_row(s.byday, s.opens_at, s.closes_at, s.timezone)
-            for s in service.schedules
-        ),
-        needs=needs,
-        audiences=tuple(sorted(audiences)),
-        area_keys=tuple(a.place_key for a in service.service_areas),
-        addresses=tuple(addresses),
-        kaupapa_maori=bool(service.kaupapa_maori),
-        free=service.free,
-        fees_description=service.fees_description,
-        referral=service.referral,
-        eligibility=service.eligibility_description,
-        source=service.source,
-        last_verified=service.last_verified,
-        alert=service.alert,
-    )
-
-
-def _locality(view: ServiceView, lineage: list[str]) -> int | None:
-    """How local a service is to the place asked (lower is more local).
-
-    None when the service does not serve that place.
-    """
-    places = gazetteer().places
-    ranks = [
-        LOCALITY[places[key].kind] if key in places else LOCALITY["country"]
-        for key in view.area_keys
-        if key in lineage
-    ]
-    return min(ranks) if ranks else None
-
-
-def _excluded_by_audience(view: ServiceView, audience: str | None) -> bool:
-    """A service only for other groups (Women's Refuge when asking for tāne)."""
-    if not audience or not view.audiences or audience in INCLUSIVE_AUDIENCES:
-        return False
-    return audience not in view.audiences
-
-
-def _matches_text(view: ServiceView, text: str) -> bool:
-    haystack = match_key(" ".join(filter(None, (view.name, view.organization, view.description))))
-    return all(f" {word} " in haystack for word in match_key(text).split())
-
-
-def _candidates(session: Session, query: ServiceQuery, lineage: list[str]) -> list[ServiceView]:
-    stmt = (
-        select(Service)
-        .where(Service.status == "active")
-        .where(
-            Service.id.in_(select(ServiceArea.service_id).where(ServiceArea.place_key.in_(lineage)))
+        select(
+            *(getattr(Service, name) for name in _SERVICE_COLUMNS),
+            Organization.name.label("organization"),
+            Organization.website,
         )
-        .options(*_load_options())
+        .join(Organization, Organization.id == Service.organization_id)
+        .where(Service.id.in_(ids)),
+        select(Phone.service_id, Phone.number, Phone.type, Phone.description)
+        .where(Phone.service_id.in_(ids))
+        .order_by(Phone.service_id, Phone.position),
+        select(
+            Schedule.service_id,
+            Schedule.byday,
+            Schedule.opens_at,
+            Schedule.closes_at,
+            Schedule.timezone,
+        )
+        .where(Schedule.service_id.in_(ids))
+        .order_by(Schedule.id),
+        select(Attribute.link_id, Attribute.link_type, TaxonomyTerm.code, Attribute.value)
+        .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
+        .where(Attribute.link_entity == "service", Attribute.link_id.in_(ids))
+        .order_by(Attribute.id),
+        select(ServiceArea.service_id, ServiceArea.place_key)
+        .where(ServiceArea.service_id.in_(ids))
+        .order_by(ServiceArea.id),
+        select(ServiceAtLocation.service_id, Address.address_1, Address.address_2, Address.city)
+        .join(Address, Address.location_id == ServiceAtLocation.location_id)
+        .where(ServiceAtLocation.service_id.in_(ids))
+        .order_by(ServiceAtLocation.id, Address.id),
     )
-    if query.need:
-        needs = {query.need, GENERAL_NEED}
-        stmt = stmt.where(
-            Service.id.in_(
-                select(Attribute.link_id)
-                .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
-                .where(Attribute.link_type == NEED_TAXONOMY, TaxonomyTerm.code.in_(needs))
+
+
+def _views(session: Session, ids: list[str]) -> dict[str, ServiceView]:
+    """The services ``ids`` whole, by id: one indexed query per kind of record, read
+    afresh each time (what the bot says about a service is never cached)."""
+    main, *related = _view_statements()
+    services = session.execute(main, {"ids": ids}).all()
+    phones, schedules, terms, areas, addresses = (
+        _grouped(session.execute(stmt, {"ids": ids})) for stmt in related
+    )
+    return {
+        row.id: _view(
+            row, phones[row.id], schedules[row.id], terms[row.id], areas[row.id], addresses[row.id]
+        )
+        for row in services
+    }
+
+
+def _view(
+    row: Row,
+    phones: list[Row],
+    schedules: list[Row],
+    terms: list[Row],
+    areas: list[Row],
+    addresses: list[Row],
+) -> ServiceView:
+    needs = {
+        code: value or "also" for _, link_type, code, value in terms if link_type == NEED_TAXONOMY
+    }
+    audiences = sorted(code for _, kind, code, _ in terms if kind == AUDIENCE_TAXONOMY)
+    return ServiceView(
+        id=row.id,
+        name=row.name,
+        organization=row.organization,
+        description=row.description,
+        website=row.url or row.website,
+        email=row.email,
+        phones=tuple(PhoneView(p.number, p.type, p.description) for p in phones),
+        hours=tuple(hours_mod.from_schedule_row(*s[1:]) for s in schedules),
+        needs=needs,
+        audiences=tuple(audiences),
+        area_keys=tuple(a.place_key for a in areas),
+        addresses=tuple(", ".join(part for part in a[1:] if part) for a in addresses),
+        kaupapa_maori=bool(row.kaupapa_maori),
+        free=row.free,
+        fees_description=row.fees_description,
+        referral=row.referral,
+        eligibility=row.eligibility_description,
+        source=row.source,
+        last_verified=row.last_verified,
+        alert=row.alert,
+    )
+
+
+def _pattern(text: str) -> str:
+    """A LIKE pattern for ``text`` anywhere (escaped with "/")."""
+    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+def _containing(column: ColumnElement, name: str) -> ColumnElement:
+    return column.like(bindparam(name), escape="/")
+
+
+def _open_at() -> ColumnElement:
+    """A schedule row of the service open at the time given by the parameters ``today``,
+    ``yesterday`` (day codes) and ``now`` (wall-clock time), as ``hours.is_open`` reads it.
+
+    A row runs from ``opens_at`` on each of its days to ``closes_at``, on the next
+    day when it closes at or before it opens, and to midnight when it closes at 23:59
+    (``hours.from_schedule_row``). Compared on New Zealand wall-clock time, the zone
+    the loader writes every schedule in; in the hour a daylight-saving change repeats
+    or skips, this can differ from ``is_open``'s comparison in UTC.
+    """
+    now = bindparam("now", type_=Schedule.opens_at.type)
+    until_midnight = Schedule.closes_at == hours_mod.END_OF_DAY
+    overnight = Schedule.closes_at <= Schedule.opens_at
+    return exists().where(
+        Schedule.service_id == ServiceSearch.service_id,
+        Schedule.timezone == TIMEZONE,
+        or_(
+            and_(
+                _containing(Schedule.byday, "today"),
+                Schedule.opens_at <= now,
+                or_(until_midnight, overnight, Schedule.closes_at > now),
+            ),
+            and_(
+                _containing(Schedule.byday, "yesterday"),
+                ~until_midnight,
+                overnight,
+                Schedule.closes_at > now,
+            ),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What the ranking statement depends on, besides its parameters."""
+
+    need: bool
+    audience: bool
+    exclude_audience: bool
+    kaupapa_maori: bool
+    free: bool
+    open_now: bool
+    words: int
+    limited: bool
+    dialect: str
+
+
+def _shape(query: ServiceQuery, dialect: str, limit: int | None) -> _Shape:
+    return _Shape(
+        need=bool(query.need),
+        audience=bool(query.audience),
+        exclude_audience=bool(query.audience) and query.audience not in INCLUSIVE_AUDIENCES,
+        kaupapa_maori=query.kaupapa_maori,
+        free=query.free,
+        open_now=query.open_now,
+        words=len(match_key(query.text or "").split()),
+        limited=limit is not None,
+        dialect=dialect,
+    )
+
+
+def _parameters(query: ServiceQuery, lineage: list[str], limit: int | None) -> dict:
+    """The values for the ranking statement's parameters."""
+    values: dict = {"lineage": lineage, "needs": sorted({query.need or "", GENERAL_NEED})}
+    values |= {"need": query.need or "", "limit": limit}
+    values["audience"] = _pattern(f",{query.audience},") if query.audience else ""
+    if query.open_now:
+        local = (query.at or clock.now()).astimezone(ZoneInfo(TIMEZONE))
+        values["today"] = _pattern(hours_mod.DAYS[local.weekday()])
+        values["yesterday"] = _pattern(hours_mod.DAYS[(local.weekday() - 1) % 7])
+        values["now"] = local.time().replace(tzinfo=None)
+    for i, word in enumerate(match_key(query.text or "").split()):
+        values[f"word{i}"] = _pattern(f" {word} ")
+    return values
+
+
+def _filters(shape: _Shape) -> list[ColumnElement]:
+    """What a ``service_search`` row must meet to count."""
+    where = [ServiceSearch.place_key.in_(bindparam("lineage", expanding=True))]
+    if shape.need:
+        where.append(ServiceSearch.need.in_(bindparam("needs", expanding=True)))
+    if shape.exclude_audience:
+        # A service only for other groups (Women's Refuge when asking for tāne) is left out.
+        where.append(
+            or_(ServiceSearch.audiences == "", _containing(ServiceSearch.audiences, "audience"))
+        )
+    if shape.kaupapa_maori:
+        where.append(ServiceSearch.kaupapa_maori.is_(True))
+    if shape.free:
+        where.append(ServiceSearch.free.is_(True))
+    if shape.open_now:
+        where.append(
+            or_(
+                ServiceSearch.always_open.is_(True),
+                and_(ServiceSearch.has_hours.is_(True), _open_at()),
             )
         )
-    if query.kaupapa_maori:
-        stmt = stmt.where(Service.kaupapa_maori.is_(True))
-    if query.free:
-        stmt = stmt.where(Service.free.is_(True))
-    return [_view(s) for s in session.execute(stmt).scalars().unique()]
+    if shape.words:
+        where.append(
+            exists().where(
+                ServiceWords.service_id == ServiceSearch.service_id,
+                *(_containing(ServiceWords.text_key, f"word{i}") for i in range(shape.words)),
+            )
+        )
+    return where
 
 
-def _reach(query: ServiceQuery, localities: list[int]) -> str | None:
-    """LOCAL, REGIONAL or NATIONAL_ONLY for the nearest of ``localities``, given the place."""
+@lru_cache(maxsize=256)
+def _ranking(shape: _Shape) -> Select:
+    """The best services: id, locality and, on every row, the locality of the nearest
+    service for the need itself (None when none is). Built once per shape."""
+    locality = func.min(ServiceSearch.locality)
+    specificity = func.min(
+        case((ServiceSearch.need == bindparam("need"), ServiceSearch.need_rank), else_=2)
+        if shape.need
+        else literal(2)
+    )
+    nearest_specific = (
+        func.min(case((specificity < 2, locality))) if shape.need else func.min(locality)
+    ).over()
+    audience_rank = (
+        case((_containing(ServiceSearch.audiences, "audience"), 0), else_=1)
+        if shape.audience
+        else literal(1)
+    )
+    # Python's str order (code points), which PostgreSQL only follows in the "C" collation.
+    name = (
+        ServiceSearch.sort_name.collate("C")
+        if shape.dialect == "postgresql"
+        else ServiceSearch.sort_name
+    )
+    stmt = (
+        select(
+            ServiceSearch.service_id,
+            locality.label("locality"),
+            nearest_specific.label("nearest_specific"),
+        )
+        .where(*_filters(shape))
+        .group_by(
+            ServiceSearch.service_id,
+            ServiceSearch.sort_name,
+            ServiceSearch.audiences,
+            ServiceSearch.has_contact,
+        )
+        .order_by(
+            locality,
+            specificity,
+            audience_rank,
+            case((ServiceSearch.has_contact.is_(True), 0), else_=1),
+            name,
+            ServiceSearch.service_id,
+        )
+    )
+    return stmt.limit(bindparam("limit")) if shape.limited else stmt
+
+
+def _reach(query: ServiceQuery, nearest: int | None) -> str | None:
+    """LOCAL, REGIONAL or NATIONAL_ONLY for the nearest service for the need, given the place."""
     place = gazetteer().get(query.place)
-    if place is None or place.key == NATIONAL or not localities:
+    if place is None or place.key == NATIONAL or nearest is None:
         return None
-    nearest = min(localities)
     if nearest <= max(LOCALITY["district"], LOCALITY[place.kind]):
         return LOCAL
     return REGIONAL if nearest < LOCALITY["country"] else NATIONAL_ONLY
 
 
-def _ranked(session: Session, query: ServiceQuery) -> SearchResult:
+def _ranked(
+    session: Session, query: ServiceQuery, limit: int | None, views: int | None
+) -> SearchResult:
     lineage = gazetteer().lineage(query.place) if query.place else [NATIONAL]
-    at = query.at or clock.now()
-    ranked: list[tuple[tuple, ServiceView]] = []
-    localities: dict[str, int] = {}
-    for view in _candidates(session, query, lineage):
-        locality = _locality(view, lineage)
-        if locality is None:
-            continue
-        if _excluded_by_audience(view, query.audience):
-            continue
-        if query.text and not _matches_text(view, query.text):
-            continue
-        if query.open_now and not view.is_open(at):
-            continue
-        specificity = {"primary": 0, "also": 1}.get(view.needs.get(query.need or ""), 2)
-        audience_rank = 0 if query.audience and query.audience in view.audiences else 1
-        key = (locality, specificity, audience_rank, not view.has_contact, view.name.lower())
-        ranked.append((key, view))
-        localities[view.id] = locality
-    ranked.sort(key=lambda item: item[0])
-    services = [view for _, view in ranked]
-    specific = [s for s in services if query.need is None or query.need in s.needs]
-    reach = _reach(query, [localities[s.id] for s in specific])
-    if query.need and not specific:
-        return SearchResult(services, fallback=bool(services), localities=localities)
-    return SearchResult(services, localities=localities, reach=reach)
+    shape = _shape(query, session.get_bind().dialect.name, limit)
+    rows = session.execute(_ranking(shape), _parameters(query, lineage, limit)).all()
+    ids = [row.service_id for row in rows]
+    localities = {row.service_id: row.locality for row in rows}
+    services = get_services(session, ids if views is None else ids[:views])
+    nearest = rows[0].nearest_specific if rows else None
+    if query.need and nearest is None:
+        return SearchResult(services, fallback=bool(rows), localities=localities, ids=ids)
+    return SearchResult(services, localities=localities, reach=_reach(query, nearest), ids=ids)
 
 
-def search(session: Session, query: ServiceQuery) -> SearchResult:
+def search(
+    session: Session,
+    query: ServiceQuery,
+    limit: int | None = MAX_RESULTS,
+    views: int | None = None,
+) -> SearchResult:
     """Services for a need in a place, best first, saying how local the best ones are.
 
     National services always qualify, so a need is never left without an
     answer; ``reach`` says honestly whether any of them is local. When the
     filters asked for (kaupapa Māori, free, open now) leave nothing for the
     need, they are dropped and named in ``relaxed``: the closest options.
+
+    ``ids`` holds the best ``limit`` services (every one when None); ``services``
+    the first ``views`` of them whole (all of them when None): a conversation keeps
+    the ids and shows a page.
     """
-    result = _ranked(session, query)
-    if not query.filters or any(
-        query.need is None or query.need in s.needs for s in result.services
-    ):
+    result = _ranked(session, query, limit, views)
+    if not query.filters or (result.ids and not result.fallback):
         return result
     closest = _ranked(
-        session, ServiceQuery(query.need, query.place, query.audience, text=query.text, at=query.at)
+        session,
+        ServiceQuery(query.need, query.place, query.audience, text=query.text, at=query.at),
+        limit,
+        views,
     )
     closest.relaxed = query.filters
     return closest
@@ -291,26 +490,49 @@ def get_services(session: Session, ids: list[str]) -> list[ServiceView]:
     """Services by id, in the order given; unknown ids are left out."""
     if not ids:
         return []
-    rows = session.execute(select(Service).where(Service.id.in_(ids)).options(*_load_options()))
-    by_id = {s.id: _view(s) for s in rows.scalars().unique()}
+    by_id = _views(session, list(dict.fromkeys(ids)))
     return [by_id[i] for i in ids if i in by_id]
 
 
+_LONGEST_NAME = select(func.max(ServiceWords.words))
+_NAMED = select(ServiceWords.service_id, ServiceWords.name_key, ServiceWords.alternate_key).where(
+    or_(
+        ServiceWords.name_key.in_(bindparam("runs", expanding=True)),
+        ServiceWords.alternate_key.in_(bindparam("runs", expanding=True)),
+    )
+)
+
+
 def find_by_name(session: Session, text: str) -> list[ServiceView]:
-    """Services whose name or organisation is mentioned in ``text`` (case and macron blind)."""
+    """Services whose name or organisation is mentioned in ``text`` (case and macron blind),
+    in the order the message mentions them.
+
+    A name is mentioned when its words appear together in the message: each run of
+    the message's words, up to the longest name, is looked up in the name index.
+    """
     key = match_key(text)
-    rows = session.execute(
-        select(Service.id, Service.name, Service.alternate_name).where(Service.status == "active")
-    ).all()
-    hits = [
-        row.id
-        for row in rows
-        if any(name and match_key(name) in key for name in (row.name, row.alternate_name))
-    ]
-    return get_services(session, hits)
+    words = key.split()
+    longest = session.execute(_LONGEST_NAME).scalar() or 0
+    runs = sorted(
+        {
+            f" {' '.join(words[start:end])} "
+            for start in range(len(words))
+            for end in range(start + 1, min(len(words), start + longest) + 1)
+        }
+    )
+    found: dict[str, int] = {}
+    for first in range(0, len(runs), _NAMES_PER_QUERY):
+        chunk = runs[first : first + _NAMES_PER_QUERY]
+        rows = session.execute(_NAMED, {"runs": chunk})
+        for row in rows:
+            names = {row.name_key, row.alternate_key} & set(chunk)
+            found[row.service_id] = min(
+                [key.find(name) for name in names] + [found.get(row.service_id, len(key))]
+            )
+    return get_services(session, sorted(found, key=lambda i: (found[i], i)))
 
 
 def services_for_need(session: Session, need: str) -> list[ServiceView]:
     """Every active national service for a need, e.g. the crisis lines."""
-    result = search(session, ServiceQuery(need=need))
+    result = search(session, ServiceQuery(need=need), limit=None)
     return [s for s in result.services if need in s.needs]

@@ -8,13 +8,15 @@ must carry a ``source``; place keys, needs and audiences must exist.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, time
 from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import delete
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
@@ -31,11 +33,14 @@ from bot.directory.models import (
     Service,
     ServiceArea,
     ServiceAtLocation,
+    ServiceSearch,
+    ServiceWords,
     Taxonomy,
     TaxonomyTerm,
 )
-from bot.directory.places import gazetteer
+from bot.directory.places import LOCALITY, gazetteer
 from bot.directory.taxonomy import AUDIENCE_TAXONOMY, NEED_TAXONOMY, taxonomies
+from bot.reo import match_key
 
 SERVICES_FILE = DATA_DIR / "directory" / "services.yml"
 # NZ numbers as published: 111, short codes (1737, 105, 8681), 0800/0508 and
@@ -237,6 +242,8 @@ def _service_rows(org_id: str, raw: dict[str, Any]) -> Iterable[Any]:
 
 
 def _delete_service(session: Session, service_id: str) -> None:
+    for derived in (ServiceSearch, ServiceWords):
+        session.execute(delete(derived).where(derived.service_id == service_id))
     session.execute(delete(Attribute).where(Attribute.link_id == service_id))
     for model in (ServiceArea, Phone, Schedule, Language):
         session.execute(delete(model).where(model.service_id == service_id))
@@ -266,6 +273,7 @@ def load(session: Session, path: Path = SERVICES_FILE, progress: bool = False) -
     load_taxonomies(session)
     count = 0
     organizations = read_seed(path)
+    loaded: list[str] = []
     for raw_org in tqdm(organizations, desc="organisations", disable=not progress, unit="org"):
         where = f"organisation {raw_org.get('id')!r}"
         org_id = _require(raw_org, "id", where)
@@ -285,6 +293,141 @@ def load(session: Session, path: Path = SERVICES_FILE, progress: bool = False) -
             _delete_service(session, raw_service.get("id"))
             session.flush()
             session.add_all(list(_service_rows(org_id, raw_service)))
+            loaded.append(raw_service["id"])
             count += 1
         session.flush()
+    index_services(session, loaded)
     return count
+
+
+# What search and find_by_name read (bot.directory.query) -----------------------------------
+
+INDEX_BATCH = 500
+
+
+def index_services(session: Session | Connection, ids: Iterable[str] | None = None) -> None:
+    """Rebuilds ``service_search`` and ``service_words`` for ``ids`` (every service when
+    None) from the services' records; a service that is not active gets no rows.
+
+    The one place that derives them: the loader calls it after writing services, and
+    so do migration 0004 (for a directory loaded before it) and the benchmark.
+    """
+    if ids is None:
+        ids = session.execute(select(Service.id)).scalars().all()
+    ids = list(ids)
+    for start in range(0, len(ids), INDEX_BATCH):
+        batch = ids[start : start + INDEX_BATCH]
+        for derived in (ServiceSearch, ServiceWords):
+            session.execute(delete(derived).where(derived.service_id.in_(batch)))
+        search_rows, word_rows = _index_rows(session, batch)
+        if search_rows:
+            session.execute(insert(ServiceSearch), search_rows)
+        if word_rows:
+            session.execute(insert(ServiceWords), word_rows)
+
+
+def _grouped(rows: Iterable[Any]) -> dict[str, list[Any]]:
+    by_service: dict[str, list[Any]] = defaultdict(list)
+    for row in rows:
+        by_service[row[0]].append(row)
+    return by_service
+
+
+def _index_rows(session: Session | Connection, ids: list[str]) -> tuple[list[dict], list[dict]]:
+    """The derived rows of the services ``ids``, as ``bot.directory.query.ServiceView``
+    reads the same records (needs, audiences, contact, hours, locality of each area)."""
+    services = session.execute(
+        select(
+            Service.id,
+            Service.name,
+            Service.alternate_name,
+            Service.description,
+            Service.url,
+            Service.email,
+            Service.kaupapa_maori,
+            Service.free,
+            Organization.name.label("organization"),
+            Organization.website,
+        )
+        .join(Organization, Organization.id == Service.organization_id)
+        .where(Service.id.in_(ids), Service.status == "active")
+    ).all()
+    terms = _grouped(
+        session.execute(
+            select(Attribute.link_id, Attribute.link_type, TaxonomyTerm.code, Attribute.value)
+            .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
+            .where(Attribute.link_entity == "service", Attribute.link_id.in_(ids))
+        )
+    )
+    areas = _grouped(
+        session.execute(
+            select(ServiceArea.service_id, ServiceArea.place_key).where(
+                ServiceArea.service_id.in_(ids)
+            )
+        )
+    )
+    phoned = set(
+        session.execute(select(Phone.service_id).where(Phone.service_id.in_(ids))).scalars()
+    )
+    hours = _grouped(
+        session.execute(
+            select(
+                Schedule.service_id,
+                Schedule.byday,
+                Schedule.opens_at,
+                Schedule.closes_at,
+                Schedule.timezone,
+            ).where(Schedule.service_id.in_(ids))
+        )
+    )
+    search_rows: list[dict] = []
+    word_rows: list[dict] = []
+    for s in services:
+        openings = [hours_mod.from_schedule_row(*row[1:]) for row in hours[s.id]]
+        needs = {
+            code: value or "also"
+            for _, link_type, code, value in terms[s.id]
+            if link_type == NEED_TAXONOMY
+        }
+        audiences = sorted(code for _, kind, code, _ in terms[s.id] if kind == AUDIENCE_TAXONOMY)
+        facts = {
+            "service_id": s.id,
+            "sort_name": s.name.lower(),
+            "audiences": f",{','.join(audiences)}," if audiences else "",
+            "kaupapa_maori": bool(s.kaupapa_maori),
+            "free": s.free,
+            "has_contact": bool(s.id in phoned or s.url or s.website or s.email),
+            "has_hours": bool(openings),
+            "always_open": hours_mod.is_24_7(openings),
+        }
+        for place_key in {key for _, key in areas[s.id]}:
+            for need, rank in needs.items():
+                search_rows.append(
+                    facts
+                    | {
+                        "place_key": place_key,
+                        "need": need,
+                        "locality": _locality(place_key),
+                        "need_rank": 0 if rank == "primary" else 1,
+                    }
+                )
+        word_rows.append(_words(s))
+    return search_rows, word_rows
+
+
+def _locality(place_key: str) -> int:
+    place = gazetteer().get(place_key)
+    return LOCALITY[place.kind] if place else LOCALITY["country"]
+
+
+def _words(service: Any) -> dict[str, Any]:
+    name = match_key(service.name)
+    alternate = match_key(service.alternate_name) if service.alternate_name else None
+    text = " ".join(filter(None, (service.name, service.organization, service.description)))
+    return {
+        "service_id": service.id,
+        "name_key": name,
+        "alternate_key": alternate,
+        "words": max(len(name.split()), len((alternate or "").split())),
+        "text_key": match_key(text),
+    }
