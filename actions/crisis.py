@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import latest_intent
-from bot.db import session_scope
+from bot.db import run_db
 from bot.directory import present
 from bot.safety.detector import CRISIS_PREFIX
 from bot.safety.lines import crisis_lines
@@ -28,8 +28,7 @@ class ActionCrisisResponse(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         category = (latest_intent(tracker) or "").removeprefix(CRISIS_PREFIX)
-        with session_scope() as session:
-            views = crisis_lines(session, category)
+        views = await run_db(crisis_lines, category)
         lines = "\n".join(present.contact_answer(v) for v in views)
         dispatcher.utter_message(response="utter_crisis_lines", lines=lines)
         events: list[dict[str, Any]] = [SlotSet("crisis_category", category)]

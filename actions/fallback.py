@@ -47,7 +47,7 @@ class ActionFallback(Action):
         if loop:
             return [FollowupAction(loop)]
         if entity_values(tracker, "place") and tracker.get_slot("need"):
-            return show_search(dispatcher, tracker)  # "what about in westport"
+            return await show_search(dispatcher, tracker)  # "what about in westport"
         if fallbacks_in_a_row(tracker) >= OFFER_AFTER:
             dispatcher.utter_message(response="utter_default_offer_person")
             return []

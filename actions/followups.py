@@ -9,10 +9,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
 
 from actions.common import entity_values, latest_intent, shown
 from actions.search import show_search
-from bot.db import session_scope
+from bot.db import run_db
 from bot.directory import present
 from bot.directory.query import ServiceView, find_by_name, get_services
 from bot.nlu.narrowing import FILTER_FOR_INTENT, asks_for_other_services
@@ -25,34 +26,32 @@ ANSWERS: dict[str, Callable[[ServiceView], str]] = {
 }
 
 
-def _services_in_question(tracker: Tracker) -> list[ServiceView]:
+def _services_in_question(session: Session, tracker: Tracker) -> list[ServiceView]:
     """The services a follow-up is about: named ones, "the second one", the one in
-    focus, or the page just shown, in that order."""
+    focus, or the page just shown, in that order (run with ``run_db``)."""
     text = tracker.latest_message.get("text") or ""
     state = shown(tracker)
-    with session_scope() as session:
-        named = find_by_name(session, text)
-        if named:
-            return named
-        ordinals = entity_values(tracker, "ordinal")
-        if ordinals and state:
-            picked = [state.pick(o) for o in ordinals]
-            return get_services(session, [p for p in picked if p])
-        focus = tracker.get_slot("focus_service")
-        if focus:
-            return get_services(session, [focus])
-        return get_services(session, state.page) if state else []
+    named = find_by_name(session, text)
+    if named:
+        return named
+    ordinals = entity_values(tracker, "ordinal")
+    if ordinals and state:
+        picked = [state.pick(o) for o in ordinals]
+        return get_services(session, [p for p in picked if p])
+    focus = tracker.get_slot("focus_service")
+    if focus:
+        return get_services(session, [focus])
+    return get_services(session, state.page) if state else []
 
 
-def _asks_for_a_narrower_search(tracker: Tracker) -> bool:
+async def _asks_for_a_narrower_search(tracker: Tracker) -> bool:
     """ "Anything kaupapa Māori?" (search again) rather than "is the 2nd one?" (a fact)."""
     if entity_values(tracker, "ordinal"):
         return False
     text = tracker.latest_message.get("text") or ""
     if shown(tracker) is not None and not asks_for_other_services(text):
         return False
-    with session_scope() as session:
-        return not find_by_name(session, text)
+    return not await run_db(find_by_name, text)
 
 
 class ActionServiceDetail(Action):
@@ -66,7 +65,7 @@ class ActionServiceDetail(Action):
     ) -> list[dict[str, Any]]:
         ordinals = entity_values(tracker, "ordinal")
         has_reference = ordinals or tracker.get_slot("focus_service")
-        services = _services_in_question(tracker)
+        services = await run_db(_services_in_question, tracker)
         state = shown(tracker)
         if ordinals and state and not services:
             dispatcher.utter_message(response="utter_pick_out_of_range", count=state.numbered)
@@ -95,10 +94,10 @@ class ActionServiceFact(Action):
     ) -> list[dict[str, Any]]:
         intent = latest_intent(tracker) or ""
         wanted = FILTER_FOR_INTENT.get(intent)
-        if wanted and _asks_for_a_narrower_search(tracker):
-            return show_search(dispatcher, tracker, {wanted: True})
+        if wanted and await _asks_for_a_narrower_search(tracker):
+            return await show_search(dispatcher, tracker, {wanted: True})
         answer = ANSWERS.get(intent, present.contact_answer)
-        services = _services_in_question(tracker)
+        services = await run_db(_services_in_question, tracker)
         if not services:
             dispatcher.utter_message(response="utter_nothing_shown")
             return []

@@ -13,17 +13,39 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
 
 from actions.common import LEFT_SLOT, latest_intent
-from bot.db import session_scope
+from bot.db import run_db, session_scope
 from bot.directory import present
 from bot.directory.helplines import helplines
-from bot.directory.query import find_by_name
+from bot.directory.query import ServiceView, find_by_name
 from bot.handoff import conversation as talk
 
 
-def leave(
+def _lines(session: Session, tracker: Tracker) -> list[ServiceView]:
+    """The lines for a number request: "the number for Lifeline" names its service."""
+    text = tracker.latest_message.get("text") or ""
+    return find_by_name(session, text) or helplines(session, tracker.get_slot("need"))
+
+
+def _why(tracker: Tracker) -> str | None:
+    return tracker.get_slot(LEFT_SLOT) or talk.LEAVING_INTENTS.get(latest_intent(tracker) or "")
+
+
+async def leave_async(
     dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+) -> list[dict[str, Any]]:
+    """:func:`leave`, looking the lines up off the event loop (``run_db``)."""
+    lines = await run_db(_lines, tracker) if _why(tracker) == talk.NUMBER else []
+    return leave(dispatcher, tracker, domain, lines)
+
+
+def leave(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: DomainDict,
+    lines: list[ServiceView] | None = None,
 ) -> list[dict[str, Any]]:
     """Says the form stopped and nothing was passed on, then gives the free lines; a
     number request gets the numbers to ring now, with the line for the need talked about.
@@ -31,8 +53,12 @@ def leave(
     A form just left says so in ``form_left`` (its answers are already cleared). A
     form a crisis paused is ended here too, its answers cleared, so "carry on" no
     longer brings it back.
+
+    ``lines`` are the lines for a number request when the caller looked them up
+    already (``leave_async``); without them they are looked up here, blocking (still
+    so from ``actions/handoff.py``).
     """
-    why = tracker.get_slot(LEFT_SLOT) or talk.LEAVING_INTENTS.get(latest_intent(tracker) or "")
+    why = _why(tracker)
     events: list[dict[str, Any]] = [SlotSet(LEFT_SLOT, None)]
     paused = tracker.get_slot("interrupted_form")
     if paused:
@@ -43,11 +69,11 @@ def leave(
     if stopped:
         dispatcher.utter_message(response="utter_form_stopped")
     if why == talk.NUMBER:
-        text = tracker.latest_message.get("text") or ""
-        with session_scope() as session:  # "the number for Lifeline" names its service
-            views = find_by_name(session, text) or helplines(session, tracker.get_slot("need"))
-            lines = "\n".join(present.contact_answer(v) for v in views)
-        dispatcher.utter_message(response="utter_helplines", lines=lines)
+        if lines is None:
+            with session_scope() as session:
+                lines = _lines(session, tracker)
+        answer = "\n".join(present.contact_answer(v) for v in lines)
+        dispatcher.utter_message(response="utter_helplines", lines=answer)
     elif stopped:
         dispatcher.utter_message(response="utter_free_lines")
     else:
@@ -64,4 +90,4 @@ class ActionLeaveForm(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        return leave(dispatcher, tracker, domain)
+        return await leave_async(dispatcher, tracker, domain)

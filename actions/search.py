@@ -18,8 +18,8 @@ from actions.common import (
     shown,
     shown_events,
 )
-from actions.leaving import leave
-from bot.db import session_scope
+from actions.leaving import leave_async
+from bot.db import run_db
 from bot.directory import present, query
 from bot.directory.helplines import helpline_for_need
 from bot.directory.places import gazetteer
@@ -53,8 +53,7 @@ class ActionStartSearch(Action):
             named = _named_need(tracker)
             need = taxonomies().needs[named] if named else None
         if need is not None and tracker.get_slot("place") is None:
-            with session_scope() as session:
-                line = helpline_for_need(session, need.code)
+            line = await run_db(helpline_for_need, need.code)
             dispatcher.utter_message(
                 response="utter_need_understood_with_line" if line else "utter_need_understood",
                 need_label=need.label,
@@ -129,7 +128,7 @@ def _named_need(tracker: Tracker) -> str | None:
     return need.code if need else None
 
 
-def show_search(
+async def show_search(
     dispatcher: CollectingDispatcher, tracker: Tracker, filters: dict[str, bool] | None = None
 ) -> list[dict[str, Any]]:
     """Searches with the need, place, audience and filters in the slots (``filters``
@@ -143,15 +142,14 @@ def show_search(
     asked = query.ServiceQuery(
         need=need_code, place=place_key, audience=tracker.get_slot("audience"), **filters
     )
-    with session_scope() as session:
-        result = query.search(session, asked)
+    result = await run_db(query.search, asked, views=PAGE_SIZE)
     need_event = SlotSet("need", need_code)
     filter_events = [SlotSet(name, value or None) for name, value in filters.items()]
     wording = present.search_wording(asked)
     if not result.services:
         dispatcher.utter_message(response="utter_no_results", **wording)
         return [SlotSet("results", None), need_event, *filter_events]
-    state = Shown([s.id for s in result.services], 0, min(PAGE_SIZE, len(result.services)))
+    state = Shown(result.ids, 0, min(PAGE_SIZE, len(result.ids)))
     if result.relaxed:
         dispatcher.utter_message(response="utter_filters_relaxed", **wording)
         filter_events = [SlotSet(name, None) for name in result.relaxed]
@@ -176,8 +174,8 @@ class ActionSearchServices(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         if tracker.get_slot(LEFT_SLOT):
-            return leave(dispatcher, tracker, domain)
-        return show_search(dispatcher, tracker)
+            return await leave_async(dispatcher, tracker, domain)
+        return await show_search(dispatcher, tracker)
 
 
 class ActionShowMore(Action):
@@ -195,8 +193,7 @@ class ActionShowMore(Action):
         if following is None:
             dispatcher.utter_message(response="utter_no_more")
             return []
-        with session_scope() as session:
-            views = get_services(session, following.page)
+        views = await run_db(get_services, following.page)
         dispatcher.utter_message(
             response="utter_services",
             services=present.summaries(views, start=following.offset + 1),
