@@ -52,6 +52,7 @@ _FIGURES = "awhina_figures"
 _clock_read = [False]
 _figures_from = [0]
 _recorded: dict[str, bool] = {}
+_unsure: set[str] = set()
 
 
 def _watched(frozen: Callable[[], object]) -> Callable[[], object]:
@@ -83,9 +84,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Only a test that passed is recorded as not reading the clock: one that failed or
+    was skipped may have stopped before it read it."""
+    if not report.passed:
+        _unsure.add(report.nodeid)
     for name, value in report.user_properties:
         if name == _READS_CLOCK:
-            _recorded[report.nodeid] = bool(value)
+            _recorded[report.nodeid] = bool(value) or report.nodeid in _unsure
         elif name == _FIGURES:
             FIGURES.extend(value)
 

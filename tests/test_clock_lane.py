@@ -44,8 +44,18 @@ def test_takes_its_time_as_a_parameter():
 @pytest.mark.clock
 def test_a_subprocess_reads_it():
     pass
+
+
+@pytest.mark.skip(reason="skipped before it could read the clock")
+def test_skipped():
+    clock.now()
 """
-READERS = {"test_reads_the_clock", "test_a_fixture_reads_it", "test_a_subprocess_reads_it"}
+READERS = {
+    "test_reads_the_clock",
+    "test_a_fixture_reads_it",
+    "test_a_subprocess_reads_it",
+    "test_skipped",
+}
 
 
 def test_every_read_goes_through_the_watched_function():
@@ -67,5 +77,5 @@ def test_the_lane_selects_the_tests_that_read_the_clock(pytester, monkeypatch):
     pytester.makepyfile(test_suite=SUITE)
     # Before the first run nothing is known: every test is in the lane.
     assert selected(pytester) == READERS | {"test_takes_its_time_as_a_parameter"}
-    pytester.runpytest_subprocess("-n", "2").assert_outcomes(passed=4)
+    pytester.runpytest_subprocess("-n", "2").assert_outcomes(passed=4, skipped=1)
     assert selected(pytester) == READERS
