@@ -8,5 +8,12 @@ from bot.channels import models as channel_models
 from bot.db import Base
 from bot.directory import models as directory_models
 from bot.handoff import models as handoff_models
+from bot.navigator import limits as navigator_limits
 
-__all__ = ["Base", "channel_models", "directory_models", "handoff_models"]
+__all__ = [
+    "Base",
+    "channel_models",
+    "directory_models",
+    "handoff_models",
+    "navigator_limits",
+]

@@ -13,16 +13,16 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from urllib.parse import unquote
 
 from aiohttp import web
 from yarl import URL
 
-from bot.navigator import store
+from bot.navigator import limits, store
 from bot.navigator.keys import SETTINGS
 from bot.navigator.middlewares import error_response
 
@@ -31,7 +31,6 @@ LOGIN_CSRF_COOKIE = "inbox_login_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 PUBLIC_PATHS = frozenset({"/login", "/health"})
-MAX_TRACKED_KEYS = 10_000
 DEFAULT_NEXT = "/requests"
 MAX_NEXT = 300
 # One slash, then only unreserved, sub-delimiter, ":", "@", "/", "?" and percent characters.
@@ -118,49 +117,60 @@ class SessionStore:
 
 
 class LoginLimiter:
-    """Counts failed sign-ins per key (an email, an IP address) in a sliding window."""
+    """The inbox's sign-in limits (``bot.navigator.limits``), counted in its database."""
 
     def __init__(self, max_failures: int, window: timedelta) -> None:
-        self._max = max_failures
-        self._window = window
-        self._failures: OrderedDict[str, deque[datetime]] = OrderedDict()
+        self.limits = limits.Limits(max_failures, window)
 
-    def _recent(self, key: str, now: datetime) -> deque[datetime]:
-        times = self._failures.get(key, deque())
-        while times and now - times[0] > self._window:
-            times.popleft()
-        if not times:
-            self._failures.pop(key, None)
-        return times
+    async def attempt(
+        self, request: web.Request, email: str, now: datetime
+    ) -> tuple[list[limits.Limit], timedelta | None]:
+        """Counts this attempt before its password is checked: the limits it counts
+        under, and None; or nothing and how long to wait (nothing may be checked)."""
+        ours = self.limits.for_attempt(email, client_address(request))
+        try:
+            return await store.run(request.app, limits.attempt, ours, now), None
+        except limits.Refused as refused:
+            return [], refused.wait
 
-    def retry_after(self, keys: list[str], now: datetime) -> timedelta | None:
-        """How long until these keys may try again, or None if they may now."""
-        waits = []
-        for key in keys:
-            times = self._recent(key, now)
-            if len(times) >= self._max:
-                waits.append(times[-self._max] + self._window - now)
-        return max(waits) if waits else None
-
-    def failed(self, keys: list[str], now: datetime) -> None:
-        for key in keys:
-            times = self._recent(key, now)
-            times.append(now)
-            self._failures[key] = times
-            self._failures.move_to_end(key)
-        while len(self._failures) > MAX_TRACKED_KEYS:
-            self._failures.popitem(last=False)
-
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)
+    async def succeeded(
+        self, request: web.Request, counted: list[limits.Limit], now: datetime
+    ) -> None:
+        await store.run(request.app, limits.succeeded, counted, now)
 
 
 SESSIONS: web.AppKey[SessionStore] = web.AppKey("sessions")
 LIMITER: web.AppKey[LoginLimiter] = web.AppKey("limiter")
 
 
-def login_keys(email: str, remote: str | None) -> list[str]:
-    return [f"email:{email.strip().lower()}", f"ip:{remote or 'unknown'}"]
+def client_address(request: web.Request) -> str:
+    """The address a sign-in comes from, for its limits.
+
+    ``X-Forwarded-For`` is read only when the connection comes from a trusted
+    proxy (``INBOX_TRUSTED_PROXIES``): the nearest address in it that is not one
+    of those proxies. Anyone else could write any address there.
+    """
+    trusted = request.app[SETTINGS].trusted_proxies
+    peer = request.remote or "unknown"
+    if not _within(peer, trusted):
+        return peer
+    hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
+    for hop in reversed(hops):
+        if not _within(hop, trusted):
+            return hop if _address(hop) else peer
+    return peer
+
+
+def _address(text: str) -> IPv4Address | IPv6Address | None:
+    try:
+        return ip_address(text)
+    except ValueError:
+        return None
+
+
+def _within(text: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    address = _address(text)
+    return address is not None and any(address in network for network in networks)
 
 
 def secure_cookies(request: web.Request) -> bool:

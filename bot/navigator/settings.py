@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_network
 
 from bot.clock import now as clock_now
 from bot.config import database_url, env_int, rasa_url
@@ -20,6 +21,12 @@ DEFAULT_PORT = 8001
 def _env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value else default
+
+
+def trusted_proxies(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """``INBOX_TRUSTED_PROXIES``: addresses or networks, comma-separated ("127.0.0.1,
+    10.0.0.0/8"). Empty (the default): the inbox faces the clients itself."""
+    return tuple(ip_network(part.strip()) for part in value.split(",") if part.strip())
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,8 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     login_max_failures: int = 5
     login_window: timedelta = timedelta(minutes=15)
+    # Proxies whose X-Forwarded-For is believed (the sign-in limits count by address).
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     escalate_every_seconds: float = 60.0  # 0: no escalation loop in this process
     unclaimed_minutes: int = 30
     live_poll_seconds: float = 2.0
@@ -54,6 +63,7 @@ class Settings:
             absolute_timeout=timedelta(hours=env_int("INBOX_SESSION_HOURS", 12)),
             login_max_failures=env_int("INBOX_LOGIN_MAX_FAILURES", 5),
             login_window=timedelta(minutes=env_int("INBOX_LOGIN_WINDOW_MINUTES", 15)),
+            trusted_proxies=trusted_proxies(os.environ.get("INBOX_TRUSTED_PROXIES", "")),
             escalate_every_seconds=_env_float("INBOX_ESCALATE_SECONDS", 60.0),
             unclaimed_minutes=env_int("HANDOFF_UNCLAIMED_MINUTES", 30),
             live_poll_seconds=_env_float("INBOX_POLL_SECONDS", 2.0),

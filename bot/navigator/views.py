@@ -24,7 +24,6 @@ from bot.navigator.auth import (
     SESSION_COOKIE,
     SESSIONS,
     clear_cookie,
-    login_keys,
     safe_next,
     set_cookie,
 )
@@ -109,8 +108,7 @@ async def login(request: web.Request) -> web.Response:
     if len(email) > MAX_EMAIL_CHARS or len(password) > MAX_PASSWORD_CHARS:
         return _login_page(request, 400, "That email or password is too long.")
     now = app[SETTINGS].clock()
-    keys = login_keys(email, request.remote)
-    wait = app[LIMITER].retry_after(keys, now)
+    counted, wait = await app[LIMITER].attempt(request, email, now)  # before the check
     if wait is not None:
         minutes = max(1, int(wait.total_seconds() // 60) + 1)
         response = error_response(
@@ -123,10 +121,9 @@ async def login(request: web.Request) -> web.Response:
         return response
     navigator = await store.run(app, store.authenticate, email, password)
     if navigator is None:
-        app[LIMITER].failed(keys, now)
         log.info("Sign-in failed")
         return _login_page(request, 401, "That email and password do not match an account.", email)
-    app[LIMITER].succeeded(keys[0])
+    await app[LIMITER].succeeded(request, counted, now)
     app[SESSIONS].delete(request.cookies.get(SESSION_COOKIE))
     token, _ = app[SESSIONS].create(navigator.id, now)
     log.info("Navigator %s signed in", navigator.id)

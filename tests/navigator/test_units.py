@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from bot.__main__ import parser
 from bot.handoff.models import OUTCOMES, STATUSES
 from bot.navigator import ops
-from bot.navigator.auth import LoginLimiter, SessionStore
+from bot.navigator.auth import SessionStore
 from bot.navigator.main import nz_time
 from bot.navigator.rasa_client import _error_message, _said_something_after, _turns
 from bot.navigator.settings import Settings
@@ -18,17 +18,6 @@ T0 = datetime(2026, 3, 2, 1, 5, tzinfo=timezone.utc)
 def test_every_status_and_outcome_has_a_label():
     assert set(ops.STATUS_LABELS) == set(STATUSES)
     assert set(ops.OUTCOME_LABELS) == set(OUTCOMES)
-
-
-def test_limiter_counts_per_key_in_a_sliding_window():
-    limiter = LoginLimiter(3, timedelta(minutes=15))
-    keys = ["email:a@example.org", "ip:127.0.0.1"]
-    for i in range(3):
-        assert limiter.retry_after(keys, T0) is None
-        limiter.failed(keys, T0 + timedelta(minutes=i))
-    assert limiter.retry_after(keys, T0 + timedelta(minutes=3)) == timedelta(minutes=12)
-    assert limiter.retry_after(["email:b@example.org", "ip:127.0.0.1"], T0) is not None
-    assert limiter.retry_after(keys, T0 + timedelta(minutes=15, seconds=1)) is None
 
 
 def test_sessions_expire_when_idle_or_too_old_and_alive_does_not_touch():
