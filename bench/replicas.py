@@ -67,15 +67,14 @@ def start_cluster(count: int, db_url: str, workdir: Path) -> tuple[bots.Bot, flo
     redis_port = free_port()
     rasa_ports = [free_port() for _ in range(count)]
     actions_ports = [free_port() for _ in range(count)]
-    rasa_balancer, actions_balancer = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
     env = {
         **bots.base_env(),
-        **replicas.stores_env(db_url, f"redis://127.0.0.1:{redis_port}"),
-        **replicas.balancer_env(
-            rasa_balancer,
-            [f"127.0.0.1:{port}" for port in rasa_ports],
-            actions_balancer,
-            [f"127.0.0.1:{port}" for port in actions_ports],
+        **replicas.loopback_env(
+            db_url,
+            f"redis://127.0.0.1:{redis_port}",
+            rasa_ports,
+            actions_ports,
+            (free_port(), free_port()),
         ),
         "RASA_TOKEN": bots.TOKEN,
     }
@@ -98,7 +97,7 @@ def start_cluster(count: int, db_url: str, workdir: Path) -> tuple[bots.Bot, flo
         for n, port in enumerate(actions_ports, 1)
     ]
     servers += [*rasas, *actions]
-    cluster = bots.Bot(f"{count} replica(s)", f"http://{rasa_balancer}", servers)
+    cluster = bots.Bot(f"{count} replica(s)", env["RASA_URL"], servers)
     try:
         for rasa, port in zip(rasas, rasa_ports, strict=True):
             replica = bots.Bot(rasa.name, f"http://127.0.0.1:{port}", servers)

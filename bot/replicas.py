@@ -93,19 +93,36 @@ def haproxy_args() -> list[str]:
     return ["haproxy", "-db", "-f", str(HAPROXY_CONFIG)]
 
 
+def loopback_env(
+    database_url: str,
+    redis_url: str,
+    rasa_ports: Sequence[int],
+    actions_ports: Sequence[int],
+    balancer_ports: tuple[int, int],
+) -> dict[str, str]:
+    """The whole profile on one machine: Rasa servers, action servers and the balancer
+    (Rasa's side, then the action servers' side) on these loopback ports."""
+
+    def loopback(ports: Sequence[int]) -> list[str]:
+        return [f"127.0.0.1:{port}" for port in ports]
+
+    rasa_balancer, actions_balancer = loopback(balancer_ports)
+    return {
+        **stores_env(database_url, redis_url),
+        **balancer_env(
+            rasa_balancer, loopback(rasa_ports), actions_balancer, loopback(actions_ports)
+        ),
+    }
+
+
 # deploy/Procfile.replicas's ports: the balancer where the Procfile's Rasa and action
 # server are on one machine (5005, 5055), the replicas beside them.
-LOCAL_RASA = ("127.0.0.1:5006", "127.0.0.1:5007")
-LOCAL_ACTIONS = ("127.0.0.1:5056", "127.0.0.1:5057")
 LOCAL_REDIS = "redis://127.0.0.1:6380"
 
 
 def local_env(database_url: str, redis_url: str = LOCAL_REDIS) -> dict[str, str]:
     """Everything deploy/Procfile.replicas needs beyond .env."""
-    return {
-        **stores_env(database_url, redis_url),
-        **balancer_env("127.0.0.1:5005", LOCAL_RASA, "127.0.0.1:5055", LOCAL_ACTIONS),
-    }
+    return loopback_env(database_url, redis_url, (5006, 5007), (5056, 5057), (5005, 5055))
 
 
 def main() -> int:

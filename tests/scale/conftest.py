@@ -126,15 +126,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterato
     prepare_database(db_url)
     widget_port = free_port()
     rasa_ports, actions_ports = [free_port(), free_port()], [free_port(), free_port()]
-    rasa_balancer, actions_balancer = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
     env = {
         **os.environ,
-        **replicas.stores_env(db_url, redis_url),
-        **replicas.balancer_env(
-            rasa_balancer,
-            [f"127.0.0.1:{port}" for port in rasa_ports],
-            actions_balancer,
-            [f"127.0.0.1:{port}" for port in actions_ports],
+        **replicas.loopback_env(
+            db_url, redis_url, rasa_ports, actions_ports, (free_port(), free_port())
         ),
         "RASA_TOKEN": TOKEN,
         "TF_CPP_MIN_LOG_LEVEL": "3",
@@ -163,7 +158,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterato
             for waiting in waits:
                 waiting.result()
         procs.append(start(replicas.haproxy_args()))
-        balancer_url = f"http://{rasa_balancer}"
+        balancer_url = env["RASA_URL"]
         wait_for(f"{balancer_url}/status?token={TOKEN}", 30, procs, model_loaded)
         yield Cluster(balancer_url, replica_urls, f"http://127.0.0.1:{widget_port}", db_url)
     except Exception:
