@@ -3,7 +3,8 @@
 Thin: parsing and wording live in ``bot.handoff.conversation``, storage and
 routing in ``bot.handoff.service``, the retry of requests the database could
 not take in ``bot.handoff.outbox`` (its retry thread alone walks the outbox).
-The database is called in a worker thread, never on the action server's loop.
+The database is called through ``run_db`` (a worker thread), never on the action
+server's loop.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from actions.common import (
     LEFT_SLOT,
@@ -30,9 +32,9 @@ from actions.common import (
     text_of,
     tries_at,
 )
-from actions.leaving import leave
+from actions.leaving import leave_async
 from bot import clock
-from bot.db import session_scope
+from bot.db import run_db
 from bot.directory import present
 from bot.handoff import HandoffError, outbox
 from bot.handoff import conversation as talk
@@ -72,26 +74,22 @@ def _answering(tracker: Tracker, slot: str) -> bool:
     )
 
 
-def _crisis_lines() -> str:
+def _crisis_lines(session: Session) -> str:
     """The general crisis lines (111 first): few enough for a phone screen."""
-    with session_scope() as session:
-        return "\n".join(present.contact_answer(v) for v in crisis_lines(session))
+    return "\n".join(present.contact_answer(v) for v in crisis_lines(session))
 
 
-def _submit(draft: HandoffDraft, key: str) -> tuple[str, bool, str]:
-    """Stores the request (blocking: run in a thread) and drops any copy the outbox kept
-    of it; returns the organisation, whether its team is a sample, and when they call."""
-    with session_scope() as session:
-        request = submit(session, draft, key)
-        team = request.team
-        now = clock.now()
-        sent = (
-            team.organization.name,
-            team.is_sample,
-            talk.when_phrase(team_open_now(team, now), next_opening(team, now)),
-        )
-    outbox.discard(draft, key)
-    return sent
+def _submit(session: Session, draft: HandoffDraft, key: str) -> tuple[str, bool, str]:
+    """Stores the request; returns the organisation, whether its team is a sample, and
+    when they will be in touch."""
+    request = submit(session, draft, key)
+    team = request.team
+    now = clock.now()
+    return (
+        team.organization.name,
+        team.is_sample,
+        talk.when_phrase(team_open_now(team, now), next_opening(team, now)),
+    )
 
 
 def _retry(
@@ -390,7 +388,7 @@ class ActionSubmitHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         if tracker.get_slot(LEFT_SLOT):
-            return leave(dispatcher, tracker, domain)
+            return await leave_async(dispatcher, tracker, domain)
         reset = [SlotSet(slot, None) for slot in FORM_SLOTS if slot != "place"]
         if not tracker.get_slot("handoff_consent"):
             dispatcher.utter_message(response="utter_handoff_no_consent")
@@ -402,16 +400,17 @@ class ActionSubmitHandoff(Action):
         # Retried runs of this action for the same "yes" share the key: no duplicate.
         key = f"{tracker.sender_id}:{self._last_user_timestamp(tracker)}"
         try:
-            org, sample, when = await asyncio.to_thread(_submit, draft, key)
+            org, sample, when = await run_db(_submit, draft, key)
         except HandoffError as exc:
             dispatcher.utter_message(response="utter_handoff_invalid", problem=str(exc))
             return reset
         except SQLAlchemyError as exc:
             # Not log.exception: the error text can hold the statement's parameters.
             log.error("database error (%s); handoff request kept for retry", type(exc).__name__)
-            await asyncio.to_thread(outbox.keep, draft, key)
+            await asyncio.to_thread(outbox.keep, draft, key)  # file I/O, off the loop too
             dispatcher.utter_message(response="utter_handoff_kept")
             return reset
+        await asyncio.to_thread(outbox.discard, draft, key)  # a copy kept by an earlier try
         contact = talk.method_phrase(draft.contact_method, draft.contact_detail)
         if sample:  # no real navigator will read it: say so, and where help is now
             dispatcher.utter_message(
@@ -421,7 +420,7 @@ class ActionSubmitHandoff(Action):
         dispatcher.utter_message(
             response="utter_handoff_sent", organisation=org, contact=contact, when=when
         )
-        lines = await asyncio.to_thread(_crisis_lines)
+        lines = await run_db(_crisis_lines)
         dispatcher.utter_message(response="utter_handoff_if_urgent", lines=lines)
         return reset
 
