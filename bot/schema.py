@@ -8,6 +8,7 @@ from bot.channels import models as channel_models
 from bot.db import Base
 from bot.directory import models as directory_models
 from bot.handoff import models as handoff_models
+from bot.insights import models as insight_models
 from bot.navigator import limits as navigator_limits
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "channel_models",
     "directory_models",
     "handoff_models",
+    "insight_models",
     "navigator_limits",
 ]

@@ -1,0 +1,1 @@
+"""Needs and gaps: anonymous demand records and the figures built from them."""

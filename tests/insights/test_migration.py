@@ -1,0 +1,21 @@
+"""Migration 0007 (demand records) goes down and up again on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic import command
+from sqlalchemy import inspect
+
+from bot.db import get_engine
+from bot.migrate import alembic_config
+
+TABLES = {"insight_demand", "insight_week_key"}
+
+
+def test_the_demand_tables_go_down_and_up_again(db_url: str) -> None:
+    config = alembic_config(db_url)
+    command.downgrade(config, "0007-1")
+    get_engine(db_url).dispose()
+    assert not TABLES & set(inspect(get_engine(db_url)).get_table_names())
+    command.upgrade(config, "head")
+    get_engine(db_url).dispose()
+    assert TABLES <= set(inspect(get_engine(db_url)).get_table_names())
