@@ -27,6 +27,7 @@ from bot.directory.query import get_services
 from bot.directory.session_state import PAGE_SIZE, Shown
 from bot.directory.taxonomy import taxonomies
 from bot.handoff import conversation as talk
+from bot.insights import demand
 
 # Replies to "whereabouts are you?" that mean "I won't say" (or "ok", "yes": no place)...
 DECLINE_INTENTS = {"skip", "deny", "affirm"}
@@ -143,6 +144,7 @@ async def show_search(
         need=need_code, place=place_key, audience=tracker.get_slot("audience"), **filters
     )
     result = await run_db(query.search, asked, views=PAGE_SIZE)
+    await demand.note_search(tracker, asked, result)
     need_event = SlotSet("need", need_code)
     filter_events = [SlotSet(name, value or None) for name, value in filters.items()]
     wording = present.search_wording(asked)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,15 +25,18 @@ from typing import Any, Protocol
 
 import yaml
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.config import DATA_DIR, NZ
+from bot.db import run_db
 from bot.directory import query
 from bot.directory.places import NATIONAL, gazetteer
 from bot.insights.models import DemandRecord, WeekKey
 from bot.reo.glossary import default_glossary
+
+log = logging.getLogger(__name__)
 
 AREAS_FILE = DATA_DIR / "insights" / "areas.yml"
 # Glossary words that show a person writing in te reo; names of organisations,
@@ -182,20 +186,40 @@ def record_search(
         row.area, row.audience, row.outcome = facts["area"], facts["audience"], facts["outcome"]
 
 
+async def note_search(
+    tracker: TrackerLike, asked: query.ServiceQuery, result: query.SearchResult
+) -> None:
+    """``record_search`` off the event loop; a database error is logged, never shown:
+    the person's answer does not wait on the figures."""
+    try:
+        await run_db(record_search, tracker, asked, result)
+    except SQLAlchemyError as exc:
+        # Not log.exception: the error text can hold the statement's parameters.
+        log.error("demand record not written (%s)", type(exc).__name__)
+
+
 def record_handoff(
     session: Session, conversation_id: str, need: str | None, now: datetime | None = None
 ) -> bool:
     """Marks the conversation's record for the need (this week's, else last week's)
-    as followed by a handoff request; False when no search was recorded."""
+    as followed by a handoff request; False when no search was recorded.
+
+    It runs in the handoff's own transaction, inside a savepoint: a failure here
+    is logged and never loses the request.
+    """
     week = week_of(now or clock.now())
-    for when in (week, week - timedelta(weeks=1)):
-        key = session.get(WeekKey, when)
-        if key is None:
-            continue
-        tally = _tally(bytes.fromhex(key.key), conversation_id, need, when)
-        marked = session.execute(
-            update(DemandRecord).where(DemandRecord.tally == tally).values(handoff=True)
-        )
-        if marked.rowcount:
-            return True
+    try:
+        with session.begin_nested():
+            for when in (week, week - timedelta(weeks=1)):
+                key = session.get(WeekKey, when)
+                if key is None:
+                    continue
+                tally = _tally(bytes.fromhex(key.key), conversation_id, need, when)
+                marked = session.execute(
+                    update(DemandRecord).where(DemandRecord.tally == tally).values(handoff=True)
+                )
+                if marked.rowcount:
+                    return True
+    except SQLAlchemyError as exc:
+        log.error("handoff not marked on its demand record (%s)", type(exc).__name__)
     return False

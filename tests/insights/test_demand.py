@@ -53,13 +53,13 @@ def test_a_conversation_counts_once_per_need_and_week(db_url: str) -> None:
     housing = query.ServiceQuery(need="housing", place="greymouth")
     _record(db_url, tracker, housing, _found(query.REGIONAL))
     _record(db_url, tracker, housing, _found(query.REGIONAL), SATURDAY + timedelta(hours=1))
-    _record(db_url, tracker, query.ServiceQuery(need="drugs", place="greymouth"), NOTHING)
+    _record(db_url, tracker, query.ServiceQuery(need="drugs_alcohol", place="greymouth"), NOTHING)
     _record(db_url, FakeTracker("conv-2", ["housing"]), housing, _found(query.LOCAL))
     _record(db_url, tracker, housing, _found(query.LOCAL), SATURDAY + timedelta(days=2))
     rows = _rows(db_url)
     assert [(r.week, r.need, r.outcome) for r in rows] == [
         (MONDAY, "housing", "regional"),
-        (MONDAY, "drugs", "nothing"),
+        (MONDAY, "drugs_alcohol", "nothing"),
         (MONDAY, "housing", "local"),
         (MONDAY + timedelta(weeks=1), "housing", "local"),
     ]
@@ -69,7 +69,7 @@ def test_a_conversation_counts_once_per_need_and_week(db_url: str) -> None:
 
 def test_a_record_holds_nothing_about_the_person(db_url: str) -> None:
     tracker = FakeTracker("sender-+64211234567", ["kei te pōuri au, my son is on P"], "twilio")
-    _record(db_url, tracker, query.ServiceQuery(need="drugs", place="westport"), NOTHING)
+    _record(db_url, tracker, query.ServiceQuery(need="drugs_alcohol", place="westport"), NOTHING)
     columns = {c["name"] for c in inspect(get_engine(db_url)).get_columns("insight_demand")}
     assert columns == {
         "id", "week", "area", "need", "audience", "channel", "reo", "outcome", "handoff",
@@ -83,13 +83,13 @@ def test_a_record_holds_nothing_about_the_person(db_url: str) -> None:
 
 def test_the_latest_search_with_a_place_is_kept_and_te_reo_once_used_stays(db_url: str) -> None:
     tracker = FakeTracker("conv-1", ["help with food"])
-    _record(db_url, tracker, query.ServiceQuery(need="food"), _found(None))
+    _record(db_url, tracker, query.ServiceQuery(need="money_food"), _found(None))
     assert [(r.area, r.outcome, r.reo) for r in _rows(db_url)] == [(None, "no_place", False)]
     tracker.events.append({"event": "user", "text": "kia ora, hokitika"})
-    later = query.ServiceQuery(need="food", place="hokitika", audience="rangatahi")
+    later = query.ServiceQuery(need="money_food", place="hokitika", audience="rangatahi")
     _record(db_url, tracker, later, _found(query.NATIONAL_ONLY))
     tracker.events[:] = [{"event": "user", "text": "and no place"}]
-    _record(db_url, tracker, query.ServiceQuery(need="food"), _found(None))
+    _record(db_url, tracker, query.ServiceQuery(need="money_food"), _found(None))
     assert [(r.area, r.audience, r.outcome, r.reo) for r in _rows(db_url)] == [
         ("westland", "rangatahi", "national", True)
     ]
@@ -138,7 +138,7 @@ def test_a_handoff_marks_the_search_this_week_or_last(db_url: str) -> None:
     _record(db_url, tracker, query.ServiceQuery(need="housing", place="hokitika"), NOTHING)
     with session_scope(db_url) as session:
         assert not demand.record_handoff(session, "conv-2", "housing", SATURDAY)
-        assert not demand.record_handoff(session, "conv-1", "drugs", SATURDAY)
+        assert not demand.record_handoff(session, "conv-1", "drugs_alcohol", SATURDAY)
         assert demand.record_handoff(session, "conv-1", "housing", SATURDAY + timedelta(days=3))
     assert [r.handoff for r in _rows(db_url)] == [True]
 

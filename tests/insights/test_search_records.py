@@ -1,0 +1,54 @@
+"""A search that answers writes its demand record; a failure to write it never stops the answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from actions.search import ActionSearchServices
+from bot.db import session_scope
+from bot.insights import demand
+from bot.insights.models import DemandRecord
+
+
+def _search(slots: dict[str, Any], text: str, channel: str) -> list[str | None]:
+    user = {"event": "user", "text": text, "input_channel": channel, "parse_data": {}}
+    tracker = Tracker("conv-7", slots, {}, [user], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionSearchServices().run(dispatcher, tracker, {}))
+    return [m.get("response") for m in dispatcher.messages]
+
+
+def test_a_search_writes_one_record(seeded_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", seeded_url)
+    slots = {"need": "housing", "place": "westport", "audience": "rangatahi"}
+    assert "utter_services" in _search(slots, "kia ora, need a whare in westport", "socketio")
+    assert "utter_services" in _search(slots, "more please", "socketio")
+    with session_scope(seeded_url) as session:
+        rows = session.scalars(select(DemandRecord)).all()
+        facts = [(r.need, r.area, r.audience, r.channel, r.reo, r.demo) for r in rows]
+    assert facts == [("housing", "buller", "rangatahi", "socketio", True, False)]
+
+
+def test_a_record_that_cannot_be_written_is_logged_and_the_answer_still_comes(
+    seeded_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", seeded_url)
+
+    def broken(*_args: Any) -> None:
+        raise OperationalError("INSERT", {"text": "secret"}, Exception("disk full"))
+
+    monkeypatch.setattr(demand, "record_search", broken)
+    with caplog.at_level(logging.ERROR, logger=demand.__name__):
+        assert "utter_services" in _search(
+            {"need": "money_food", "place": "hokitika"}, "kai", "rest"
+        )
+    assert "demand record not written (OperationalError)" in caplog.text
+    assert "secret" not in caplog.text
