@@ -39,6 +39,7 @@ from bot.directory import present
 from bot.handoff import HandoffError, outbox
 from bot.handoff import conversation as talk
 from bot.handoff.service import HandoffDraft, next_opening, submit, team_open_now
+from bot.insights import demand
 from bot.safety.detector import CRISIS_PREFIX
 from bot.safety.lines import crisis_lines
 
@@ -83,6 +84,7 @@ def _submit(session: Session, draft: HandoffDraft, key: str) -> tuple[str, bool,
     """Stores the request; returns the organisation, whether its team is a sample, and
     when they will be in touch."""
     request = submit(session, draft, key)
+    demand.record_handoff(session, draft.conversation_id, draft.need)
     team = request.team
     now = clock.now()
     return (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,10 +13,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from actions.handoff import _submit
 from actions.search import ActionSearchServices
 from bot.db import session_scope
+from bot.handoff.routing import load_teams
 from bot.insights import demand
 from bot.insights.models import DemandRecord
+from tests.handoff.conftest import DRAFT
 
 
 def _search(slots: dict[str, Any], text: str, channel: str) -> list[str | None]:
@@ -52,3 +56,18 @@ def test_a_record_that_cannot_be_written_is_logged_and_the_answer_still_comes(
         )
     assert "demand record not written (OperationalError)" in caplog.text
     assert "secret" not in caplog.text
+
+
+def test_a_handoff_request_after_the_search_marks_its_record(
+    seeded_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", seeded_url)
+    _search({"need": "housing", "place": "westport"}, "need a house", "rest")
+    _search({"need": "legal", "place": "westport"}, "and a lawyer", "rest")
+    draft = replace(DRAFT, conversation_id="conv-7", need="housing", place_key="westport")
+    with session_scope(seeded_url) as session:
+        load_teams(session)
+        _submit(session, draft, "conv-7:1")
+    with session_scope(seeded_url) as session:
+        rows = session.execute(select(DemandRecord.need, DemandRecord.handoff)).all()
+    assert sorted(rows) == [("housing", True), ("legal", False)]
