@@ -291,6 +291,7 @@ def _quiet(_: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     from bot.config import env_int
+    from bot.directory.hsds import cli as hsds_cli
     from bot.directory.seed import SERVICES_FILE
     from bot.handoff.routing import TEAMS_FILE
 
@@ -317,6 +318,7 @@ def parser() -> argparse.ArgumentParser:
     search.add_argument("--open-now", action="store_true")
     search.add_argument("--text")
     search.set_defaults(func=_directory_search)
+    hsds_cli.add_commands(directory)
 
     handoff = sub.add_parser("handoff", help="handoff to navigators").add_subparsers(
         dest="handoff_command", required=True
