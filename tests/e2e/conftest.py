@@ -96,7 +96,9 @@ def start_actions(stack_env: dict[str, str], port: int, log: Path) -> subprocess
     )
 
 
-def start_rasa(stack_env: dict[str, str], port: int, endpoints: Path, log: Path) -> subprocess.Popen:
+def start_rasa(
+    stack_env: dict[str, str], port: int, endpoints: Path, log: Path
+) -> subprocess.Popen:
     """Rasa's server with the trained model, as the Procfile starts it."""
     return subprocess.Popen(
         [
