@@ -86,45 +86,34 @@ class Stack:
         return "\n".join(r.get("text", "") for r in self.chat(sender, message))
 
 
-def start_actions(stack_env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+def start(args: list[str], stack_env: dict[str, str], log: Path) -> subprocess.Popen:
+    """``python <args>`` in the repository, its output appended to the stack's log."""
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", "actions", "--port", str(port)],
+        [sys.executable, *args],
         cwd=ROOT,
         env=stack_env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )
+
+
+def start_bot(command: str, stack_env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+    """One of our servers: ``python -m bot <command> --port <port>``."""
+    return start(["-m", "bot", command, "--port", str(port)], stack_env, log)
+
+
+def start_actions(stack_env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+    return start_bot("actions", stack_env, port, log)
 
 
 def start_rasa(
     stack_env: dict[str, str], port: int, endpoints: Path, log: Path
 ) -> subprocess.Popen:
     """Rasa's server with the trained model, as the Procfile starts it."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rasa",
-            "run",
-            "--model",
-            str(MODEL),
-            "--interface",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--enable-api",
-            "--auth-token",
-            TOKEN,
-            "--endpoints",
-            str(endpoints),
-            "--credentials",
-            str(ROOT / "credentials.yml"),
-        ],
-        cwd=ROOT,
-        env=stack_env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
+    args = ["-m", "rasa", "run", "--model", str(MODEL), "--interface", "127.0.0.1"]
+    args += ["--port", str(port), "--enable-api", "--auth-token", TOKEN]
+    args += ["--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")]
+    return start(args, stack_env, log)
 
 
 def prepare_database(db_url: str) -> str:
@@ -192,23 +181,9 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
     procs = [
         start_actions(env, actions_port, log),
         start_rasa(env, rasa_port, endpoints, log),
-        subprocess.Popen(
-            [sys.executable, "-m", "bot", "web", "--port", str(web_port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
-        ),
+        start_bot("web", env, web_port, log),
+        start_bot("inbox", env, inbox_port, log),
     ]
-    procs.append(
-        subprocess.Popen(
-            [sys.executable, "-m", "bot", "inbox", "--port", str(inbox_port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
-        )
-    )
     stack = Stack(
         f"http://127.0.0.1:{rasa_port}",
         f"http://127.0.0.1:{web_port}",
