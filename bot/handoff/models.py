@@ -37,7 +37,19 @@ ID = String(64)
 
 LEVELS = ("local", "regional", "national")
 STATUSES = ("new", "claimed", "in_contact", "closed")
-OUTCOMES = ("connected", "referred", "no_response", "declined", "duplicate", "other")
+# The last three show gaps (bot/insights): nothing suitable near the person, a service
+# with no room or a waitlist, a person the navigators could not reach.
+OUTCOMES = (
+    "connected",
+    "referred",
+    "no_response",
+    "declined",
+    "duplicate",
+    "other",
+    "no_local_service",
+    "no_capacity",
+    "unreachable",
+)
 CONTACT_METHODS = ("chat", "call", "text", "email")
 EVENT_KINDS = (
     "created",

@@ -46,6 +46,9 @@ OUTCOME_LABELS = {
     "declined": "Declined help",
     "duplicate": "Duplicate request",
     "other": "Other",
+    "no_local_service": "No suitable local service",
+    "no_capacity": "Service had no capacity / waitlist",
+    "unreachable": "Person could not be reached",
 }
 STATUS_LABELS = {
     "new": "New",
