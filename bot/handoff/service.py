@@ -7,7 +7,9 @@ events are never changed or deleted.
 
 A navigator sees a request only when the request's team belongs to the
 navigator's organisation; anything else is ``NotFound``, exactly as if the
-request did not exist.
+request did not exist. Whether a change is allowed, and making it so that two
+sessions can never both win, is ``bot.handoff.lifecycle``'s: every change here
+is one of its moves.
 """
 
 from __future__ import annotations

@@ -174,11 +174,6 @@ def _who(navigator: NavigatorView) -> dict[str, str]:
     return {"navigator_name": navigator.display_name, "navigator_org": navigator.organization_name}
 
 
-def _check(operation: str, request: RequestView, navigator: NavigatorView) -> None:
-    """The lifecycle's answer before anything is said to the person (the store asks again)."""
-    lifecycle.check(operation, request, navigator)
-
-
 Body = Mapping[str, Any]
 
 
@@ -235,7 +230,7 @@ async def start_live(
     app: web.Application, navigator: NavigatorView, request_id: str, _: Body
 ) -> Done:
     request = await get(app, navigator, request_id)
-    _check("live_start", request, navigator)
+    lifecycle.check("live_start", request, navigator)  # before Rasa; the store asks again
     rasa = app[RASA]
     await rasa.pause(request.conversation_id)
     try:
@@ -253,7 +248,7 @@ async def send_message(
 ) -> Done:
     text = clean_text(body.get("text"), "text", MAX_MESSAGE_CHARS)
     request = await get(app, navigator, request_id)
-    _check("message", request, navigator)
+    lifecycle.check("message", request, navigator)
     rasa = app[RASA]
     await rasa.set_slots(request.conversation_id, {**_who(navigator), "navigator_message": text})
     await rasa.execute(request.conversation_id, "action_navigator_message")
@@ -264,7 +259,7 @@ async def end_live(
     app: web.Application, navigator: NavigatorView, request_id: str, _: Body
 ) -> Done:
     request = await get(app, navigator, request_id)
-    _check("live_end", request, navigator)
+    lifecycle.check("live_end", request, navigator)
     rasa = app[RASA]
     await rasa.resume(request.conversation_id)
     warning = None

@@ -2,7 +2,7 @@
 
 The navigator joins (the bot goes quiet), writes, the person answers (no bot
 reply, but a crisis message still gets the crisis answer), and the navigator
-hands back (the bot resumes and says so).
+hands back (the bot resumes and says so). "Delete my data" mid-chat is honoured.
 """
 
 from __future__ import annotations
@@ -12,9 +12,14 @@ import uuid
 
 import pytest
 from aiohttp import ClientSession
+from sqlalchemy import select
 
+from bot.db import session_scope
+from bot.handoff import service
+from bot.handoff.models import HandoffRequest, Navigator
+from bot.handoff.service import HandoffDraft
 from bot.navigator.rasa_client import RasaClient
-from tests.e2e.conftest import TOKEN
+from tests.e2e.conftest import NAVIGATOR_EMAIL, TOKEN
 
 pytestmark = pytest.mark.e2e
 
@@ -63,3 +68,39 @@ def test_a_navigator_chats_live_and_the_bot_stays_quiet_except_for_a_crisis(stac
     )
     assert any("back with Āwhina" in (e.get("text") or "") for e in events)
     assert "Kia ora" in stack.texts(person, "kia ora")
+
+
+def test_delete_my_data_during_a_live_chat_is_honoured_and_ends_it(stack):
+    """The person's wish beats the quiet: everything goes, and the navigator sees why."""
+    person = uuid.uuid4().hex
+    stack.texts(person, "kia ora")
+    draft = HandoffDraft(
+        conversation_id=person,
+        channel="rest",
+        contact_method="chat",
+        consent=True,
+        need="drugs_alcohol",
+        place_key="greymouth",
+        preferred_name="Aroha",
+    )
+    with session_scope(stack.db_url) as session:
+        mere = session.execute(
+            select(Navigator).where(Navigator.email == NAVIGATOR_EMAIL)
+        ).scalar_one()
+        request_id = service.submit(session, draft, f"{person}:live").id
+        service.claim(session, mere, request_id)
+        service.start_live(session, mere, request_id)
+        service.add_note(session, mere, request_id, "Aroha's partner is using again")
+    asyncio.run(_navigator(stack, person, [("pause", None)]))
+    assert stack.chat(person, "thanks, all good") == []  # quiet while the navigator is there
+    assert "deleted this conversation" in stack.texts(person, "delete my data")
+    with session_scope(stack.db_url) as session:
+        request = session.get(HandoffRequest, request_id)
+        assert (request.preferred_name, request.live_since, request.content_key) == (
+            None,
+            None,
+            None,
+        )
+        kinds = [e.kind for e in service.events(session, mere, request_id)]
+    assert kinds[-1] == "forgotten"
+    assert "Kia ora" in stack.texts(person, "kia ora")  # the bot is back on
