@@ -115,7 +115,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _stop([proc])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # stopped once its tests are done, not at the session's end
 def cluster(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Cluster]:
     _needed(("haproxy",), database=True)
     if not MODEL.exists():
