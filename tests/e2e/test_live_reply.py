@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 
 import pytest
 from aiohttp import ClientSession
@@ -17,9 +18,9 @@ from sqlalchemy import select
 from bot.db import session_scope
 from bot.handoff import service
 from bot.handoff.models import HandoffRequest, Navigator
-from bot.handoff.service import HandoffDraft
 from bot.navigator.rasa_client import RasaClient
 from tests.e2e.conftest import NAVIGATOR_EMAIL, TOKEN
+from tests.handoff.conftest import DRAFT
 
 pytestmark = pytest.mark.e2e
 
@@ -74,15 +75,7 @@ def test_delete_my_data_during_a_live_chat_is_honoured_and_ends_it(stack):
     """The person's wish beats the quiet: everything goes, and the navigator sees why."""
     person = uuid.uuid4().hex
     stack.texts(person, "kia ora")
-    draft = HandoffDraft(
-        conversation_id=person,
-        channel="rest",
-        contact_method="chat",
-        consent=True,
-        need="drugs_alcohol",
-        place_key="greymouth",
-        preferred_name="Aroha",
-    )
+    draft = replace(DRAFT, conversation_id=person, contact_method="chat", contact_detail=None)
     with session_scope(stack.db_url) as session:
         mere = session.execute(
             select(Navigator).where(Navigator.email == NAVIGATOR_EMAIL)

@@ -11,13 +11,12 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from bot.db import session_scope
 from bot.handoff import InvalidTransition, lifecycle, service
-from bot.handoff.models import HandoffEvent, HandoffRequest
+from bot.handoff.models import HandoffRequest
 from bot.handoff.service import claim, close, escalate
-from tests.handoff.conftest import NOW, make_request, nav
+from tests.handoff.conftest import NOW, make_request, nav, snapshot
 
 THREADS = 50
 LATER = NOW + timedelta(minutes=31)  # the Grey team's request is overdue: it goes regional
@@ -50,14 +49,7 @@ def _at_once(work, count: int) -> Counter:
 
 
 def _kinds(url: str, request_id: str) -> list[str]:
-    with session_scope(url) as session:
-        return list(
-            session.execute(
-                select(HandoffEvent.kind)
-                .where(HandoffEvent.request_id == request_id)
-                .order_by(HandoffEvent.id)
-            ).scalars()
-        )
+    return [kind for _, rid, _, _, kind, _ in snapshot(url)[1] if rid == request_id]
 
 
 MOVES = {
