@@ -35,6 +35,8 @@ def test_json_export_is_valid_hsds(exported: Path) -> None:
         assert errors("compiled-organization", organization) == [], organization["name"]
     for term in terms:
         assert errors("taxonomy_term", term) == []
+    for taxonomy in json.loads((exported / "json" / "taxonomies.json").read_text("utf-8")):
+        assert errors("taxonomy", taxonomy) == []
 
 
 def test_csv_export_is_valid_hsds(exported: Path) -> None:

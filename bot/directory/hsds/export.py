@@ -2,7 +2,8 @@
 
 CSV: ``datapackage.json`` (the HSDS 3.0 package, unchanged) and one CSV per table,
 with the package's columns in its order. JSON: ``services.json`` and
-``organizations.json`` (lists of the compiled objects) and ``taxonomy_terms.json``.
+``organizations.json`` (lists of the compiled objects), ``taxonomy_terms.json`` and
+``taxonomies.json``.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def write_json(data: Tables, out: Path) -> list[Path]:
             {**t, "taxonomy_detail": directory.get("taxonomy", t["taxonomy_id"])}
             for t in data["taxonomy_term"]
         ],
+        "taxonomies.json": data["taxonomy"],
     }
     written = []
     for name, document in documents.items():

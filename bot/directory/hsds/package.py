@@ -47,7 +47,13 @@ def typed_row(table: str, raw: dict[str, str]) -> tuple[dict[str, Any], dict[str
     row: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, text in raw.items():
-        if name is None or text is None or text == "":
+        if name is None or text is None:
+            continue
+        if text == "":
+            # CSV cannot tell an empty text from a missing one: a required text is empty.
+            column = fields.get(name, {})
+            if column.get("type") == "string" and column.get("constraints", {}).get("required"):
+                row[name] = ""
             continue
         if name not in fields:
             errors[name] = f"not a column of the HSDS {table} table"
