@@ -23,6 +23,7 @@ import jinja2
 from aiohttp import ClientSession, ClientTimeout, web
 
 from bot.config import ROOT
+from bot.directory.hsds.api import setup_hsds_routes
 from bot.web.assets import Asset, Assets
 from bot.web.keys import ASSETS, DEMO_SCRIPT, LOADER, PAGE_CSP, RASA_CLIENT, SETTINGS
 from bot.web.middlewares import AccessLogger, page_csp, security_headers
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     env.globals["asset"] = lambda name: "/" + assets.url(name)
     env.globals["demo_script"] = app[DEMO_SCRIPT]
     setup_routes(app)
+    setup_hsds_routes(app)
     app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(_rasa_client)
     return app
