@@ -119,8 +119,10 @@ def _navigator_create(args: argparse.Namespace) -> int:
     try:
         password = _new_password()
         with session_scope() as session:
-            navigator = create_navigator(session, args.email, args.name, args.team, password)
-            print(f"Created navigator {navigator.id} in team {navigator.team_id}")
+            navigator = create_navigator(
+                session, args.email, args.name, args.team, password, role=args.role
+            )
+            print(f"Created {navigator.role} {navigator.id} in team {navigator.team_id}")
     except (AccountError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -342,6 +344,12 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--email", required=True)
     create.add_argument("--name", required=True, help="display name the person is told")
     create.add_argument("--team", required=True, help="team id from data/handoff/teams.yml")
+    create.add_argument(
+        "--role",
+        choices=("navigator", "coordinator", "viewer"),
+        default="navigator",
+        help="coordinator: also the insights page; viewer: only the insights page",
+    )
     create.set_defaults(func=_navigator_create)
     token = navigator.add_parser("token", help="issue a new API token (printed once)")
     token.add_argument("--email", required=True)

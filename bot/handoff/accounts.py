@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.handoff import HandoffError
-from bot.handoff.models import Navigator, NavigatorTeam, new_id
+from bot.handoff.models import ROLES, Navigator, NavigatorTeam, new_id
 from bot.phone import is_email
 from bot.text import has_controls
 
@@ -156,8 +156,11 @@ def create_navigator(
     password: str,
     *,
     is_sample: bool = False,
+    role: str = "navigator",
 ) -> Navigator:
-    """A new active navigator in ``team_id``'s organisation."""
+    """A new active navigator in ``team_id``'s organisation (``role``: see ``ROLES``)."""
+    if role not in ROLES:
+        raise AccountError(f"a role is one of: {', '.join(ROLES)}")
     email = normalise_email(email)
     if not is_email(email):
         raise AccountError("that is not a valid email address")
@@ -180,6 +183,7 @@ def create_navigator(
         active=True,
         is_sample=is_sample,
         created_at=clock.now(),
+        role=role,
     )
     session.add(navigator)
     session.flush()

@@ -51,6 +51,10 @@ OUTCOMES = (
     "unreachable",
 )
 CONTACT_METHODS = ("chat", "call", "text", "email")
+# A navigator works requests; a coordinator also sees the insights page (bot/insights);
+# a viewer (the leadership group) sees only the insights page, never a request.
+ROLES = ("navigator", "coordinator", "viewer")
+INSIGHT_ROLES = ("coordinator", "viewer")
 EVENT_KINDS = (
     "created",
     "claimed",
@@ -172,6 +176,7 @@ class Navigator(Base):
     active = Column(Boolean, nullable=False, default=True)
     is_sample = Column(Boolean, nullable=False, default=False)
     created_at = Column(UtcDateTime, nullable=False)
+    role = Column(String(16), nullable=False, default="navigator", server_default="navigator")
 
     team = relationship("NavigatorTeam")
     organization = relationship("Organization")

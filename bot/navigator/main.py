@@ -18,6 +18,7 @@ from aiohttp import ClientSession, web
 from bot.config import NZ, ROOT
 from bot.handoff.routing import warn_if_sample_only
 from bot.navigator.auth import LIMITER, SESSIONS, LoginLimiter, SessionStore, auth_middleware
+from bot.navigator.insights import viewer_middleware
 from bot.navigator.keys import HTTP, RASA, SETTINGS
 from bot.navigator.live import HUB, LiveHub
 from bot.navigator.middlewares import (
@@ -74,7 +75,7 @@ def init_app(settings: Settings | None = None) -> web.Application:
         log.warning("RASA_TOKEN is not set: the inbox can't reach Rasa's HTTP API")
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[error_middleware, body_limit_middleware, auth_middleware],
+        middlewares=[error_middleware, body_limit_middleware, auth_middleware, viewer_middleware],
     )
     app[SETTINGS] = settings
     app[SESSIONS] = SessionStore(settings.idle_timeout, settings.absolute_timeout)

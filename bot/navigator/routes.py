@@ -9,7 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.config import ROOT
-from bot.navigator import api, live, ops, views
+from bot.navigator import api, insights, live, ops, views
 
 STATIC = ROOT / "bot" / "navigator" / "static"
 REQUEST = "/requests/{request_id}"
@@ -36,6 +36,7 @@ def setup_routes(app: web.Application) -> None:
             web.static("/static", STATIC, name="static", append_version=True),
         ]
     )
+    app.router.add_routes(insights.ROUTES)
     for operation in ops.OPERATIONS:
         app.router.add_post(f"{REQUEST}/{operation.page_path}", views.page_action(operation))
         app.router.add_post(f"{API_REQUEST}/{operation.api_path}", api.api_action(operation))

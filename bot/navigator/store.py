@@ -56,6 +56,7 @@ class NavigatorView:
     organization_name: str
     team_id: str
     team_name: str
+    role: str = "navigator"
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ def _navigator_view(session: Session, navigator: Navigator | None) -> NavigatorV
         organization_name=organization.name if organization else "",
         team_id=navigator.team_id,
         team_name=team.name if team else "",
+        role=navigator.role,
     )
 
 
