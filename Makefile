@@ -63,6 +63,7 @@ db: $(STAMP) ## migrate the database, reload the directory seed and navigator te
 
 # The Procfile's processes (python -m bot run, bot/devrun.py); honcho start still works.
 run: train db .env ## set up, train if needed, start everything; prints where to chat
+	@$(PY) -m bot insights demo --if-sample
 	@$(PY) -m bot run
 
 # The whole suite runs with the clock frozen at 22:05 on a Saturday in New Zealand

@@ -8,7 +8,10 @@ handoff escalate           move unclaimed or out-of-hours requests to the fallba
 escalator                  run the escalation worker (handoff escalate every minute)
 navigator create ...       create a navigator account (password prompted, or NAVIGATOR_PASSWORD)
 navigator token --email E  issue a new API token for a navigator (printed once)
-navigator demo             create or reset one sample navigator per sample team; prints logins
+navigator demo             create or reset one sample navigator per sample team and a sample
+                           coordinator (the insights page); prints logins
+insights demo [--if-sample]  write a synthetic year of demand records, marked demo (sample
+                           databases only; --if-sample: skip quietly otherwise)
 retention --days N         delete conversations and handoff contact details older than N days (cron)
 spacy build                build the spaCy pipeline the NLU loads
 web                        run the web app (chat demo page)
@@ -166,19 +169,33 @@ def _navigator_demo(_: argparse.Namespace) -> int:
                 .where(NavigatorTeam.is_sample.is_(True))
                 .order_by(NavigatorTeam.id)
             ).scalars()
-            for team in teams.all():
-                email, password = f"sample-{team.id}@example.org", secrets.token_urlsafe(12)
+            sample_teams = teams.all()
+            logins_for = [(t, f"sample-{t.id}@example.org", "navigator") for t in sample_teams]
+            if sample_teams:  # sees the insights page (python -m bot insights demo)
+                logins_for.append(
+                    (sample_teams[0], "sample-coordinator@example.org", "coordinator")
+                )
+            for team, email, role in logins_for:
+                password = secrets.token_urlsafe(12)
                 navigator = find_by_email(session, email)
                 if navigator is None:
                     create_navigator(
-                        session, email, "Sample navigator", team.id, password, is_sample=True
+                        session,
+                        email,
+                        f"Sample {role}",
+                        team.id,
+                        password,
+                        is_sample=True,
+                        role=role,
                     )
                 elif navigator.is_sample:
                     set_password(session, navigator, password)
                     navigator.active = True
                 else:
                     raise AccountError(f"{email} belongs to a real navigator; nothing changed")
-                logins.append((team.name, email, password))
+                logins.append(
+                    (team.name if role == "navigator" else "Insights page", email, password)
+                )
             sample_only = only_sample_teams(session)
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -191,6 +208,28 @@ def _navigator_demo(_: argparse.Namespace) -> int:
     print("Sample navigator logins (sample data; new passwords on every run):")
     for team_name, email, password in logins:
         print(f"  {team_name}\n    email: {email}   password: {password}")
+    return 0
+
+
+def _insights_demo(args: argparse.Namespace) -> int:
+    from bot.config import NZ
+    from bot.db import session_scope
+    from bot.handoff.routing import only_sample_teams
+    from bot.insights import demo
+    from bot.migrate import upgrade
+
+    upgrade()
+    with session_scope() as session:
+        if not only_sample_teams(session):
+            if args.if_sample:
+                print("Insights demo data not written: this database has real navigator teams")
+                return 0
+            print(
+                "error: demo data goes only into a database with only sample teams", file=sys.stderr
+            )
+            return 1
+        count = demo.write(session, clock.now().astimezone(NZ).date())
+    print(f"Wrote {count} demand records marked demo (synthetic, not a measurement)")
     return 0
 
 
@@ -357,6 +396,15 @@ def parser() -> argparse.ArgumentParser:
     navigator.add_parser(
         "demo", help="create or reset a sample navigator per sample team"
     ).set_defaults(func=_navigator_demo)
+
+    insights = sub.add_parser("insights", help="needs and gaps").add_subparsers(
+        dest="insights_command", required=True
+    )
+    insights_demo = insights.add_parser("demo", help="write synthetic demand records (demo)")
+    insights_demo.add_argument(
+        "--if-sample", action="store_true", help="skip quietly when the teams are not samples"
+    )
+    insights_demo.set_defaults(func=_insights_demo)
 
     retention = sub.add_parser("retention", help="delete personal details past retention")
     retention.add_argument(

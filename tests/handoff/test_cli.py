@@ -113,12 +113,13 @@ def _logins(out: str) -> dict[str, str]:
 def test_navigator_demo_creates_then_resets_sample_logins(loaded, capsys):
     assert main(["navigator", "demo"]) == 0
     first = _logins(capsys.readouterr().out)
-    assert len(first) == 5 and all(email.startswith("sample-") for email in first)
+    assert len(first) == 6 and all(email.startswith("sample-") for email in first)
+    assert "sample-coordinator@example.org" in first  # the insights page
     assert main(["navigator", "demo"]) == 0
     second = _logins(capsys.readouterr().out)
     assert second.keys() == first.keys()
     with session_scope(loaded) as session:
-        assert session.query(Navigator).count() == 5
+        assert session.query(Navigator).count() == 6
         for email, password in second.items():
             navigator = authenticate(session, email, password)
             assert navigator is not None and navigator.is_sample

@@ -1,0 +1,59 @@
+"""python -m bot insights demo: demo records only where every navigator team is a sample."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, update
+
+from bot.__main__ import main
+from bot.db import get_engine, session_scope
+from bot.handoff.models import Navigator, NavigatorTeam
+from bot.insights.models import DemandRecord
+
+
+@pytest.fixture
+def loaded(tmp_path, monkeypatch, capsys) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["directory", "load", "--quiet"]) == 0
+    capsys.readouterr()
+    yield url
+    get_engine(url).dispose()
+
+
+def _records(url: str) -> tuple[int, int]:
+    with session_scope(url) as session:
+        total = session.scalar(select(func.count()).select_from(DemandRecord))
+        demo = session.scalar(select(func.count()).where(DemandRecord.demo.is_(True)))
+    return total, demo
+
+
+def test_demo_records_go_into_a_sample_database(loaded: str, capsys) -> None:
+    assert main(["insights", "demo"]) == 0
+    assert "marked demo" in capsys.readouterr().out
+    total, demo = _records(loaded)
+    assert total == demo > 52 * 100
+    assert main(["insights", "demo"]) == 0  # replaced, not doubled
+    assert _records(loaded) == (total, demo)
+
+
+def test_never_into_a_database_with_real_teams(loaded: str, capsys) -> None:
+    with session_scope(loaded) as session:
+        session.execute(
+            update(NavigatorTeam)
+            .values(is_sample=False)
+            .where(NavigatorTeam.id == "grey-navigators")
+        )
+    assert main(["insights", "demo"]) == 1
+    assert "only sample teams" in capsys.readouterr().err
+    assert main(["insights", "demo", "--if-sample"]) == 0
+    assert "not written" in capsys.readouterr().out
+    assert _records(loaded) == (0, 0)
+
+
+def test_the_sample_logins_include_a_coordinator(loaded: str, capsys) -> None:
+    assert main(["navigator", "demo"]) == 0
+    assert "Insights page" in capsys.readouterr().out
+    with session_scope(loaded) as session:
+        roles = session.scalars(select(Navigator.role).order_by(Navigator.role)).all()
+    assert roles.count("coordinator") == 1 and roles.count("navigator") == 5
