@@ -43,7 +43,7 @@ class Settings:
     login_window: timedelta = timedelta(minutes=15)
     # Proxies whose X-Forwarded-For is believed (the sign-in limits count by address).
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
-    escalate_every_seconds: float = 60.0  # 0: no escalation loop in this process
+    escalate_every_seconds: float = 60.0  # the escalation worker's round (0 means 60)
     unclaimed_minutes: int = 30
     live_poll_seconds: float = 2.0
     transcript_poll_seconds: float = 2.0

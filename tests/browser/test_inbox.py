@@ -46,8 +46,8 @@ NOTHING_CHANGED = "This form had expired or did not come from the inbox. Nothing
 def ask_for_a_navigator(stack: Stack) -> tuple[str, str]:
     """Has a person ask for a navigator over REST; returns (conversation id, request id).
 
-    The tests claim the request soon after: outside the Grey team's hours the stack's
-    inbox escalates waiting requests (every 60 s) to an open team of another organisation.
+    The stack runs no escalation worker (escalation has its own tests), so the request
+    stays with the team it was routed to whatever the time of day.
     """
     sender = uuid.uuid4().hex
     for message in HANDOFF:

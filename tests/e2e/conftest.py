@@ -163,9 +163,6 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
         "RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "RASA_TOKEN": TOKEN,
         "INBOX_POLL_SECONDS": "0.5",
-        # No escalation loop: requests stay with the team they were routed to,
-        # whatever the time of day (escalation has its own tests).
-        "INBOX_ESCALATE_SECONDS": "0",
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "RASA_TELEMETRY_ENABLED": "false",
         "TWILIO_AUTH_TOKEN": gateway.auth_token,
