@@ -7,6 +7,7 @@ is added here once.
 from bot.channels import models as channel_models
 from bot.db import Base
 from bot.directory import models as directory_models
+from bot.directory.hsds import models as hsds_models
 from bot.handoff import models as handoff_models
 from bot.insights import models as insight_models
 from bot.navigator import limits as navigator_limits
@@ -16,6 +17,7 @@ __all__ = [
     "channel_models",
     "directory_models",
     "handoff_models",
+    "hsds_models",
     "insight_models",
     "navigator_limits",
 ]

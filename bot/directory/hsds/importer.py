@@ -21,16 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
-from sqlalchemy import String, delete, select, update
+from sqlalchemy import Date, String, delete, select, update
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from bot.directory import seed
+from bot.directory.hsds import models as core
 from bot.directory.hsds.ids import hsds_id
 from bot.directory.hsds.mapping import Mapping, published_phone
 from bot.directory.hsds.objects import flatten
 from bot.directory.hsds.package import DATAPACKAGE, resources, table_schema, typed_row
-from bot.directory.hsds.tables import facts
+from bot.directory.hsds.tables import derived_cost_option_id, facts
 from bot.directory.models import (
     Address,
     Attribute,
@@ -61,10 +62,9 @@ MODELS: dict[str, Any] = {
     "schedule": Schedule,
     "service_area": ServiceArea,
     "language": Language,
+    **core.MODELS,
     "attribute": Attribute,
 }
-# HSDS tables we read for our facts but keep no rows of.
-READ_ONLY = {"cost_option"}
 
 
 @dataclass(frozen=True)
@@ -329,14 +329,15 @@ class _Plan:
         records = [r for table in MODELS for r in self.by_table[table].values()]
         for record in tqdm(records, desc="checking", unit="row", disable=not progress):
             if id(record) not in self.invalid:
-                getattr(self, f"_{record.table}")(record)
+                build = self._core if record.table in core.MODELS else None
+                (build or getattr(self, f"_{record.table}"))(record)
         for rows in self.rows.values():
             for record, obj in rows:
                 self.problems += _size_problems(record, obj)
         self.not_kept = {
             table: len(rows)
             for table, rows in self.by_table.items()
-            if rows and table not in MODELS and table not in READ_ONLY
+            if rows and table not in MODELS
         }
 
     # One method per HSDS table.
@@ -566,6 +567,29 @@ class _Plan:
             ),
         )
 
+    def _core(self, record: Record) -> None:
+        """A row of the core tables kept as published (``hsds.models``)."""
+        r, model = record.row, core.MODELS[record.table]
+        service_id = self.our_id("service", r.get("service_id"))
+        if record.table == "cost_option" and r["id"] == derived_cost_option_id(service_id or ""):
+            return  # what our own ``free`` says, read back there
+        values: dict[str, Any] = {}
+        for column in model.__table__.columns:
+            value = r.get(column.key)
+            if column.key in core.LINKS[record.table]:
+                value = self.link(record, core.LINKS[record.table][column.key], column.key)
+            elif isinstance(column.type, Date) and value is not None:
+                try:
+                    value = date.fromisoformat(value)
+                except ValueError:
+                    self.problems.append(_problem(record, column.key, "expected YYYY-MM-DD"))
+                    return
+            values[column.key] = value
+        if not any(values[k] for k in core.LINKS[record.table]):
+            self.skipped.append(_problem(record, "id", "linked to nothing we keep"))
+            return
+        self.add(record, model(**values))
+
     def _language(self, record: Record) -> None:
         r = record.row
         service_id = self.link(record, "service", "service_id")
@@ -668,6 +692,13 @@ def _replace_children(session: Session, plan: _Plan) -> None:
         (Language, Language.service_id, ids["service"]),
         (ServiceAtLocation, ServiceAtLocation.service_id, ids["service"]),
         (Address, Address.location_id, ids["location"]),
+        (core.Contact, core.Contact.service_id, ids["service"]),
+        (core.Contact, core.Contact.location_id, ids["location"]),
+        (core.Contact, core.Contact.organization_id, ids["organization"]),
+        (core.CostOption, core.CostOption.service_id, ids["service"]),
+        (core.RequiredDocument, core.RequiredDocument.service_id, ids["service"]),
+        (core.Program, core.Program.organization_id, ids["organization"]),
+        (core.Accessibility, core.Accessibility.location_id, ids["location"]),
         (Phone, Phone.location_id, ids["location"]),
         (Phone, Phone.organization_id, ids["organization"]),
     ):

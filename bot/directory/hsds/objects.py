@@ -86,6 +86,8 @@ class Directory:
             **loc,
             "addresses": self.linked("address", "location_id", location_id),
             "phones": self.linked("phone", "location_id", location_id),
+            "contacts": self.linked("contact", "location_id", location_id),
+            "accessibility": self.linked("accessibility", "location_id", location_id),
             "attributes": self.attributes(location_id),
         }
 
@@ -111,6 +113,8 @@ class Directory:
             "service_at_locations": sals,
             "languages": self.linked("language", "service_id", service_id),
             "cost_options": self.linked("cost_option", "service_id", service_id),
+            "contacts": self.linked("contact", "service_id", service_id),
+            "required_documents": self.linked("required_document", "service_id", service_id),
             "attributes": self.attributes(service_id),
         }
 
@@ -128,6 +132,8 @@ class Directory:
                 for loc in self.linked("location", "organization_id", organization_id)
             ],
             "phones": self.linked("phone", "organization_id", organization_id),
+            "contacts": self.linked("contact", "organization_id", organization_id),
+            "programs": self.linked("program", "organization_id", organization_id),
             "attributes": self.attributes(organization_id),
         }
 

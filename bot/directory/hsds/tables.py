@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import DATA_DIR
+from bot.directory.hsds import models as core
 from bot.directory.hsds.ids import hsds_id
 from bot.directory.models import (
     Address,
@@ -133,13 +135,36 @@ def _service_facts(s: Service) -> Iterable[Row]:
     yield _fact("service", sid, "source", s.source)
 
 
+def _value(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _core(table: str, obj: Any) -> Row:
+    """A row of one of the core tables (``hsds.models``), its ids and links as UUIDs."""
+    links = core.LINKS[table]
+    row = {c.key: _value(getattr(obj, c.key)) for c in obj.__table__.columns}
+    row["id"] = hsds_id(table, obj.id)
+    for field, linked in links.items():
+        row[field] = _hid(linked, row[field])
+    return _clean(row)
+
+
+def derived_cost_option_id(service_id: str) -> str:
+    """The id of the cost option said by a service's ``free`` (ours, not a source's)."""
+    return hsds_id("cost_option", service_id)
+
+
 def _cost_options(s: Service) -> Iterable[Row]:
     if s.free is None:
         return
     f = facts()
     yield _clean(
         {
-            "id": hsds_id("cost_option", s.id),
+            "id": derived_cost_option_id(s.id),
             "service_id": hsds_id("service", s.id),
             "option": f.free if s.free else f.paid,
             "amount": 0 if s.free else None,
@@ -319,7 +344,8 @@ def tables(session: Session) -> Tables:
     attributes = session.execute(
         select(Attribute).order_by(Attribute.link_id, Attribute.taxonomy_term_id)
     ).scalars()
-    return {
+    priced = set(session.execute(select(core.CostOption.service_id)).scalars())
+    found = {
         "organization": rows(Organization, _organization),
         "service": [_service(s) for s in services],
         "location": rows(Location, _location),
@@ -351,7 +377,13 @@ def tables(session: Session) -> Tables:
             )
             for lang in session.execute(select(Language).order_by(Language.id)).scalars()
         ],
-        "cost_option": [c for s in services for c in _cost_options(s)],
+        **{
+            table: [
+                _core(table, obj)
+                for obj in session.execute(select(model).order_by(model.id)).scalars()
+            ]
+            for table, model in core.MODELS.items()
+        },
         "taxonomy": list(_taxonomies(session)),
         "taxonomy_term": list(_taxonomy_terms(session)),
         "attribute": [
@@ -363,3 +395,6 @@ def tables(session: Session) -> Tables:
             ),
         ],
     }
+    # A service without a source's cost options has the one its ``free`` says.
+    found["cost_option"] += [c for s in services if s.id not in priced for c in _cost_options(s)]
+    return found
