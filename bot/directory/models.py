@@ -28,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import relationship
+from sqlalchemy.sql import text
 
 from bot.db import Base
 
@@ -259,8 +260,18 @@ class ServiceWords(Base):
     the runs of words in the message) and its name, organisation and description."""
 
     __tablename__ = "service_words"
+    __table_args__ = (
+        # Most services have no alternate name: an index of the ones that do, so that a
+        # planner counting the others never takes it for useless.
+        Index(
+            "ix_service_words_alternate_key",
+            "alternate_key",
+            sqlite_where=text("alternate_key IS NOT NULL"),
+            postgresql_where=text("alternate_key IS NOT NULL"),
+        ),
+    )
     service_id = Column(ID, ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
     name_key = Column(String(512), nullable=False, index=True)
-    alternate_key = Column(String(512), index=True)
+    alternate_key = Column(String(512))
     words = Column(SmallInteger, nullable=False, index=True)  # of the longer name
     text_key = Column(Text, nullable=False)

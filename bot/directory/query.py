@@ -20,11 +20,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, case, exists, func, literal, or_, select
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Row
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement, Select
 
 from bot import clock
@@ -218,9 +231,10 @@ def _views(session: Session, ids: list[str]) -> dict[str, ServiceView]:
     """The services ``ids`` whole, by id: one indexed query per kind of record, read
     afresh each time (what the bot says about a service is never cached)."""
     main, *related = _view_statements()
-    services = session.execute(main, {"ids": ids}).all()
+    connection = session.connection()  # plain rows: the ORM's machinery is not needed
+    services = connection.execute(main, {"ids": ids}).all()
     phones, schedules, terms, areas, addresses = (
-        _grouped(session.execute(stmt, {"ids": ids})) for stmt in related
+        _grouped(connection.execute(stmt, {"ids": ids})) for stmt in related
     )
     return {
         row.id: _view(
@@ -266,6 +280,12 @@ def _view(
     )
 
 
+def _locality(place_key: str) -> int:
+    """How local a place is (``LOCALITY`` of its kind), as the loader records it."""
+    place = gazetteer().get(place_key)
+    return LOCALITY[place.kind] if place else LOCALITY["country"]
+
+
 def _pattern(text: str) -> str:
     """A LIKE pattern for ``text`` anywhere (escaped with "/")."""
     return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
@@ -275,7 +295,7 @@ def _containing(column: ColumnElement, name: str) -> ColumnElement:
     return column.like(bindparam(name), escape="/")
 
 
-def _open_at() -> ColumnElement:
+def _open_at(rows: Any) -> ColumnElement:
     """A schedule row of the service open at the time given by the parameters ``today``,
     ``yesterday`` (day codes) and ``now`` (wall-clock time), as ``hours.is_open`` reads it.
 
@@ -289,7 +309,7 @@ def _open_at() -> ColumnElement:
     until_midnight = Schedule.closes_at == hours_mod.END_OF_DAY
     overnight = Schedule.closes_at <= Schedule.opens_at
     return exists().where(
-        Schedule.service_id == ServiceSearch.service_id,
+        Schedule.service_id == rows.service_id,
         Schedule.timezone == TIMEZONE,
         or_(
             and_(
@@ -320,9 +340,10 @@ class _Shape:
     words: int
     limited: bool
     dialect: str
+    places: int
 
 
-def _shape(query: ServiceQuery, dialect: str, limit: int | None) -> _Shape:
+def _shape(query: ServiceQuery, dialect: str, limit: int | None, places: int) -> _Shape:
     return _Shape(
         need=bool(query.need),
         audience=bool(query.audience),
@@ -333,13 +354,19 @@ def _shape(query: ServiceQuery, dialect: str, limit: int | None) -> _Shape:
         words=len(match_key(query.text or "").split()),
         limited=limit is not None,
         dialect=dialect,
+        places=places,
     )
 
 
 def _parameters(query: ServiceQuery, lineage: list[str], limit: int | None) -> dict:
     """The values for the ranking statement's parameters."""
     values: dict = {"lineage": lineage, "needs": sorted({query.need or "", GENERAL_NEED})}
-    values |= {"need": query.need or "", "limit": limit}
+    values["need"] = query.need or ""
+    # Rows enough for ``limit`` services: at most two per place (the need and "general").
+    values["rows"] = limit * len(lineage) * 2 if limit is not None else None
+    nearest_first = sorted(lineage, key=_locality)
+    values |= {f"place{i}": key for i, key in enumerate(nearest_first)}
+    values |= {f"locality{i}": _locality(key) for i, key in enumerate(nearest_first)}
     values["audience"] = _pattern(f",{query.audience},") if query.audience else ""
     if query.open_now:
         local = (query.at or clock.now()).astimezone(ZoneInfo(TIMEZONE))
@@ -351,84 +378,93 @@ def _parameters(query: ServiceQuery, lineage: list[str], limit: int | None) -> d
     return values
 
 
-def _filters(shape: _Shape) -> list[ColumnElement]:
-    """What a ``service_search`` row must meet to count."""
-    where = [ServiceSearch.place_key.in_(bindparam("lineage", expanding=True))]
-    if shape.need:
-        where.append(ServiceSearch.need.in_(bindparam("needs", expanding=True)))
+def _filters(shape: _Shape, rows: Any) -> list[ColumnElement]:
+    """What a row of ``rows`` (``service_search`` or an alias of it) must meet to count,
+    wherever it is: the place and need conditions are the caller's."""
+    where = []
     if shape.exclude_audience:
         # A service only for other groups (Women's Refuge when asking for tāne) is left out.
-        where.append(
-            or_(ServiceSearch.audiences == "", _containing(ServiceSearch.audiences, "audience"))
-        )
+        where.append(or_(rows.audiences == "", _containing(rows.audiences, "audience")))
     if shape.kaupapa_maori:
-        where.append(ServiceSearch.kaupapa_maori.is_(True))
+        where.append(rows.kaupapa_maori.is_(True))
     if shape.free:
-        where.append(ServiceSearch.free.is_(True))
+        where.append(rows.free.is_(True))
     if shape.open_now:
         where.append(
-            or_(
-                ServiceSearch.always_open.is_(True),
-                and_(ServiceSearch.has_hours.is_(True), _open_at()),
-            )
+            or_(rows.always_open.is_(True), and_(rows.has_hours.is_(True), _open_at(rows)))
         )
     if shape.words:
         where.append(
             exists().where(
-                ServiceWords.service_id == ServiceSearch.service_id,
+                ServiceWords.service_id == rows.service_id,
                 *(_containing(ServiceWords.text_key, f"word{i}") for i in range(shape.words)),
             )
         )
     return where
 
 
+def _nearest_specific(shape: _Shape) -> ColumnElement:
+    """The locality of the nearest service for the need itself, or None: the first of the
+    places asked (most local first) with one, each looked for with an EXISTS that stops
+    at the first row found."""
+    rows = aliased(ServiceSearch)
+    return case(
+        *(
+            (
+                exists().where(
+                    rows.place_key == bindparam(f"place{i}"),
+                    rows.need == bindparam("need"),
+                    *_filters(shape, rows),
+                ),
+                bindparam(f"locality{i}", type_=Integer),
+            )
+            for i in range(shape.places)
+        ),
+        else_=null(),
+    )
+
+
 @lru_cache(maxsize=256)
 def _ranking(shape: _Shape) -> Select:
-    """The best services: id, locality and, on every row, the locality of the nearest
-    service for the need itself (None when none is). Built once per shape."""
-    locality = func.min(ServiceSearch.locality)
-    specificity = func.min(
-        case((ServiceSearch.need == bindparam("need"), ServiceSearch.need_rank), else_=2)
+    """The rows of the best services, best first (built once per shape).
+
+    A service has a row per place it serves and need it meets, so its best row, the
+    first read, carries its nearest locality and its best specificity together; it
+    has at most two rows per place asked (the need and "general"; one, its main need,
+    when no need is asked), so ``rows`` (the limit) bounds the services found.
+    """
+    rows = ServiceSearch
+    specificity = (
+        case((rows.need == bindparam("need"), rows.need_rank), else_=2)
         if shape.need
         else literal(2)
     )
-    nearest_specific = (
-        func.min(case((specificity < 2, locality))) if shape.need else func.min(locality)
-    ).over()
     audience_rank = (
-        case((_containing(ServiceSearch.audiences, "audience"), 0), else_=1)
+        case((_containing(rows.audiences, "audience"), 0), else_=1)
         if shape.audience
         else literal(1)
     )
     # Python's str order (code points), which PostgreSQL only follows in the "C" collation.
-    name = (
-        ServiceSearch.sort_name.collate("C")
-        if shape.dialect == "postgresql"
-        else ServiceSearch.sort_name
-    )
+    name = rows.sort_name.collate("C") if shape.dialect == "postgresql" else rows.sort_name
+    where = [rows.place_key.in_(bindparam("lineage", expanding=True)), *_filters(shape, rows)]
+    if shape.need:
+        where.append(rows.need.in_(bindparam("needs", expanding=True)))
+    else:
+        where.append(rows.need_rank == 0)  # every service has one main need
+    nearest = _nearest_specific(shape) if shape.need else null()
     stmt = (
-        select(
-            ServiceSearch.service_id,
-            locality.label("locality"),
-            nearest_specific.label("nearest_specific"),
-        )
-        .where(*_filters(shape))
-        .group_by(
-            ServiceSearch.service_id,
-            ServiceSearch.sort_name,
-            ServiceSearch.audiences,
-            ServiceSearch.has_contact,
-        )
+        select(rows.service_id, rows.locality, nearest.label("nearest_specific"))
+        .where(*where)
         .order_by(
-            locality,
+            rows.locality,
             specificity,
             audience_rank,
-            case((ServiceSearch.has_contact.is_(True), 0), else_=1),
+            case((rows.has_contact.is_(True), 0), else_=1),
             name,
-            ServiceSearch.service_id,
+            rows.service_id,
         )
     )
-    return stmt.limit(bindparam("limit")) if shape.limited else stmt
+    return stmt.limit(bindparam("rows", type_=Integer)) if shape.limited else stmt
 
 
 def _reach(query: ServiceQuery, nearest: int | None) -> str | None:
@@ -445,12 +481,18 @@ def _ranked(
     session: Session, query: ServiceQuery, limit: int | None, views: int | None
 ) -> SearchResult:
     lineage = gazetteer().lineage(query.place) if query.place else [NATIONAL]
-    shape = _shape(query, session.get_bind().dialect.name, limit)
-    rows = session.execute(_ranking(shape), _parameters(query, lineage, limit)).all()
-    ids = [row.service_id for row in rows]
-    localities = {row.service_id: row.locality for row in rows}
+    shape = _shape(query, session.get_bind().dialect.name, limit, len(lineage))
+    rows = session.connection().execute(_ranking(shape), _parameters(query, lineage, limit)).all()
+    localities: dict[str, int] = {}
+    for row in rows:  # each service's first row is its best
+        localities.setdefault(row.service_id, row.locality)
+    ids = list(localities)[:limit]
+    localities = {i: localities[i] for i in ids}
     services = get_services(session, ids if views is None else ids[:views])
-    nearest = rows[0].nearest_specific if rows else None
+    if not query.need:
+        nearest = rows[0].locality if rows else None
+    else:
+        nearest = rows[0].nearest_specific if rows else None
     if query.need and nearest is None:
         return SearchResult(services, fallback=bool(rows), localities=localities, ids=ids)
     return SearchResult(services, localities=localities, reach=_reach(query, nearest), ids=ids)
@@ -495,10 +537,13 @@ def get_services(session: Session, ids: list[str]) -> list[ServiceView]:
 
 
 _LONGEST_NAME = select(func.max(ServiceWords.words))
-_NAMED = select(ServiceWords.service_id, ServiceWords.name_key, ServiceWords.alternate_key).where(
-    or_(
-        ServiceWords.name_key.in_(bindparam("runs", expanding=True)),
-        ServiceWords.alternate_key.in_(bindparam("runs", expanding=True)),
+# Two selects, not one with OR: each reads its own index (SQLite would scan for the OR).
+_NAMED = union_all(
+    *(
+        select(ServiceWords.service_id, ServiceWords.name_key, ServiceWords.alternate_key).where(
+            column.is_not(None), column.in_(bindparam("runs", expanding=True))
+        )
+        for column in (ServiceWords.name_key, ServiceWords.alternate_key)
     )
 )
 
@@ -512,7 +557,8 @@ def find_by_name(session: Session, text: str) -> list[ServiceView]:
     """
     key = match_key(text)
     words = key.split()
-    longest = session.execute(_LONGEST_NAME).scalar() or 0
+    connection = session.connection()
+    longest = connection.execute(_LONGEST_NAME).scalar() or 0
     runs = sorted(
         {
             f" {' '.join(words[start:end])} "
@@ -523,7 +569,7 @@ def find_by_name(session: Session, text: str) -> list[ServiceView]:
     found: dict[str, int] = {}
     for first in range(0, len(runs), _NAMES_PER_QUERY):
         chunk = runs[first : first + _NAMES_PER_QUERY]
-        rows = session.execute(_NAMED, {"runs": chunk})
+        rows = connection.execute(_NAMED, {"runs": chunk})
         for row in rows:
             names = {row.name_key, row.alternate_key} & set(chunk)
             found[row.service_id] = min(

@@ -49,7 +49,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("service_id"),
     )
     op.create_index("ix_service_words_name_key", "service_words", ["name_key"])
-    op.create_index("ix_service_words_alternate_key", "service_words", ["alternate_key"])
+    op.create_index(
+        "ix_service_words_alternate_key",
+        "service_words",
+        ["alternate_key"],
+        sqlite_where=sa.text("alternate_key IS NOT NULL"),
+        postgresql_where=sa.text("alternate_key IS NOT NULL"),
+    )
     op.create_index("ix_service_words_words", "service_words", ["words"])
     # Loading a service whole reads its locations and their addresses by these.
     op.create_index("ix_service_at_location_service_id", "service_at_location", ["service_id"])

@@ -1,0 +1,241 @@
+"""Directory search in SQL (issue 11.2), on SQLite and PostgreSQL: the same answers as
+ranking every service would give, open now as ``hours.is_open`` says, names found
+through the index, and no statement that reads every service."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+from alembic import command
+from sqlalchemy import event, func, inspect, select
+
+from bench.directory import build, scratch_database
+from bot.config import NZ
+from bot.db import get_engine, run_db, session_scope
+from bot.directory import seed
+from bot.directory.models import Service, ServiceSearch, ServiceWords
+from bot.directory.query import (
+    NATIONAL_ONLY,
+    ServiceQuery,
+    find_by_name,
+    get_services,
+    search,
+)
+from bot.migrate import alembic_config
+from tests.conftest import PG_URL
+
+MONDAY = datetime(2026, 11, 30, 0, 0, tzinfo=NZ)
+HOURS = """
+organizations:
+  - id: hours-org
+    name: Hours org
+    services:
+      - {id: late, name: Late bar help, needs: [money_food], areas: [nz], source: a test,
+         hours: [{days: FR-SA, opens: '20:00', closes: '02:00'}]}
+      - {id: evening, name: Evening line, needs: [money_food], areas: [nz], source: a test,
+         hours: [{days: MO-FR, opens: '18:00', closes: '24:00'}]}
+      - {id: always, name: Always line, needs: [money_food], areas: [nz], source: a test,
+         hours: 24/7}
+      - {id: office, name: Office hours, needs: [money_food], areas: [nz], source: a test,
+         hours: [{days: MO-FR, opens: '08:30', closes: '17:00'},
+                 {days: SA, opens: '00:00', closes: '00:00'}]}
+      - {id: unknown, name: No hours known, needs: [money_food], areas: [nz], source: a test}
+"""
+
+
+def _ids(url: str, **query) -> list[str]:
+    with session_scope(url) as session:
+        return search(session, ServiceQuery(**query), limit=None).ids
+
+
+def test_a_page_is_the_start_of_the_whole_ranking(seeded_url):
+    for query in (
+        {"need": "drugs_alcohol", "place": "greymouth"},
+        {"need": "mental_health", "audience": "rangatahi"},
+        {"place": "westport"},
+    ):
+        whole = _ids(seeded_url, **query)
+        with session_scope(seeded_url) as session:
+            page = search(session, ServiceQuery(**query), limit=4, views=2)
+        assert len(whole) > 4
+        assert page.ids == whole[:4]
+        assert [s.id for s in page.services] == whole[:2]
+        assert set(page.localities) == set(page.ids)
+
+
+def test_reach_counts_services_beyond_the_page(db_url, tmp_path):
+    """A local general service comes first; the national one for the need, past the
+    limit, still says how near help for the need is."""
+    path = tmp_path / "two.yml"
+    path.write_text(
+        "organizations:\n  - id: o\n    name: O\n    services:\n"
+        "      - {id: town-hub, name: Town hub, needs: [general], areas: [greymouth],"
+        " source: a test}\n"
+        "      - {id: housing-line, name: Housing line, needs: [housing], areas: [nz],"
+        " source: a test}\n"
+    )
+    with session_scope(db_url) as session:
+        seed.load(session, path)
+        first = search(session, ServiceQuery(need="housing", place="greymouth"), limit=1)
+        whole = search(session, ServiceQuery(need="housing", place="greymouth"), limit=None)
+    assert whole.ids == ["town-hub", "housing-line"] and first.ids == ["town-hub"]
+    assert (first.reach, first.fallback) == (whole.reach, whole.fallback) == (NATIONAL_ONLY, False)
+
+
+def test_open_now_in_sql_agrees_with_is_open_all_week(db_url, tmp_path):
+    path = tmp_path / "hours.yml"
+    path.write_text(HOURS)
+    with session_scope(db_url) as session:
+        seed.load(session, path)
+        views = get_services(session, ["late", "evening", "always", "office", "unknown"])
+    for step in range(8 * 48):  # every half hour for eight days
+        at = MONDAY + timedelta(minutes=30 * step)
+        expected = {v.id for v in views if v.is_open(at)}
+        assert set(_ids(db_url, need="money_food", open_now=True, at=at)) == expected, at
+
+
+def test_find_by_name_uses_alternate_names_macrons_and_the_order_mentioned(seeded_url):
+    with session_scope(seeded_url) as session:
+        rows = session.execute(select(Service.id, Service.name)).all()
+        lifeline = next(name for i, name in rows if i == "lifeline")
+        youthline = next(name for i, name in rows if i == "youthline")
+        named = find_by_name(session, f"is {youthline.upper()} or {lifeline} better")
+        assert [v.id for v in named] == ["youthline", "lifeline"]
+        assert find_by_name(session, "whats their number") == []
+        long_message = "kia ora " * 400 + lifeline  # past the first batch of word runs
+        assert [v.id for v in find_by_name(session, long_message)] == ["lifeline"]
+        assert find_by_name(session, "Ngāti Waewae rūnanga?") == find_by_name(
+            session, "ngati waewae runanga"
+        )
+
+
+def _relaxed(url: str) -> tuple[str, ...]:
+    """The filters a kaupapa Māori search for housing in Greymouth had to drop."""
+    query = ServiceQuery(need="housing", place="greymouth", kaupapa_maori=True)
+    with session_scope(url) as session:
+        result = search(session, query)
+    assert result.ids == ["test-service"]
+    return result.relaxed
+
+
+def test_reloading_a_service_updates_what_search_reads(db_url, tmp_path):
+    path = tmp_path / "one.yml"
+    record = """
+organizations:
+  - id: test-org
+    name: Test org
+    services:
+      - id: test-service
+        name: Test service
+        alternate_name: Tester
+        needs: [housing]
+        areas: [greymouth]
+        kaupapa_maori: true
+        source: a test
+"""
+    path.write_text(record)
+    with session_scope(db_url) as session:
+        seed.load(session, path)
+    assert _relaxed(db_url) == ()
+    path.write_text(record.replace("kaupapa_maori: true", "kaupapa_maori: false"))
+    with session_scope(db_url) as session:
+        seed.load(session, path)
+        assert [v.id for v in find_by_name(session, "is tester open")] == ["test-service"]
+        assert session.execute(select(func.count()).select_from(ServiceSearch)).scalar() == 1
+    assert _relaxed(db_url) == ("kaupapa_maori",)  # no longer kaupapa Māori
+
+
+def test_migration_0004_indexes_a_directory_loaded_before_it(seeded_url):
+    before = _ids(seeded_url, need="drugs_alcohol", place="greymouth")
+    config = alembic_config(seeded_url)
+    command.downgrade(config, "0003")
+    assert not {"service_search", "service_words"} & set(
+        inspect(get_engine(seeded_url)).get_table_names()
+    )
+    command.upgrade(config, "head")
+    assert _ids(seeded_url, need="drugs_alcohol", place="greymouth") == before
+    with session_scope(seeded_url) as session:
+        assert [v.id for v in find_by_name(session, "ring lifeline")] == ["lifeline"]
+
+
+def test_run_db_works_in_a_thread_with_a_session_of_its_own(seeded_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", seeded_url)
+    loop_thread = threading.get_ident()
+
+    def lookup(session, ids):
+        return threading.get_ident(), [v.id for v in get_services(session, ids)]
+
+    thread, ids = asyncio.run(run_db(lookup, ["youthline", "lifeline"]))
+    assert thread != loop_thread and ids == ["youthline", "lifeline"]
+    with pytest.raises(ZeroDivisionError):
+        asyncio.run(run_db(lambda session: 1 / 0))
+
+
+# No statement reads every service ---------------------------------------------------------
+
+SERVICES = 10_000
+# Tables as big as the directory: a statement must reach them through an index.
+BIG = {"service", "service_search", "service_words", "attribute", "service_area", "phone"}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def big_directory(request: pytest.FixtureRequest) -> Iterator[str]:
+    if request.param == "postgresql" and not PG_URL:
+        pytest.skip("DATABASE_URL_PG not set (PostgreSQL tests run in CI)")
+    with scratch_database(request.param, PG_URL) as url:
+        build(url, SERVICES, random.Random(11))
+        yield url
+
+
+def _full_reads(url: str, statement: str, parameters) -> list[str]:
+    """The tables in ``BIG`` that ``statement`` would read whole, from its query plan."""
+    engine = get_engine(url)
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            lines = [row[-1] for row in plan]
+            return [line for line in lines if re.match(rf"SCAN ({'|'.join(BIG)})\b", line)]
+        connection.exec_driver_sql("SET enable_seqscan = off")  # a seq scan only if forced
+        plan = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters).scalars()
+        return [line for line in plan if re.search(rf"Seq Scan on ({'|'.join(BIG)})\b", line)]
+
+
+def test_no_statement_reads_every_service(big_directory):
+    statements: list[tuple[str, object]] = []
+    engine = get_engine(big_directory)
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with session_scope(big_directory) as session:
+            found = search(session, ServiceQuery(need="housing", place="greymouth"), views=3)
+            search(session, ServiceQuery(need="housing", place="grey", audience="tane"), views=3)
+            search(session, ServiceQuery(need="legal", place="greymouth", open_now=True), views=3)
+            search(session, ServiceQuery(need="legal", kaupapa_maori=True, free=True), views=3)
+            get_services(session, found.ids[3:6])
+            named = find_by_name(session, "is Generated service 4321 open")
+            find_by_name(session, "whats their number")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [v.id for v in named] == ["gen-4321"]
+    assert len(statements) >= 10
+    for statement, parameters in statements:
+        assert _full_reads(big_directory, statement, parameters) == [], statement
+
+
+def test_the_big_directory_is_indexed_whole(big_directory):
+    with session_scope(big_directory) as session:
+        count = session.execute(select(func.count()).select_from(ServiceWords)).scalar()
+        searched = session.execute(
+            select(func.count(func.distinct(ServiceSearch.service_id)))
+        ).scalar()
+    assert count == searched == SERVICES
