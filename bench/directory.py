@@ -1,28 +1,43 @@
-"""Directory search latency (``bot.directory.query.search``) with generated directories.
+"""Directory search latency (``bot.directory.query``) with generated directories.
 
 The generated services spread over the gazetteer as a real directory would:
 most serve one town, fewer a district or a region, a few the whole country;
 each has a main need, sometimes one or two more, sometimes an audience, a
 phone or two and opening hours. Rows are written with the ORM models into a
-fresh SQLite database (migrated with Alembic), as ``bot.directory.seed``
-writes them, but in bulk.
+fresh database (migrated with Alembic), as ``bot.directory.seed`` writes them,
+but in bulk: a temporary SQLite file, and PostgreSQL too when
+``BENCH_DATABASE_URL`` (or ``DATABASE_URL``) names one. On PostgreSQL the
+directory goes into a schema of its own, dropped afterwards, so the database's
+own tables are never touched.
+
+Three things are timed, each as the actions do it (a fresh session each time):
+a search (``search``), a follow-up on the services shown (``get_services`` of
+a page of ids) and a follow-up that may name a service (``find_by_name``, half
+the messages naming one).
+
+``python -m bench.directory [sizes...]`` runs this part alone and prints the table.
 """
 
 from __future__ import annotations
 
+import os
 import random
+import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
+from sqlalchemy.orm import Session
 
 from bench.load import percentile
+from bot.config import NZ
 from bot.db import get_engine, session_scope
 from bot.directory import hours as hours_mod
 from bot.directory import seed
@@ -36,7 +51,8 @@ from bot.directory.models import (
     ServiceArea,
 )
 from bot.directory.places import gazetteer
-from bot.directory.query import ServiceQuery, search
+from bot.directory.query import ServiceQuery, find_by_name, get_services, search
+from bot.directory.session_state import PAGE_SIZE
 from bot.directory.taxonomy import AUDIENCE_TAXONOMY, NEED_TAXONOMY, taxonomies
 from bot.migrate import upgrade
 
@@ -44,18 +60,26 @@ from bot.migrate import upgrade
 AREA_KINDS = {"town": 0.75, "district": 0.12, "region": 0.10, "country": 0.03}
 SERVICES_PER_ORGANIZATION = 5
 CHUNK = 10_000
-MAX_QUERIES = 40
-MAX_QUERY_SECONDS = 30.0
+# Each kind of lookup runs at most this many times or for this long.
+MAX_QUERIES = 200
+MAX_QUERY_SECONDS = 20.0
+# Searches ask "open now" at a fixed time (a Tuesday morning), so runs compare.
+AT = datetime(2026, 12, 1, 10, 0, tzinfo=NZ)
 
 
 @dataclass(frozen=True)
 class SearchFigures:
+    engine: str
     services: int
     build_s: float
     queries: int
     p50_ms: float
     p95_ms: float
     mean_results: float
+    by_ids_p50_ms: float
+    by_ids_p95_ms: float
+    by_name_p50_ms: float
+    by_name_p95_ms: float
 
 
 def _service(rng: random.Random, i: int, places: dict[str, list[str]]) -> dict[str, list[dict]]:
@@ -181,10 +205,14 @@ def build(url: str, count: int, rng: random.Random) -> None:
             for name, model in MODELS.items():
                 if chunk[name]:
                     session.execute(insert(model), chunk[name])
+        seed.index_services(session)
+    with get_engine(url).begin() as connection:
+        connection.execute(text("ANALYZE"))  # as autovacuum would after a bulk load
 
 
 def _queries(rng: random.Random) -> Iterator[ServiceQuery]:
-    """Endless realistic searches: a need in a town, now and then a district or an audience."""
+    """Endless realistic searches: a need in a town, now and then a district, an audience or
+    a filter ("anything kaupapa Māori?", "free?", "open now?")."""
     places = gazetteer().places.values()
     towns = [p.key for p in places if p.kind == "town"]
     districts = [p.key for p in places if p.kind == "district"]
@@ -193,36 +221,146 @@ def _queries(rng: random.Random) -> Iterator[ServiceQuery]:
     while True:
         place = rng.choice(districts if rng.random() < 0.2 else towns)
         audience = rng.choice(audiences) if rng.random() < 0.3 else None
-        yield ServiceQuery(need=rng.choice(needs), place=place, audience=audience)
+        wanted = rng.choices(("", "kaupapa_maori", "free", "open_now"), weights=(7, 1, 1, 1))[0]
+        filters = {wanted: True} if wanted else {}
+        yield ServiceQuery(need=rng.choice(needs), place=place, audience=audience, at=AT, **filters)
 
 
-def measure(count: int, seed_value: int = 11) -> SearchFigures:
-    """Search latency over ``count`` generated services (a fresh session per search, as the
-    actions do), for at most ``MAX_QUERIES`` searches or ``MAX_QUERY_SECONDS``."""
+def _search(session: Session, query: ServiceQuery) -> list[str]:
+    """The ids a search shows, as ``actions.search.show_search`` asks for them."""
+    return [s.id for s in search(session, query, views=PAGE_SIZE).services]
+
+
+def _timed(
+    url: str, call: Callable[[Session, Any], Any], arguments: Iterator[Any]
+) -> tuple[list[float], list[Any]]:
+    """Milliseconds per ``call(session, argument)`` (a fresh session each, as the actions
+    do) and the answers."""
+    latencies, answers = [], []
+    deadline = time.perf_counter() + MAX_QUERY_SECONDS
+    while len(latencies) < MAX_QUERIES and time.perf_counter() < deadline:
+        argument = next(arguments)
+        began = time.perf_counter()
+        with session_scope(url) as session:
+            answers.append(call(session, argument))
+        latencies.append((time.perf_counter() - began) * 1000)
+    return latencies, answers
+
+
+def _pages(rng: random.Random, shown: list[list[str]]) -> Iterator[list[str]]:
+    """Pages a search showed, for follow-ups on them ("whats their number")."""
+    pages = [page[:PAGE_SIZE] for page in shown if page] or [["gen-0"]]
+    while True:
+        yield rng.choice(pages)
+
+
+def _messages(rng: random.Random, count: int) -> Iterator[str]:
+    """Follow-up messages, half of them naming a service ("is Generated service 12 open")."""
+    while True:
+        if rng.random() < 0.5:
+            yield f"is Generated service {rng.randrange(count)} open today?"
+        else:
+            yield "whats their number"
+
+
+@contextmanager
+def scratch_database(engine: str, base: str | None = None) -> Iterator[str]:
+    """A URL for an empty database on ``engine``: a temporary SQLite file, or a PostgreSQL
+    schema of its own (dropped afterwards) in the database ``base`` (by default
+    ``postgres_url()``) names."""
+    if engine == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="awhina-bench-directory-") as tmp:
+            url = f"sqlite:///{Path(tmp) / 'directory.db'}"
+            yield url
+            get_engine(url).dispose()
+        return
+    base = base or postgres_url()
+    if base is None:
+        raise RuntimeError("no PostgreSQL URL: set BENCH_DATABASE_URL")
+    schema = f"awhina_bench_{os.getpid()}"
+    admin = get_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    # Written out, not with URL.update_query_dict: its "%3D" would upset Alembic's
+    # config parser (bot.migrate), which reads "%" as interpolation.
+    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path={schema}"
+    try:
+        yield url
+    finally:
+        get_engine(url).dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+def postgres_url() -> str | None:
+    """``BENCH_DATABASE_URL``, else ``DATABASE_URL``, when it names a PostgreSQL database."""
+    for name in ("BENCH_DATABASE_URL", "DATABASE_URL"):
+        url = os.environ.get(name, "")
+        if url.startswith("postgresql"):
+            return url
+    return None
+
+
+def engines() -> tuple[str, ...]:
+    """SQLite always; PostgreSQL when a URL names one."""
+    return ("sqlite", "postgresql") if postgres_url() else ("sqlite",)
+
+
+def measure(count: int, engine: str = "sqlite", seed_value: int = 11) -> SearchFigures:
+    """Search and follow-up latency over ``count`` generated services on ``engine``, each
+    for at most ``MAX_QUERIES`` calls or ``MAX_QUERY_SECONDS``."""
     rng = random.Random(seed_value)
-    with tempfile.TemporaryDirectory(prefix="awhina-bench-directory-") as tmp:
-        url = f"sqlite:///{Path(tmp) / 'directory.db'}"
+    with scratch_database(engine) as url:
         started = time.perf_counter()
         build(url, count, rng)
         build_s = time.perf_counter() - started
         queries = _queries(rng)
         with session_scope(url) as session:
-            search(session, next(queries))  # warm-up: mappers, statement cache
-        latencies, results = [], []
-        deadline = time.perf_counter() + MAX_QUERY_SECONDS
-        while len(latencies) < MAX_QUERIES and time.perf_counter() < deadline:
-            query = next(queries)
-            began = time.perf_counter()
-            with session_scope(url) as session:
-                found = search(session, query)
-            latencies.append((time.perf_counter() - began) * 1000)
-            results.append(len(found.services))
-        get_engine(url).dispose()
+            _search(session, next(queries))  # warm-up: mappers, statement cache
+        latencies, shown = _timed(url, _search, queries)
+        ids_latencies, _ = _timed(url, get_services, _pages(rng, shown))
+        name_latencies, _ = _timed(url, find_by_name, _messages(rng, count))
     return SearchFigures(
+        engine=engine,
         services=count,
         build_s=build_s,
         queries=len(latencies),
         p50_ms=percentile(latencies, 50),
         p95_ms=percentile(latencies, 95),
-        mean_results=sum(results) / len(results),
+        mean_results=sum(map(len, shown)) / len(shown),
+        by_ids_p50_ms=percentile(ids_latencies, 50),
+        by_ids_p95_ms=percentile(ids_latencies, 95),
+        by_name_p50_ms=percentile(name_latencies, 50),
+        by_name_p95_ms=percentile(name_latencies, 95),
     )
+
+
+def table(figures: list[SearchFigures]) -> str:
+    """The figures as a Markdown table."""
+    lines = [
+        "| engine | services | searches | search p50 (ms) | search p95 (ms) | shown per search "
+        "| by ids p50 / p95 (ms) | by name p50 / p95 (ms) | build (s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for f in figures:
+        lines.append(
+            f"| {f.engine} | {f.services:,} | {f.queries} | {f.p50_ms:.1f} | {f.p95_ms:.1f} "
+            f"| {f.mean_results:.0f} | {f.by_ids_p50_ms:.1f} / {f.by_ids_p95_ms:.1f} "
+            f"| {f.by_name_p50_ms:.1f} / {f.by_name_p95_ms:.1f} | {f.build_s:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    sizes = [int(a) for a in argv] or [100, 10_000, 100_000]
+    figures = []
+    for engine in engines():
+        for size in sizes:
+            figures.append(measure(size, engine))
+            print(table(figures[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
+    print(table(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

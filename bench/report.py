@@ -143,15 +143,18 @@ def markdown(r: dict[str, Any]) -> str:
         "The stock bot is trained once per Rasa version and kept in a temporary folder; its "
         "training figures are from that build (possibly under other load).",
         "",
-        "## Directory search (bot.directory.query.search, generated services, SQLite)",
+        "## Directory search (bot.directory.query, generated services)",
         "",
-        "| services | searches | p50 (ms) | p95 (ms) | results per search | build (s) |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| engine | services | searches | p50 (ms) | p95 (ms) | shown per search "
+        "| follow-up by ids p95 (ms) | by name p95 (ms) | build (s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for d in r["directory"]:
         lines.append(
-            f"| {d['services']:,} | {d['queries']} | {_ms(d['p50_ms'])} | {_ms(d['p95_ms'])} "
-            f"| {d['mean_results']:.0f} | {d['build_s']:.0f} |"
+            f"| {d.get('engine', 'sqlite')} | {d['services']:,} | {d['queries']} "
+            f"| {_ms(d['p50_ms'])} | {_ms(d['p95_ms'])} | {d['mean_results']:.0f} "
+            f"| {_ms(d.get('by_ids_p95_ms', float('nan')))} "
+            f"| {_ms(d.get('by_name_p95_ms', float('nan')))} | {d['build_s']:.0f} |"
         )
     lines += ["", f"![latency and throughput against concurrency]({r['label']}.png)", ""]
     return "\n".join(lines)
