@@ -237,6 +237,7 @@ def _retention(args: argparse.Namespace) -> int:
     from bot.db import session_scope
     from bot.handoff import outbox
     from bot.handoff.service import apply_retention
+    from bot.insights import demand
 
     if args.days is None or args.days < 1:
         print("error: give --days N (at least 1) or set RETENTION_DAYS", file=sys.stderr)
@@ -247,6 +248,7 @@ def _retention(args: argparse.Namespace) -> int:
     with session_scope() as session:
         count = apply_retention(session, now, args.days)
         delete_old_sms_receipts(session, now, args.days)
+        demand.expire_keys(session, now)  # demand records themselves stay: nothing personal
     conversations = delete_old_conversations(tracker_store_url(), now, args.days)
     kept = outbox.apply_retention(now, args.days)
     print(f"Deleted the contact details of {count} handoff request(s) older than {args.days} days")

@@ -137,6 +137,11 @@ def _week_key(session: Session, week: date) -> bytes:
     return bytes.fromhex(key.key)
 
 
+def expire_keys(session: Session, now: datetime) -> None:
+    """The retention job's part: week keys past their time go even when nobody searched."""
+    _forget_old_keys(session, week_of(now))
+
+
 def _forget_old_keys(session: Session, week: date) -> None:
     """Deletes keys older than ``KEY_WEEKS`` and clears the hashes they made."""
     oldest = week - timedelta(weeks=KEY_WEEKS - 1)

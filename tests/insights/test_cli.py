@@ -57,3 +57,26 @@ def test_the_sample_logins_include_a_coordinator(loaded: str, capsys) -> None:
     with session_scope(loaded) as session:
         roles = session.scalars(select(Navigator.role).order_by(Navigator.role)).all()
     assert roles.count("coordinator") == 1 and roles.count("navigator") == 5
+
+
+def test_retention_keeps_demand_records_and_drops_old_week_keys(
+    loaded: str, capsys, monkeypatch
+) -> None:
+    from datetime import date
+
+    from bot.insights.models import WeekKey
+
+    monkeypatch.setenv("TRACKER_DATABASE_URL", loaded.replace("cli.db", "tracker.db"))
+    assert main(["insights", "demo"]) == 0
+    with session_scope(loaded) as session:
+        session.add_all(
+            [
+                WeekKey(week=date(2026, 11, 9), key="00" * 32),
+                WeekKey(week=date(2026, 11, 23), key="11" * 32),
+            ]
+        )
+    before = _records(loaded)
+    assert main(["retention", "--days", "1"]) == 0
+    assert _records(loaded) == before
+    with session_scope(loaded) as session:
+        assert session.scalars(select(WeekKey.week)).all() == [date(2026, 11, 23)]
