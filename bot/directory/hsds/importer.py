@@ -25,6 +25,7 @@ from sqlalchemy import Date, String, delete, select, update
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
+from bot.directory import models as dm
 from bot.directory import seed
 from bot.directory.hsds import models as core
 from bot.directory.hsds.ids import hsds_id
@@ -32,38 +33,24 @@ from bot.directory.hsds.mapping import Mapping, published_phone
 from bot.directory.hsds.objects import flatten
 from bot.directory.hsds.package import DATAPACKAGE, resources, table_schema, typed_row
 from bot.directory.hsds.tables import derived_cost_option_id, facts
-from bot.directory.models import (
-    Address,
-    Attribute,
-    Language,
-    Location,
-    Organization,
-    Phone,
-    Schedule,
-    Service,
-    ServiceArea,
-    ServiceAtLocation,
-    Taxonomy,
-    TaxonomyTerm,
-)
 from bot.directory.places import gazetteer
 from bot.directory.taxonomy import AUDIENCE_TAXONOMY, NEED_TAXONOMY
 
 # Our tables, by HSDS table name, in the order they are written (links first).
 MODELS: dict[str, Any] = {
-    "taxonomy": Taxonomy,
-    "taxonomy_term": TaxonomyTerm,
-    "organization": Organization,
-    "service": Service,
-    "location": Location,
-    "address": Address,
-    "service_at_location": ServiceAtLocation,
-    "phone": Phone,
-    "schedule": Schedule,
-    "service_area": ServiceArea,
-    "language": Language,
+    "taxonomy": dm.Taxonomy,
+    "taxonomy_term": dm.TaxonomyTerm,
+    "organization": dm.Organization,
+    "service": dm.Service,
+    "location": dm.Location,
+    "address": dm.Address,
+    "service_at_location": dm.ServiceAtLocation,
+    "phone": dm.Phone,
+    "schedule": dm.Schedule,
+    "service_area": dm.ServiceArea,
+    "language": dm.Language,
     **core.MODELS,
-    "attribute": Attribute,
+    "attribute": dm.Attribute,
 }
 
 
@@ -346,7 +333,7 @@ class _Plan:
         r = record.row
         if facts().taxonomy_id == r["id"] or hsds_id("taxonomy", facts().taxonomy_id) == r["id"]:
             return
-        self.add(record, Taxonomy(id=r["id"], name=r["name"], description=r["description"]))
+        self.add(record, dm.Taxonomy(id=r["id"], name=r["name"], description=r["description"]))
 
     def _taxonomy_term(self, record: Record) -> None:
         r = record.row
@@ -362,10 +349,10 @@ class _Plan:
                 "taxonomy", {"id": taxonomy_id, "name": name}, record.file, record.line
             )
             self.by_table["taxonomy"][taxonomy_id] = taxonomy
-            self.add(taxonomy, Taxonomy(id=taxonomy_id, name=name, description=""))
+            self.add(taxonomy, dm.Taxonomy(id=taxonomy_id, name=name, description=""))
         self.add(
             record,
-            TaxonomyTerm(
+            dm.TaxonomyTerm(
                 id=r["id"],
                 taxonomy_id=taxonomy_id,
                 code=r.get("code") or r["id"],
@@ -379,7 +366,7 @@ class _Plan:
         r = record.row
         self.add(
             record,
-            Organization(
+            dm.Organization(
                 id=r["id"],
                 name=r["name"],
                 description=r["description"],
@@ -406,7 +393,7 @@ class _Plan:
         costs = self.children[("cost_option", r["id"])]
         self.add(
             record,
-            Service(
+            dm.Service(
                 id=r["id"],
                 organization_id=self.link(record, "organization", "organization_id", True),
                 name=r["name"],
@@ -435,7 +422,7 @@ class _Plan:
         cities = [a.get("city") for a in self.children[("address", r["id"])]]
         self.add(
             record,
-            Location(
+            dm.Location(
                 id=r["id"],
                 location_type=r["location_type"],
                 organization_id=self.link(record, "organization", "organization_id"),
@@ -454,7 +441,7 @@ class _Plan:
         location_id = self.link(record, "location", "location_id", True)
         self.add(
             record,
-            Address(
+            dm.Address(
                 id=r["id"],
                 location_id=location_id,
                 address_1=r["address_1"],
@@ -472,7 +459,7 @@ class _Plan:
         r = record.row
         self.add(
             record,
-            ServiceAtLocation(
+            dm.ServiceAtLocation(
                 id=r["id"],
                 service_id=self.link(record, "service", "service_id", True),
                 location_id=self.link(record, "location", "location_id", True),
@@ -499,7 +486,7 @@ class _Plan:
         self.phones_of[links["service_id"]] += 1
         self.add(
             record,
-            Phone(
+            dm.Phone(
                 id=r["id"],
                 number=number,
                 extension=extension,
@@ -534,7 +521,7 @@ class _Plan:
         }
         self.add(
             record,
-            Schedule(
+            dm.Schedule(
                 id=r["id"],
                 freq=r.get("freq") or "WEEKLY",
                 byday=r["byday"],
@@ -555,7 +542,7 @@ class _Plan:
         place = gazetteer().get(place_key)
         self.add(
             record,
-            ServiceArea(
+            dm.ServiceArea(
                 id=r["id"],
                 service_id=service_id,
                 name=r.get("name") or place.display_name,
@@ -600,7 +587,7 @@ class _Plan:
             self.problems.append(_problem(record, "code", "a language needs its name and code"))
             return
         self.add(
-            record, Language(id=r["id"], service_id=service_id, name=r["name"], code=r["code"])
+            record, dm.Language(id=r["id"], service_id=service_id, name=r["name"], code=r["code"])
         )
 
     def _attribute(self, record: Record) -> None:
@@ -621,7 +608,7 @@ class _Plan:
         target = self.mapping.term(term_id, taxonomy, term.row.get("code") if term else None)
         self.add(
             record,
-            Attribute(
+            dm.Attribute(
                 link_id=link_id,
                 link_type=r.get("link_type") or "",
                 link_entity=entity,
@@ -638,7 +625,7 @@ class _Plan:
             )
             self.add(
                 record,
-                Attribute(
+                dm.Attribute(
                     link_id=link_id,
                     link_type=kind,
                     link_entity="service",
@@ -685,13 +672,13 @@ def _replace_children(session: Session, plan: _Plan) -> None:
     ids = {t: [obj.id for _, obj in plan.rows[t]] for t in ("service", "location", "organization")}
     linked = sorted({a.link_id for _, a in plan.rows["attribute"]} | set(ids["service"]))
     for model, column, parents in (
-        (Attribute, Attribute.link_id, linked + ids["location"]),
-        (Phone, Phone.service_id, ids["service"]),
-        (Schedule, Schedule.service_id, ids["service"]),
-        (ServiceArea, ServiceArea.service_id, ids["service"]),
-        (Language, Language.service_id, ids["service"]),
-        (ServiceAtLocation, ServiceAtLocation.service_id, ids["service"]),
-        (Address, Address.location_id, ids["location"]),
+        (dm.Attribute, dm.Attribute.link_id, linked + ids["location"]),
+        (dm.Phone, dm.Phone.service_id, ids["service"]),
+        (dm.Schedule, dm.Schedule.service_id, ids["service"]),
+        (dm.ServiceArea, dm.ServiceArea.service_id, ids["service"]),
+        (dm.Language, dm.Language.service_id, ids["service"]),
+        (dm.ServiceAtLocation, dm.ServiceAtLocation.service_id, ids["service"]),
+        (dm.Address, dm.Address.location_id, ids["location"]),
         (core.Contact, core.Contact.service_id, ids["service"]),
         (core.Contact, core.Contact.location_id, ids["location"]),
         (core.Contact, core.Contact.organization_id, ids["organization"]),
@@ -699,8 +686,8 @@ def _replace_children(session: Session, plan: _Plan) -> None:
         (core.RequiredDocument, core.RequiredDocument.service_id, ids["service"]),
         (core.Program, core.Program.organization_id, ids["organization"]),
         (core.Accessibility, core.Accessibility.location_id, ids["location"]),
-        (Phone, Phone.location_id, ids["location"]),
-        (Phone, Phone.organization_id, ids["organization"]),
+        (dm.Phone, dm.Phone.location_id, ids["location"]),
+        (dm.Phone, dm.Phone.organization_id, ids["organization"]),
     ):
         for start in range(0, len(parents), 500):
             session.execute(delete(model).where(column.in_(parents[start : start + 500])))
@@ -740,14 +727,14 @@ def run_import(
         inactive = [
             sid
             for sid in session.execute(
-                select(Service.id).where(Service.status != "inactive")
+                select(dm.Service.id).where(dm.Service.status != "inactive")
             ).scalars()
             if sid not in set(imported)
         ]
         for start in range(0, len(inactive), 500):
             session.execute(
-                update(Service)
-                .where(Service.id.in_(inactive[start : start + 500]))
+                update(dm.Service)
+                .where(dm.Service.id.in_(inactive[start : start + 500]))
                 .values(status="inactive")
             )
     seed.index_services(session, imported + inactive)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from functools import lru_cache
 from typing import Any
 
@@ -18,22 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import DATA_DIR
+from bot.directory import models as dm
 from bot.directory.hsds import models as core
 from bot.directory.hsds.ids import hsds_id
-from bot.directory.models import (
-    Address,
-    Attribute,
-    Language,
-    Location,
-    Organization,
-    Phone,
-    Schedule,
-    Service,
-    ServiceArea,
-    ServiceAtLocation,
-    Taxonomy,
-    TaxonomyTerm,
-)
+from bot.directory.hsds.package import resources
 
 HSDS_FILE = DATA_DIR / "directory" / "hsds.yml"
 Row = dict[str, Any]
@@ -102,31 +90,7 @@ def _fact(link_entity: str, link_id: str, code: str, value: str) -> Row:
     }
 
 
-def _service(s: Service) -> Row:
-    return _clean(
-        {
-            "id": hsds_id("service", s.id),
-            "organization_id": hsds_id("organization", s.organization_id),
-            "name": s.name,
-            "alternate_name": s.alternate_name,
-            "description": s.description,
-            "url": s.url,
-            "email": s.email,
-            "status": s.status,
-            "interpretation_services": s.interpretation_services,
-            "application_process": s.application_process,
-            "fees_description": s.fees_description,
-            "eligibility_description": s.eligibility_description,
-            "minimum_age": s.minimum_age,
-            "maximum_age": s.maximum_age,
-            "assured_date": s.last_verified.isoformat() if s.last_verified else None,
-            "alert": s.alert,
-            "last_modified": s.last_modified.isoformat() + "Z" if s.last_modified else None,
-        }
-    )
-
-
-def _service_facts(s: Service) -> Iterable[Row]:
+def _service_facts(s: dm.Service) -> Iterable[Row]:
     sid = hsds_id("service", s.id)
     if s.kaupapa_maori:
         yield _fact("service", sid, "kaupapa_maori", "true")
@@ -136,6 +100,8 @@ def _service_facts(s: Service) -> Iterable[Row]:
 
 
 def _value(value: Any) -> Any:
+    if isinstance(value, time):
+        return value.strftime("%H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
@@ -143,13 +109,59 @@ def _value(value: Any) -> Any:
     return value
 
 
-def _core(table: str, obj: Any) -> Row:
-    """A row of one of the core tables (``hsds.models``), its ids and links as UUIDs."""
-    links = core.LINKS[table]
-    row = {c.key: _value(getattr(obj, c.key)) for c in obj.__table__.columns}
+# Each table's links: the field and the table it points to (core tables: hsds.models).
+LINKS: dict[str, dict[str, str]] = {
+    "organization": {"parent_organization_id": "organization"},
+    "service": {"organization_id": "organization"},
+    "location": {"organization_id": "organization"},
+    "address": {"location_id": "location"},
+    "service_at_location": {"service_id": "service", "location_id": "location"},
+    "phone": {
+        "service_id": "service",
+        "location_id": "location",
+        "organization_id": "organization",
+    },
+    "schedule": {
+        "service_id": "service",
+        "location_id": "location",
+        "service_at_location_id": "service_at_location",
+    },
+    "service_area": {"service_id": "service"},
+    "language": {"service_id": "service"},
+    "taxonomy": {},
+    "taxonomy_term": {"parent_id": "taxonomy_term", "taxonomy_id": "taxonomy"},
+    **core.LINKS,
+}
+# Our values that HSDS holds differently: a field -> its HSDS value, given our record.
+SPECIAL: dict[str, dict[str, Any]] = {
+    "service": {
+        "assured_date": lambda s: _value(s.last_verified),
+        "last_modified": lambda s: s.last_modified.isoformat() + "Z" if s.last_modified else None,
+    },
+    "organization": {"description": lambda o: o.description or ""},
+    "location": {
+        "latitude": lambda loc: _number(loc.latitude),
+        "longitude": lambda loc: _number(loc.longitude),
+    },
+    "phone": {"extension": lambda p: int(p.extension) if (p.extension or "").isdigit() else None},
+    # HSDS gives ``timezone`` as a UTC offset; ours is a zone (Pacific/Auckland), whose
+    # offset changes with daylight saving, so it is not exported.
+    "schedule": {"timezone": lambda s: None, "freq": lambda s: s.freq if s.byday else None},
+    "service_area": {"extent_type": lambda a: a.extent_type if a.extent else None},
+    "taxonomy_term": {"description": lambda t: t.description or ""},
+}
+
+
+def hsds_row(table: str, obj: Any) -> Row:
+    """Our record ``obj`` as a row of the HSDS ``table``: its columns that are HSDS
+    fields, with ids and links as UUIDs."""
+    fields = {f["name"] for f in resources()[table]["schema"]["fields"]}
+    special = SPECIAL.get(table, {})
+    row = {c.key: _value(getattr(obj, c.key)) for c in obj.__table__.columns if c.key in fields}
+    row.update({name: build(obj) for name, build in special.items()})
     row["id"] = hsds_id(table, obj.id)
-    for field, linked in links.items():
-        row[field] = _hid(linked, row[field])
+    for field, linked in LINKS[table].items():
+        row[field] = _hid(linked, row.get(field))
     return _clean(row)
 
 
@@ -158,7 +170,7 @@ def derived_cost_option_id(service_id: str) -> str:
     return hsds_id("cost_option", service_id)
 
 
-def _cost_options(s: Service) -> Iterable[Row]:
+def _cost_options(s: dm.Service) -> Iterable[Row]:
     if s.free is None:
         return
     f = facts()
@@ -174,103 +186,7 @@ def _cost_options(s: Service) -> Iterable[Row]:
     )
 
 
-def _organization(o: Organization) -> Row:
-    return _clean(
-        {
-            "id": hsds_id("organization", o.id),
-            "name": o.name,
-            "alternate_name": o.alternate_name,
-            "description": o.description or "",
-            "email": o.email,
-            "website": o.website,
-            "legal_status": o.legal_status,
-            "uri": o.uri,
-            "parent_organization_id": _hid("organization", o.parent_organization_id),
-        }
-    )
-
-
-def _location(loc: Location) -> Row:
-    return _clean(
-        {
-            "id": hsds_id("location", loc.id),
-            "location_type": loc.location_type,
-            "organization_id": _hid("organization", loc.organization_id),
-            "name": loc.name,
-            "description": loc.description,
-            "latitude": _number(loc.latitude),
-            "longitude": _number(loc.longitude),
-        }
-    )
-
-
-def _address(a: Address) -> Row:
-    return _clean(
-        {
-            "id": hsds_id("address", a.id),
-            "location_id": hsds_id("location", a.location_id),
-            "address_1": a.address_1,
-            "address_2": a.address_2,
-            "city": a.city,
-            "region": a.region,
-            "state_province": a.state_province,
-            "postal_code": a.postal_code,
-            "country": a.country,
-            "address_type": a.address_type,
-        }
-    )
-
-
-def _phone(p: Phone) -> Row:
-    return _clean(
-        {
-            "id": hsds_id("phone", p.id),
-            "service_id": _hid("service", p.service_id),
-            "location_id": _hid("location", p.location_id),
-            "organization_id": _hid("organization", p.organization_id),
-            "number": p.number,
-            "extension": int(p.extension) if p.extension and p.extension.isdigit() else None,
-            "type": p.type,
-            "description": p.description,
-        }
-    )
-
-
-def _schedule(s: Schedule) -> Row:
-    # HSDS gives ``timezone`` as a UTC offset; ours is a zone (Pacific/Auckland), whose
-    # offset changes with daylight saving, so it is not exported.
-    return _clean(
-        {
-            "id": hsds_id("schedule", s.id),
-            "service_id": _hid("service", s.service_id),
-            "location_id": _hid("location", s.location_id),
-            "service_at_location_id": _hid("service_at_location", s.service_at_location_id),
-            "freq": s.freq if s.byday else None,
-            "byday": s.byday,
-            "opens_at": s.opens_at.strftime("%H:%M:%S") if s.opens_at else None,
-            "closes_at": s.closes_at.strftime("%H:%M:%S") if s.closes_at else None,
-            "valid_from": s.valid_from.isoformat() if s.valid_from else None,
-            "valid_to": s.valid_to.isoformat() if s.valid_to else None,
-            "description": s.description,
-            "notes": s.notes,
-        }
-    )
-
-
-def _service_area(a: ServiceArea) -> Row:
-    return _clean(
-        {
-            "id": hsds_id("service_area", a.id),
-            "service_id": _hid("service", a.service_id),
-            "name": a.name,
-            "description": a.description,
-            "extent": a.extent,
-            "extent_type": a.extent_type if a.extent else None,
-        }
-    )
-
-
-def _attribute(a: Attribute) -> Row:
+def _attribute(a: dm.Attribute) -> Row:
     link_id = hsds_id(a.link_entity, a.link_id)
     term_id = hsds_id("taxonomy_term", a.taxonomy_term_id)
     return _clean(
@@ -285,20 +201,7 @@ def _attribute(a: Attribute) -> Row:
     )
 
 
-def _taxonomy_terms(session: Session) -> Iterable[Row]:
-    names = dict(session.execute(select(Taxonomy.id, Taxonomy.name)).all())
-    for t in session.execute(select(TaxonomyTerm).order_by(TaxonomyTerm.id)).scalars():
-        yield _clean(
-            {
-                "id": hsds_id("taxonomy_term", t.id),
-                "code": t.code,
-                "name": t.name,
-                "description": t.description or "",
-                "parent_id": _hid("taxonomy_term", t.parent_id),
-                "taxonomy": names.get(t.taxonomy_id),
-                "taxonomy_id": hsds_id("taxonomy", t.taxonomy_id),
-            }
-        )
+def _facts_terms() -> Iterable[Row]:
     f = facts()
     for code, (name, description) in f.terms.items():
         yield {
@@ -311,11 +214,9 @@ def _taxonomy_terms(session: Session) -> Iterable[Row]:
         }
 
 
-def _taxonomies(session: Session) -> Iterable[Row]:
-    for t in session.execute(select(Taxonomy).order_by(Taxonomy.id)).scalars():
-        yield {"id": hsds_id("taxonomy", t.id), "name": t.name, "description": t.description}
+def _facts_taxonomy() -> Row:
     f = facts()
-    yield {
+    return {
         "id": hsds_id("taxonomy", f.taxonomy_id),
         "name": f.taxonomy_name,
         "description": f.taxonomy_description,
@@ -325,67 +226,49 @@ def _taxonomies(session: Session) -> Iterable[Row]:
 def tables(session: Session) -> Tables:
     """Every directory record as HSDS table rows, keyed by HSDS table name."""
 
-    def rows(model: Any, build: Any) -> list[Row]:
-        return [build(r) for r in session.execute(select(model).order_by(model.id)).scalars()]
+    def rows(table: str, model: Any, *order: Any) -> list[Row]:
+        found = session.execute(select(model).order_by(*order, model.id)).scalars()
+        return [hsds_row(table, obj) for obj in found]
 
-    services = session.execute(select(Service).order_by(Service.id)).scalars().all()
+    services = session.execute(select(dm.Service).order_by(dm.Service.id)).scalars().all()
     places = {
         **{
             ("location", hsds_id("location", i)): key
-            for i, key in session.execute(select(Location.id, Location.place_key))
+            for i, key in session.execute(select(dm.Location.id, dm.Location.place_key))
             if key
         },
         **{
             ("service_area", hsds_id("service_area", i)): key
-            for i, key in session.execute(select(ServiceArea.id, ServiceArea.place_key))
+            for i, key in session.execute(select(dm.ServiceArea.id, dm.ServiceArea.place_key))
         },
     }
-    phones = session.execute(select(Phone).order_by(Phone.service_id, Phone.position, Phone.id))
     attributes = session.execute(
-        select(Attribute).order_by(Attribute.link_id, Attribute.taxonomy_term_id)
+        select(dm.Attribute).order_by(dm.Attribute.link_id, dm.Attribute.taxonomy_term_id)
     ).scalars()
     priced = set(session.execute(select(core.CostOption.service_id)).scalars())
+    names = {
+        hsds_id("taxonomy", i): n
+        for i, n in session.execute(select(dm.Taxonomy.id, dm.Taxonomy.name))
+    }
     found = {
-        "organization": rows(Organization, _organization),
-        "service": [_service(s) for s in services],
-        "location": rows(Location, _location),
-        "address": rows(Address, _address),
-        "service_at_location": [
-            _clean(
-                {
-                    "id": hsds_id("service_at_location", r.id),
-                    "service_id": hsds_id("service", r.service_id),
-                    "location_id": hsds_id("location", r.location_id),
-                    "description": r.description,
-                }
-            )
-            for r in session.execute(
-                select(ServiceAtLocation).order_by(ServiceAtLocation.id)
-            ).scalars()
+        "organization": rows("organization", dm.Organization),
+        "service": [hsds_row("service", s) for s in services],
+        "location": rows("location", dm.Location),
+        "address": rows("address", dm.Address),
+        "service_at_location": rows("service_at_location", dm.ServiceAtLocation),
+        "phone": rows("phone", dm.Phone, dm.Phone.service_id, dm.Phone.position),
+        "schedule": rows("schedule", dm.Schedule),
+        "service_area": rows("service_area", dm.ServiceArea),
+        "language": rows("language", dm.Language),
+        **{table: rows(table, model) for table, model in core.MODELS.items()},
+        "taxonomy": [*rows("taxonomy", dm.Taxonomy), _facts_taxonomy()],
+        "taxonomy_term": [
+            *(
+                {**row, "taxonomy": names[row["taxonomy_id"]]}
+                for row in rows("taxonomy_term", dm.TaxonomyTerm)
+            ),
+            *_facts_terms(),
         ],
-        "phone": [_phone(p) for p in phones.scalars()],
-        "schedule": rows(Schedule, _schedule),
-        "service_area": rows(ServiceArea, _service_area),
-        "language": [
-            _clean(
-                {
-                    "id": hsds_id("language", lang.id),
-                    "service_id": _hid("service", lang.service_id),
-                    "name": lang.name,
-                    "code": lang.code,
-                }
-            )
-            for lang in session.execute(select(Language).order_by(Language.id)).scalars()
-        ],
-        **{
-            table: [
-                _core(table, obj)
-                for obj in session.execute(select(model).order_by(model.id)).scalars()
-            ]
-            for table, model in core.MODELS.items()
-        },
-        "taxonomy": list(_taxonomies(session)),
-        "taxonomy_term": list(_taxonomy_terms(session)),
         "attribute": [
             *(_attribute(a) for a in attributes),
             *(fact for s in services for fact in _service_facts(s)),
