@@ -51,7 +51,8 @@ def _top_needs(report: rep.Report) -> list[str]:
 
 def needs_over_time(report: rep.Report) -> Figure:
     """Searches a month by need, one panel per district; a hidden month is a gap."""
-    columns = [c for c in report.columns if c not in (rep.NOT_GIVEN, rep.ELSEWHERE)]
+    places = [c for c in report.columns if c not in (rep.NOT_GIVEN, rep.ELSEWHERE, "west-coast")]
+    columns = places or list(report.columns)
     months = report.filters.months
     figure, axes = plt.subplots(
         1, len(columns), figsize=(3.2 * len(columns), 2.8), sharey=True, squeeze=False
@@ -118,6 +119,8 @@ def gap_map(report: rep.Report) -> Figure:
 
 def funnel(report: rep.Report) -> Figure:
     """Handoff requests reaching each step, and how the closed ones ended."""
+    if all(value is None for value in report.funnel.values()):
+        return _note("Fewer than 5 handoff requests, or steps too close to show, in this period.")
     figure, (left, right) = plt.subplots(1, 2, figsize=(8, 2.6))
     stages = list(rep.STAGES)
     values = [report.funnel[s] or 0 for s in stages]
@@ -140,6 +143,13 @@ def funnel(report: rep.Report) -> Figure:
     )
     right.invert_yaxis()
     right.set_title("Closed, by outcome (5 or more)")
+    return figure
+
+
+def _note(text: str) -> Figure:
+    """A chart with nothing it may show: the reason, in words."""
+    figure = plt.figure(figsize=(6, 0.6))
+    figure.text(0.01, 0.5, text, va="center")
     return figure
 
 

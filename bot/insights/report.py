@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import product
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -240,13 +241,27 @@ def _stage(moves: dict[str, datetime], request: HandoffRequest) -> str:
     return reached
 
 
-def _funnel(requests, months: list[str]) -> tuple[dict[str, int | None], Table]:
-    """Requests reaching each step, and the closed ones' outcomes, by month then combined.
+def _steps(stops: Counter, smallest: int) -> dict[str, int | None]:
+    """A month's requests reaching each step (at least ``smallest``), where any two
+    shown steps differ by ``smallest`` or more, so no difference gives a small count."""
+    steps: dict[str, int | None] = {}
+    above = None
+    for i, stage in enumerate(STAGES):
+        reached = sum(stops[s] for s in STAGES[i:])
+        shown = reached >= smallest and (above is None or above - reached >= smallest)
+        steps[stage] = reached if shown else None
+        above = reached if shown else above
+    return steps
 
-    The steps are stored as where each request stopped (a partition), so a step is
-    shown only when every stop it adds up is shown: no difference between two
-    steps gives a hidden number.
+
+def _funnel(requests, months: list[str]) -> tuple[dict[str, int | None], Table]:
+    """Requests reaching each step, and the closed ones' outcomes, by month then combined
+    (shown over the period only when shown in every month, as in suppress.py's rule 3).
+
+    The outcomes add up to the closed requests: where the month's closed count is
+    hidden, so are all of that month's outcomes.
     """
+    smallest = area_rules().smallest_shown_count
     stops: dict[str, Counter] = {m: Counter() for m in months}
     outcomes: dict[str, Counter] = {m: Counter() for m in months}
     for request, moves in requests:
@@ -257,13 +272,26 @@ def _funnel(requests, months: list[str]) -> tuple[dict[str, int | None], Table]:
         stops[month][stage] += 1
         if stage == "closed":
             outcomes[month][request.outcome or "other"] += 1
-    stopped = combine([_one_column(stops[m], STAGES) for m in months])
-    funnel: dict[str, int | None] = {}
-    for i, stage in enumerate(STAGES):
-        later = STAGES[i:]
-        hidden = any((s, COUNT) in stopped.hidden for s in later)
-        funnel[stage] = None if hidden else sum(stopped.counts[(s, COUNT)] for s in later)
-    closed = combine([_one_column(outcomes[m], HANDOFF_OUTCOMES) for m in months])
+    monthly = [_steps(stops[m], smallest) for m in months]
+    funnel = {
+        stage: None
+        if any(steps[stage] is None for steps in monthly)
+        else sum(steps[stage] for steps in monthly)
+        for stage in STAGES
+    }
+    closed = combine(
+        [
+            protect(
+                {(o, COUNT): outcomes[m][o] for o in HANDOFF_OUTCOMES},
+                HANDOFF_OUTCOMES,
+                (COUNT,),
+                hidden=set(product((*HANDOFF_OUTCOMES, TOTAL), (COUNT, TOTAL)))
+                if steps["closed"] is None
+                else (),
+            )
+            for m, steps in zip(months, monthly, strict=True)
+        ]
+    )
     return funnel, closed
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 from bot.db import session_scope
+from bot.handoff.accounts import create_navigator
+from bot.handoff.models import HandoffRequest
+from bot.handoff.routing import load_teams
+from bot.handoff.service import claim, close, mark_in_contact, submit
 from bot.insights import charts, demo, report
 from bot.insights.models import DemandRecord
 from bot.insights.suppress import TOTAL
+from tests.handoff.conftest import DRAFT
 
 TODAY = date(2026, 11, 28)
 
@@ -102,3 +107,31 @@ def test_demo_history_is_marked_and_drawn(db_url: str) -> None:
     assert all(row[-1] == "yes" for row in report.csv_rows(built))
     assert charts.svg(charts.gap_map(built)).startswith("<svg")
     assert charts.monthly_pdf(built, report.summaries(built)).startswith(b"%PDF")
+
+
+def test_the_funnel_outcomes_and_times_come_from_the_event_log(seeded_url: str) -> None:
+    """Seven Greymouth requests in November: all claimed, six in contact (after 2 h),
+    five closed (after 10 h) as no capacity. A step is shown only 5 or more below the
+    one shown above it, so no difference between steps gives a small count."""
+    made = datetime(2026, 11, 10, 9, 0, tzinfo=timezone.utc)
+    with session_scope(seeded_url) as session:
+        load_teams(session)
+        ids = [submit(session, DRAFT, f"conv-1:{i}", made).id for i in range(7)]
+        team = session.get(HandoffRequest, ids[0]).team_id
+        navigator = create_navigator(session, "n@example.org", "N", team, "a long passphrase ok")
+        for i, request_id in enumerate(ids):
+            claim(session, navigator, request_id, made + timedelta(hours=1))
+            if i < 6:
+                mark_in_contact(session, navigator, request_id, made + timedelta(hours=2))
+            if i < 5:
+                close(session, navigator, request_id, "no_capacity", made + timedelta(hours=10))
+    with session_scope(seeded_url) as session:
+        built = report.build(
+            session, report.Filters.parse({"from": "2026-11", "to": "2026-11"}, TODAY)
+        )
+    assert built.funnel == {"sent": 7, "claimed": None, "in_contact": None, "closed": None}
+    assert built.outcomes.value("no_capacity", report.COUNT) is None  # closed is hidden
+    assert built.outcomes.value(TOTAL, report.COUNT) is None
+    (timing,) = built.timings
+    assert (timing["contact_hours"], timing["close_hours"]) == (2.0, 10.0)
+    assert timing["week"] == date(2026, 11, 9)
