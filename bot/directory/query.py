@@ -180,7 +180,7 @@ _SERVICE_COLUMNS = (
 )
 
 
-def _grouped(rows: Iterable[Row]) -> dict[str, list[Row]]:
+def by_service(rows: Iterable[Row]) -> dict[str, list[Row]]:
     """Rows by their first column (the service id), in the order read."""
     by_service: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
@@ -234,7 +234,7 @@ def _views(session: Session, ids: list[str]) -> dict[str, ServiceView]:
     connection = session.connection()  # plain rows: the ORM's machinery is not needed
     services = connection.execute(main, {"ids": ids}).all()
     phones, schedules, terms, areas, addresses = (
-        _grouped(connection.execute(stmt, {"ids": ids})) for stmt in related
+        by_service(connection.execute(stmt, {"ids": ids})) for stmt in related
     )
     return {
         row.id: _view(
@@ -280,7 +280,7 @@ def _view(
     )
 
 
-def _locality(place_key: str) -> int:
+def locality(place_key: str) -> int:
     """How local a place is (``LOCALITY`` of its kind), as the loader records it."""
     place = gazetteer().get(place_key)
     return LOCALITY[place.kind] if place else LOCALITY["country"]
@@ -364,9 +364,9 @@ def _parameters(query: ServiceQuery, lineage: list[str], limit: int | None) -> d
     values["need"] = query.need or ""
     # Rows enough for ``limit`` services: at most two per place (the need and "general").
     values["rows"] = limit * len(lineage) * 2 if limit is not None else None
-    nearest_first = sorted(lineage, key=_locality)
+    nearest_first = sorted(lineage, key=locality)
     values |= {f"place{i}": key for i, key in enumerate(nearest_first)}
-    values |= {f"locality{i}": _locality(key) for i, key in enumerate(nearest_first)}
+    values |= {f"locality{i}": locality(key) for i, key in enumerate(nearest_first)}
     values["audience"] = _pattern(f",{query.audience},") if query.audience else ""
     if query.open_now:
         local = (query.at or clock.now()).astimezone(ZoneInfo(TIMEZONE))

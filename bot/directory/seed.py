@@ -8,7 +8,6 @@ must carry a ``source``; place keys, needs and audiences must exist.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, time
 from pathlib import Path
@@ -38,7 +37,8 @@ from bot.directory.models import (
     Taxonomy,
     TaxonomyTerm,
 )
-from bot.directory.places import LOCALITY, gazetteer
+from bot.directory.places import gazetteer
+from bot.directory.query import by_service, locality
 from bot.directory.taxonomy import AUDIENCE_TAXONOMY, NEED_TAXONOMY, taxonomies
 from bot.reo import match_key
 
@@ -326,13 +326,6 @@ def index_services(session: Session | Connection, ids: Iterable[str] | None = No
             session.execute(insert(ServiceWords), word_rows)
 
 
-def _grouped(rows: Iterable[Any]) -> dict[str, list[Any]]:
-    by_service: dict[str, list[Any]] = defaultdict(list)
-    for row in rows:
-        by_service[row[0]].append(row)
-    return by_service
-
-
 def _index_rows(session: Session | Connection, ids: list[str]) -> tuple[list[dict], list[dict]]:
     """The derived rows of the services ``ids``, as ``bot.directory.query.ServiceView``
     reads the same records (needs, audiences, contact, hours, locality of each area)."""
@@ -352,14 +345,14 @@ def _index_rows(session: Session | Connection, ids: list[str]) -> tuple[list[dic
         .join(Organization, Organization.id == Service.organization_id)
         .where(Service.id.in_(ids), Service.status == "active")
     ).all()
-    terms = _grouped(
+    terms = by_service(
         session.execute(
             select(Attribute.link_id, Attribute.link_type, TaxonomyTerm.code, Attribute.value)
             .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
             .where(Attribute.link_entity == "service", Attribute.link_id.in_(ids))
         )
     )
-    areas = _grouped(
+    areas = by_service(
         session.execute(
             select(ServiceArea.service_id, ServiceArea.place_key).where(
                 ServiceArea.service_id.in_(ids)
@@ -369,7 +362,7 @@ def _index_rows(session: Session | Connection, ids: list[str]) -> tuple[list[dic
     phoned = set(
         session.execute(select(Phone.service_id).where(Phone.service_id.in_(ids))).scalars()
     )
-    hours = _grouped(
+    hours = by_service(
         session.execute(
             select(
                 Schedule.service_id,
@@ -407,17 +400,12 @@ def _index_rows(session: Session | Connection, ids: list[str]) -> tuple[list[dic
                     | {
                         "place_key": place_key,
                         "need": need,
-                        "locality": _locality(place_key),
+                        "locality": locality(place_key),
                         "need_rank": 0 if rank == "primary" else 1,
                     }
                 )
         word_rows.append(_words(s))
     return search_rows, word_rows
-
-
-def _locality(place_key: str) -> int:
-    place = gazetteer().get(place_key)
-    return LOCALITY[place.kind] if place else LOCALITY["country"]
 
 
 def _words(service: Any) -> dict[str, Any]:
