@@ -90,6 +90,26 @@ def test_a_service_and_an_organization_by_id(api: str) -> None:
     assert errors("compiled-organization", organization) == []
 
 
+def test_single_records_and_the_api_description(api: str) -> None:
+    sals = _get_all(["/api/hsds/service_at_locations"])["/api/hsds/service_at_locations"][1]
+    sal = sals["contents"][0]["id"]
+    paths = [
+        f"/api/hsds/taxonomies/{NEED}",
+        f"/api/hsds/taxonomy_terms/{CRISIS}",
+        f"/api/hsds/service_at_locations/{sal}",
+        "/api/hsds/",
+        "/api/hsds/taxonomy_terms/nothing",
+    ]
+    answers = _get_all(paths)
+    assert answers[paths[0]][0] == 200 and errors("taxonomy", answers[paths[0]][1]) == []
+    assert answers[paths[1]][1]["code"] == "crisis"
+    assert errors("taxonomy_term", answers[paths[1]][1]) == []
+    status, found = answers[paths[2]]
+    assert status == 200 and found["location"] and errors("service_at_location", found) == []
+    assert answers[paths[3]][1]["version"] == "3.0"
+    assert answers[paths[4]][0] == 404
+
+
 def test_paging_and_filters(api: str) -> None:
     answers = _get_all(
         [
@@ -127,6 +147,7 @@ def test_paging_and_filters(api: str) -> None:
         ("/api/hsds/services?format=ndjson", "format"),
         ("/api/hsds/services?colour=blue", "colour"),
         ("/api/hsds/taxonomy_terms?top_only=1", "top_only"),
+        ("/api/hsds/service_at_locations?proximity=500", "proximity"),
     ],
 )
 def test_bad_parameters_get_a_clear_400(api: str, path: str, parameter: str) -> None:

@@ -206,6 +206,18 @@ def test_the_cli_dry_run_writes_nothing(
         assert session.get(Service, COUNSELLING) is None
 
 
+def test_the_cli_shows_progress_on_stderr_when_asked(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    args = ["directory", "import", "--mapping", "openreferral-example", str(EXAMPLE)]
+    assert main(args) == 0
+    assert "checking" not in capsys.readouterr().err  # not a terminal: no bar
+    assert main([*args, "--progress"]) == 0
+    captured = capsys.readouterr()
+    assert "checking: 100%" in captured.err and "checking" not in captured.out
+
+
 def test_the_cli_reports_every_bad_row(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:

@@ -24,6 +24,8 @@ PREFIX = "/api/hsds"
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 50
 BOOLEAN = {"true": True, "false": False}
+# The HSDS 3.0 API description this API follows (the specification's branch 3.0).
+OPENAPI_URL = "https://raw.githubusercontent.com/openreferral/specification/3.0/schema/openapi.json"
 
 
 class BadParameter(ValueError):
@@ -252,18 +254,55 @@ def taxonomy_terms(request: web.Request, directory: Directory) -> Any:
 def service_at_locations(request: web.Request, directory: Directory) -> Any:
     query = Query.of(
         request,
-        (*SEARCH, "taxonomy_term_id", "taxonomy_id", "organization_id", "modified_after", "full"),
+        (
+            *SEARCH,
+            *("taxonomy_term_id", "taxonomy_id", "organization_id", "modified_after", "full"),
+            *("postcode", "proximity"),
+        ),
     )
+    if query.text("proximity"):
+        raise BadParameter("proximity", "'proximity' is not supported: no postcode centroids")
     keep = _service_filter(directory, query)
-    full = query.boolean("full")
+    postcode = (query.text("postcode") or "").replace(" ", "").upper()
     found = []
     for sal in directory.tables["service_at_location"]:
         owner = directory.get("service", sal["service_id"])
         if owner is None or not keep(owner):
             continue
-        location = directory.location(sal["location_id"]) if full else None
-        found.append({**sal, **({"location": location} if location else {})})
+        addresses = directory.linked("address", "location_id", sal["location_id"])
+        codes = {a.get("postal_code", "").replace(" ", "").upper() for a in addresses}
+        if postcode and postcode not in codes:
+            continue
+        found.append(directory.service_at_location(sal["id"]) if query.boolean("full") else sal)
     return _page(query, found)
+
+
+@_json
+def service_at_location(request: web.Request, directory: Directory) -> Any:
+    Query.of(request, ())
+    found = directory.service_at_location(request.match_info["id"])
+    return found or _not_found("service_at_location", request.match_info["id"])
+
+
+def _one(table: str) -> Callable:
+    """A handler returning one record of ``table`` by id."""
+
+    @_json
+    def handler(request: web.Request, directory: Directory) -> Any:
+        Query.of(request, ())
+        found = directory.get(table, request.match_info["id"])
+        return found if found is not None else _not_found(table, request.match_info["id"])
+
+    return handler
+
+
+async def about(_: web.Request) -> web.Response:
+    return web.json_response(
+        {
+            "version": "3.0",
+            "openapi_url": OPENAPI_URL,
+        }
+    )
 
 
 def setup_hsds_routes(app: web.Application) -> None:
@@ -276,5 +315,9 @@ def setup_hsds_routes(app: web.Application) -> None:
         ("/taxonomies", taxonomies),
         ("/taxonomy_terms", taxonomy_terms),
         ("/service_at_locations", service_at_locations),
+        ("/service_at_locations/{id}", service_at_location),
+        ("/taxonomies/{id}", _one("taxonomy")),
+        ("/taxonomy_terms/{id}", _one("taxonomy_term")),
+        ("/", about),
     ):
         app.router.add_get(PREFIX + path, handler)

@@ -91,15 +91,23 @@ class Directory:
             "attributes": self.attributes(location_id),
         }
 
+    def service_at_location(self, sal_id: str) -> Row | None:
+        """A service at a location, with the location nested."""
+        sal = self.get("service_at_location", sal_id)
+        if sal is None:
+            return None
+        location = self.location(sal["location_id"])
+        return {**sal, **({"location": location} if location else {})}
+
     def service(self, service_id: str) -> Row | None:
         """The compiled service: every record about it, nested."""
         s = self.get("service", service_id)
         if s is None:
             return None
-        sals = []
-        for sal in self.linked("service_at_location", "service_id", service_id):
-            location = self.location(sal["location_id"])
-            sals.append({**sal, **({"location": location} if location else {})})
+        sals = [
+            self.service_at_location(sal["id"])
+            for sal in self.linked("service_at_location", "service_id", service_id)
+        ]
         org = self.get("organization", s.get("organization_id", ""))
         return {
             **s,
