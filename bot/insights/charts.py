@@ -162,24 +162,30 @@ def channels(report: rep.Report) -> Figure:
     return figure
 
 
+def cover(report: rep.Report, summaries: dict[str, str]) -> Figure:
+    """The report's first page (A4): the period, a demo warning, a paragraph per district."""
+    page = plt.figure(figsize=(8.27, 11.69))
+    lines = [f"Āwhina needs and gaps: {rep.period_label(report.filters)}", ""]
+    if report.demo:
+        lines += ["DEMO DATA: synthetic figures, not a measurement.", ""]
+    for area, paragraph in summaries.items():
+        lines += [rep.area_label(area), *textwrap.wrap(paragraph, 90), ""]
+    lines += textwrap.wrap(
+        "Each conversation counts once per need per week. Counts under 5 are shown as "
+        "'fewer than 5', and some other figures are hidden with them so they cannot be "
+        "worked out. Nothing here identifies a person.",
+        90,
+    )
+    page.text(0.08, 0.95, "\n".join(lines), va="top", fontsize=10)
+    return page
+
+
 def monthly_pdf(report: rep.Report, summaries: dict[str, str]) -> bytes:
     """The leadership group's report: the charts, then a paragraph per district."""
     out = io.BytesIO()
     with PdfPages(out, metadata={"Title": "Āwhina needs and gaps", "CreationDate": None}) as pdf:
-        cover = plt.figure(figsize=(8.27, 11.69))
-        lines = [f"Āwhina needs and gaps, {report.filters.first} to {report.filters.last}", ""]
-        if report.demo:
-            lines += ["DEMO DATA: synthetic figures, not a measurement.", ""]
-        for area, paragraph in summaries.items():
-            lines += [rep.area_label(area), *textwrap.wrap(paragraph, 90), ""]
-        lines += textwrap.wrap(
-            "Counts under 5 are shown as 'fewer than 5', with other figures hidden so "
-            "they cannot be worked out (see the README's 'Needs and gaps').",
-            90,
-        )
-        cover.text(0.08, 0.95, "\n".join(lines), va="top", family="DejaVu Sans", fontsize=10)
-        pdf.savefig(cover)
-        plt.close(cover)
+        pdf.savefig(cover(report, summaries))
+        plt.close("all")
         for build in (needs_over_time, gap_map, funnel, channels):
             figure = build(report)
             pdf.savefig(figure, bbox_inches="tight")

@@ -65,6 +65,12 @@ def months_between(first: str, last: str) -> list[str]:
     return months
 
 
+def period_label(filters: Filters) -> str:
+    """ "October 2026", or "September 2026 to November 2026"."""
+    first, last = (_month_start(m).strftime("%B %Y") for m in (filters.first, filters.last))
+    return first if first == last else f"{first} to {last}"
+
+
 def areas() -> tuple[str, ...]:
     """The columns: named towns, the districts, the region as a whole, elsewhere, not given."""
     places = gazetteer().places

@@ -42,6 +42,12 @@ def test_bad_filters_are_refused_with_a_clear_message(query: dict, message: str)
         report.Filters.parse(query, TODAY)
 
 
+def test_a_period_is_named_in_words() -> None:
+    one = report.Filters.parse({"from": "2026-10", "to": "2026-10"}, TODAY)
+    assert report.period_label(one) == "October 2026"
+    assert report.period_label(report.Filters.parse({}, TODAY)) == "September 2026 to November 2026"
+
+
 def test_a_week_belongs_to_the_month_of_its_thursday() -> None:
     assert report.month_of_week(date(2026, 8, 31)) == "2026-09"  # Thu 3 September
     assert report.month_of_week(date(2026, 9, 28)) == "2026-10"  # Thu 1 October
