@@ -150,7 +150,11 @@ class Phone(Base):
 
 
 class Schedule(Base):
-    """Weekly opening hours, iCal style: ``byday`` like ``MO,TU``; times local to ``timezone``."""
+    """Weekly opening hours, iCal style: ``byday`` like ``MO,TU``; times local to ``timezone``.
+
+    Hours a source gives only as text ("by appointment") are a row with ``description``
+    and no days or times; searches and "open now" read only rows with days and times.
+    """
 
     __tablename__ = "schedule"
     id = Column(ID, primary_key=True)
@@ -158,9 +162,9 @@ class Schedule(Base):
     location_id = Column(ID, ForeignKey("location.id", ondelete="CASCADE"))
     service_at_location_id = Column(ID, ForeignKey("service_at_location.id", ondelete="CASCADE"))
     freq = Column(String(16), nullable=False, default="WEEKLY")
-    byday = Column(String(32), nullable=False)
-    opens_at = Column(Time, nullable=False)
-    closes_at = Column(Time, nullable=False)
+    byday = Column(String(32))
+    opens_at = Column(Time)
+    closes_at = Column(Time)
     timezone = Column(String(64), nullable=False, default="Pacific/Auckland")
     valid_from = Column(Date)
     valid_to = Column(Date)

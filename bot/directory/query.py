@@ -211,7 +211,7 @@ def _view_statements() -> tuple[Select, ...]:
             Schedule.closes_at,
             Schedule.timezone,
         )
-        .where(Schedule.service_id.in_(ids))
+        .where(Schedule.service_id.in_(ids), Schedule.byday.is_not(None))
         .order_by(Schedule.id),
         select(Attribute.link_id, Attribute.link_type, TaxonomyTerm.code, Attribute.value)
         .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)

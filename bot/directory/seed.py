@@ -370,7 +370,7 @@ def _index_rows(session: Session | Connection, ids: list[str]) -> tuple[list[dic
                 Schedule.opens_at,
                 Schedule.closes_at,
                 Schedule.timezone,
-            ).where(Schedule.service_id.in_(ids))
+            ).where(Schedule.service_id.in_(ids), Schedule.byday.is_not(None))
         )
     )
     search_rows: list[dict] = []

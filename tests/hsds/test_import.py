@@ -18,6 +18,7 @@ from bot.directory.hsds.export import export
 from bot.directory.hsds.importer import ImportFailed, Report, _snapshot, read, run_import
 from bot.directory.hsds.mapping import MappingError, load_mapping, published_phone
 from bot.directory.models import Attribute, Phone, Schedule, Service, ServiceArea
+from bot.directory.query import ServiceQuery, search
 from tests.hsds.schemas import OFFICIAL
 
 EXAMPLE = OFFICIAL / "examples-csv"
@@ -180,18 +181,23 @@ def _service_json(tmp_path: Path) -> Path:
 def test_a_partners_api_page_maps_terms_places_and_phones(db_url: str, tmp_path: Path) -> None:
     report = _import(db_url, _service_json(tmp_path))
     assert report.services == {"new": ["Talk it through"]}
-    assert "hours given only as text" in str(report.skipped)
     with session_scope(db_url) as session:
         sid = "3c9f1f9a-2b8e-4d7e-9a51-1f0e2d3c4b5a"
         phone = session.execute(select(Phone)).scalar_one()
         assert (phone.number, phone.extension, phone.service_id) == ("03 768 1234", "5", sid)
         assert session.execute(select(ServiceArea.place_key)).scalar_one() == "westport"
+        hours = session.execute(select(Schedule)).scalar_one()  # given only as text
+        assert (hours.description, hours.byday, hours.opens_at) == ("By appointment", None, None)
         needs = session.execute(
             select(Attribute.taxonomy_term_id, Attribute.value).where(
                 Attribute.link_id == sid, Attribute.link_type == "need"
             )
         ).all()
         assert needs == [("need:mental_health", "primary")]
+        # The bot finds it for that need in that town; text-only hours are no opening times.
+        found = search(session, ServiceQuery(need="mental_health", place="westport"))
+        view = next(v for v in found.services if v.name == "Talk it through")
+        assert view.hours == ()
 
 
 def test_the_cli_dry_run_writes_nothing(

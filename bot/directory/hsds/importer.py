@@ -499,13 +499,19 @@ class _Plan:
 
     def _schedule(self, record: Record) -> None:
         r = record.row
-        if not (r.get("byday") and r.get("opens_at") and r.get("closes_at")):
-            self.skipped.append(
-                _problem(record, "byday", "hours given only as text are not stored yet")
+        timed = ("byday", "opens_at", "closes_at")
+        given = [k for k in timed if r.get(k)]
+        if given and len(given) < len(timed):
+            missing = next(k for k in timed if not r.get(k))
+            self.problems.append(_problem(record, missing, f"needed with {', '.join(given)}"))
+            return
+        if not given and not r.get("description"):
+            self.problems.append(
+                _problem(record, "description", "give days and times, or the hours as text")
             )
             return
         try:
-            opens, closes = time.fromisoformat(r["opens_at"]), time.fromisoformat(r["closes_at"])
+            opens, closes = (time.fromisoformat(r[k]) if r.get(k) else None for k in timed[1:])
             valid = [
                 date.fromisoformat(r[k]) if r.get(k) else None for k in ("valid_from", "valid_to")
             ]
@@ -524,7 +530,7 @@ class _Plan:
             dm.Schedule(
                 id=r["id"],
                 freq=r.get("freq") or "WEEKLY",
-                byday=r["byday"],
+                byday=r.get("byday"),
                 opens_at=opens,
                 closes_at=closes,
                 valid_from=valid[0],
