@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.config import NZ
-from bot.handoff.models import INSIGHT_ROLES
 from bot.insights import charts, report
 from bot.navigator import ops, store
 from bot.navigator.keys import SETTINGS
@@ -38,7 +37,7 @@ CHART_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 async def _report(request: web.Request) -> report.Report:
     """The report for the filters in the query string (a bad one: 400 with the reason)."""
     navigator = request.get("navigator")
-    if navigator is None or navigator.role not in INSIGHT_ROLES:
+    if navigator is None or not navigator.sees_insights:
         raise web.HTTPForbidden(reason="insights")
     today = request.app[SETTINGS].clock().astimezone(NZ).date()
     try:

@@ -27,6 +27,7 @@ from bot.directory.places import gazetteer
 from bot.directory.taxonomy import taxonomies
 from bot.handoff import NotFound, accounts, lifecycle, service
 from bot.handoff.models import (
+    INSIGHT_ROLES,
     HandoffEvent,
     HandoffRequest,
     Navigator,
@@ -57,6 +58,10 @@ class NavigatorView:
     team_id: str
     team_name: str
     role: str = "navigator"
+
+    @property
+    def sees_insights(self) -> bool:
+        return self.role in INSIGHT_ROLES
 
 
 @dataclass(frozen=True)

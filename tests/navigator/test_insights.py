@@ -42,6 +42,7 @@ async def test_a_coordinator_sees_the_figures_marked_demo(client, world: World):
     assert "Demo data." in html and "Searches by need and district" in html
     assert "fewer than 5" in html
     assert 'src="/insights/chart/gaps.svg?' in html
+    assert 'href="/insights">Needs and gaps</a>' in await (await client.get("/requests")).text()
     chart = await client.get("/insights/chart/gaps.svg")
     assert chart.status == 200 and chart.content_type == "image/svg+xml"
     assert chart.headers["Content-Security-Policy"].startswith("default-src 'none'")
@@ -79,6 +80,7 @@ async def test_bad_filters_get_a_clear_error(client, world: World, path: str, me
 
 async def test_a_navigator_may_not_see_the_insights(client, world: World):
     await _sign_in(client, world, "a")
+    assert 'href="/insights"' not in await (await client.get("/requests")).text()
     response = await client.get("/insights")
     assert response.status == 403
     assert "for coordinators and viewers" in await response.text()
