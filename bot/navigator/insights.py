@@ -12,6 +12,7 @@ import asyncio
 import csv
 import io
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 from aiohttp import web
 
@@ -29,6 +30,11 @@ CHARTS = {
     "funnel": charts.funnel,
     "channels": charts.channels,
 }
+# A page and its four charts ask for the same figures at once: they are built once,
+# and kept this long (a search made meanwhile shows after that).
+KEEP_FOR = timedelta(seconds=60)
+Built = dict[report.Filters, tuple[datetime, "asyncio.Future[report.Report]"]]
+BUILT: web.AppKey[Built] = web.AppKey("insights_built")
 # What a viewer may open besides the insights pages.
 VIEWER_PATHS = ("/logout", "/health")
 CHART_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
@@ -44,7 +50,20 @@ async def _report(request: web.Request) -> report.Report:
         filters = report.Filters.parse(dict(request.query), today)
     except report.FilterError as exc:
         raise web.HTTPBadRequest(reason="filters", text=str(exc)) from exc
-    return await store.run(request.app, report.build, filters)
+    now = request.app[SETTINGS].clock()
+    built = request.app[BUILT]
+    for key in [k for k, (at, _) in built.items() if now - at >= KEEP_FOR]:
+        del built[key]
+    if filters not in built:
+        task = asyncio.ensure_future(store.run(request.app, report.build, filters))
+        built[filters] = (now, task)
+    task = built[filters][1]
+    try:
+        return await asyncio.shield(task)
+    except Exception:
+        if built.get(filters, (None, None))[1] is task:
+            del built[filters]  # a failure is not kept: the next request tries again
+        raise
 
 
 def _refusal(request: web.Request, exc: web.HTTPException) -> web.Response:
@@ -122,12 +141,17 @@ async def monthly_pdf(request: web.Request) -> web.Response:
     )
 
 
-ROUTES = [
-    web.get("/insights", page),
-    web.get("/insights/chart/{name}.svg", chart),
-    web.get("/insights/export.csv", export_csv),
-    web.get("/insights/report.pdf", monthly_pdf),
-]
+def setup(app: web.Application) -> None:
+    """The insights routes, and where their figures are kept while they are fresh."""
+    app[BUILT] = {}
+    app.router.add_routes(
+        [
+            web.get("/insights", page),
+            web.get("/insights/chart/{name}.svg", chart),
+            web.get("/insights/export.csv", export_csv),
+            web.get("/insights/report.pdf", monthly_pdf),
+        ]
+    )
 
 
 @web.middleware

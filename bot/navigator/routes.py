@@ -36,7 +36,7 @@ def setup_routes(app: web.Application) -> None:
             web.static("/static", STATIC, name="static", append_version=True),
         ]
     )
-    app.router.add_routes(insights.ROUTES)
+    insights.setup(app)
     for operation in ops.OPERATIONS:
         app.router.add_post(f"{REQUEST}/{operation.page_path}", views.page_action(operation))
         app.router.add_post(f"{API_REQUEST}/{operation.api_path}", api.api_action(operation))

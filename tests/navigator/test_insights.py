@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.db import session_scope
 from bot.handoff import accounts
-from bot.insights import demo
+from bot.insights import demo, report
 from tests.navigator.conftest import PASSWORD, World, csrf_in
 
 pytestmark = pytest.mark.asyncio
@@ -105,3 +107,18 @@ async def test_an_unknown_role_is_refused(world: World):
         accounts.create_navigator(
             session, "x@example.org", "X", "team-a-grey", PASSWORD, role="boss"
         )
+
+
+async def test_a_page_and_its_charts_build_the_figures_once(client, world: World, monkeypatch):
+    _add(world, "coordinator", "coordinator")
+    await _sign_in(client, world, "coordinator")
+    calls = []
+    build = report.build
+    monkeypatch.setattr(report, "build", lambda *args: calls.append(args) or build(*args))
+    paths = ["/insights", *(f"/insights/chart/{name}.svg" for name in ("needs", "gaps"))]
+    responses = await asyncio.gather(*(client.get(path) for path in paths))
+    assert [r.status for r in responses] == [200, 200, 200]
+    assert len(calls) == 1
+    world.clock.advance(seconds=61)
+    assert (await client.get("/insights/export.csv")).status == 200
+    assert len(calls) == 2
