@@ -389,6 +389,7 @@ class ActionSubmitHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        await demand.note_handoff_asked(tracker)
         if tracker.get_slot(LEFT_SLOT):
             return await leave_async(dispatcher, tracker, domain)
         reset = [SlotSet(slot, None) for slot in FORM_SLOTS if slot != "place"]

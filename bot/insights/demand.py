@@ -203,15 +203,34 @@ async def note_search(
         log.error("demand record not written (%s)", type(exc).__name__)
 
 
+async def note_handoff_asked(tracker: TrackerLike) -> None:
+    """The handoff form has ended: the person asked for a navigator, and consented or
+    not. Like ``note_search``, a database error is logged and never shown."""
+    steps = {"handoff_asked": True}
+    if tracker.get_slot("handoff_consent") is True:
+        steps["handoff_consented"] = True
+    need = tracker.get_slot("need")
+    try:
+        await run_db(record_handoff, tracker.sender_id, need, None, **steps)
+    except SQLAlchemyError as exc:
+        log.error("handoff steps not marked (%s)", type(exc).__name__)
+
+
 def record_handoff(
-    session: Session, conversation_id: str, need: str | None, now: datetime | None = None
+    session: Session,
+    conversation_id: str,
+    need: str | None,
+    now: datetime | None = None,
+    **steps: bool,
 ) -> bool:
     """Marks the conversation's record for the need (this week's, else last week's)
-    as followed by a handoff request; False when no search was recorded.
+    with the handoff steps reached (``handoff``: a request was sent, by default;
+    ``handoff_asked``, ``handoff_consented``); False when no search was recorded.
 
-    It runs in the handoff's own transaction, inside a savepoint: a failure here
-    is logged and never loses the request.
+    It runs in the caller's transaction, inside a savepoint: a failure here is
+    logged and never loses a handoff request.
     """
+    steps = steps or {"handoff": True}
     week = week_of(now or clock.now())
     try:
         with session.begin_nested():
@@ -221,7 +240,7 @@ def record_handoff(
                     continue
                 tally = _tally(bytes.fromhex(key.key), conversation_id, need, when)
                 marked = session.execute(
-                    update(DemandRecord).where(DemandRecord.tally == tally).values(handoff=True)
+                    update(DemandRecord).where(DemandRecord.tally == tally).values(**steps)
                 )
                 if marked.rowcount:
                     return True

@@ -68,7 +68,9 @@ def write(session: Session, today: date, weeks: int = 52, seed: int = 13) -> int
                     channel=_pick(rng, CHANNEL_WEIGHTS),
                     reo=rng.random() < 0.18,
                     outcome=outcome,
-                    handoff=rng.random() < 0.12,
+                    handoff_asked=(asked := rng.random() < 0.2),
+                    handoff_consented=(consented := asked and rng.random() < 0.75),
+                    handoff=consented and rng.random() < 0.9,
                     demo=True,
                 )
             )

@@ -8,7 +8,16 @@ hash itself cleared, once the following week is over (see bot/insights/demand.py
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, CheckConstraint, Column, Date, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+)
 
 from bot.db import Base
 
@@ -33,6 +42,10 @@ class DemandRecord(Base):
     channel = Column(String(32), nullable=False)
     reo = Column(Boolean, nullable=False, default=False)
     outcome = Column(String(16), nullable=False)
+    # The person asked for a navigator (the handoff form ran), agreed to be contacted,
+    # and a request was sent.
+    handoff_asked = Column(Boolean, nullable=False, default=False, server_default=false())
+    handoff_consented = Column(Boolean, nullable=False, default=False, server_default=false())
     handoff = Column(Boolean, nullable=False, default=False)
     demo = Column(Boolean, nullable=False, default=False)
     tally = Column(String(64))

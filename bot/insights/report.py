@@ -34,6 +34,8 @@ UNSPECIFIED = "unspecified"
 NOT_LOCAL = ("regional", "national", "nothing")
 # The handoff funnel, in order; a request stops at the last step it reached.
 STAGES = ("sent", "claimed", "in_contact", "closed")
+# Searches, and those the same week followed by each step of a handoff.
+SEARCH_STAGES = ("searched", "asked", "consented", "sent")
 STAGE_EVENTS = {"claimed": "claimed", "in_contact": "in_contact", "closed": "closed"}
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 MAX_MONTHS = 36
@@ -146,6 +148,7 @@ class Report:
     reo: Table
     funnel: dict[str, int | None]
     outcomes: Table
+    asked: dict[str, int | None] = field(default_factory=dict)
     timings: list[dict[str, object]] = field(default_factory=list)
     demo: bool = False
 
@@ -247,17 +250,47 @@ def _stage(moves: dict[str, datetime], request: HandoffRequest) -> str:
     return reached
 
 
-def _steps(stops: Counter, smallest: int) -> dict[str, int | None]:
-    """A month's requests reaching each step (at least ``smallest``), where any two
-    shown steps differ by ``smallest`` or more, so no difference gives a small count."""
+def _steps(
+    stops: Counter, smallest: int, stages: tuple[str, ...] = STAGES
+) -> dict[str, int | None]:
+    """A month's count reaching each step (at least ``smallest``), where any two shown
+    steps differ by ``smallest`` or more, so no difference gives a small count."""
     steps: dict[str, int | None] = {}
     above = None
-    for i, stage in enumerate(STAGES):
-        reached = sum(stops[s] for s in STAGES[i:])
+    for i, stage in enumerate(stages):
+        reached = sum(stops[s] for s in stages[i:])
         shown = reached >= smallest and (above is None or above - reached >= smallest)
         steps[stage] = reached if shown else None
         above = reached if shown else above
     return steps
+
+
+def _over_months(monthly: list[dict[str, int | None]]) -> dict[str, int | None]:
+    """Steps over the period: shown only when shown in every month (rule 3)."""
+    return {
+        stage: None
+        if any(steps[stage] is None for steps in monthly)
+        else sum(steps[stage] for steps in monthly)
+        for stage in monthly[0]
+    }
+
+
+def _asked(records: list[DemandRecord], months: list[str]) -> dict[str, int | None]:
+    """Searches, then those followed by asking for a navigator, consenting, a request."""
+    smallest = area_rules().smallest_shown_count
+    stops: dict[str, Counter] = {m: Counter() for m in months}
+    for r in records:
+        stage = (
+            "sent"
+            if r.handoff
+            else "consented"
+            if r.handoff_consented
+            else "asked"
+            if r.handoff_asked
+            else "searched"
+        )
+        stops[month_of_week(r.week)][stage] += 1
+    return _over_months([_steps(stops[m], smallest, SEARCH_STAGES) for m in months])
 
 
 def _funnel(requests, months: list[str]) -> tuple[dict[str, int | None], Table]:
@@ -279,12 +312,7 @@ def _funnel(requests, months: list[str]) -> tuple[dict[str, int | None], Table]:
         if stage == "closed":
             outcomes[month][request.outcome or "other"] += 1
     monthly = [_steps(stops[m], smallest) for m in months]
-    funnel = {
-        stage: None
-        if any(steps[stage] is None for steps in monthly)
-        else sum(steps[stage] for steps in monthly)
-        for stage in STAGES
-    }
+    funnel = _over_months(monthly)
     closed = combine(
         [
             protect(
@@ -360,6 +388,7 @@ def build(session: Session, filters: Filters) -> Report:
         reo=reo_table,
         funnel=funnel,
         outcomes=outcomes,
+        asked=_asked(records, months),
         timings=_timings(session, requests, area_rules().smallest_shown_count),
         demo=any(r.demo for r in records),
     )

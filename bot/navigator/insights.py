@@ -37,6 +37,12 @@ Built = dict[report.Filters, tuple[datetime, "asyncio.Future[report.Report]"]]
 BUILT: web.AppKey[Built] = web.AppKey("insights_built")
 # What a viewer may open besides the insights pages.
 VIEWER_PATHS = ("/logout", "/health")
+ASKED_LABELS = {
+    "searched": "Searches (a conversation, a need, a week)",
+    "asked": "then asked for a navigator",
+    "consented": "then agreed to be contacted",
+    "sent": "then a request was sent",
+}
 CHART_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 
 
@@ -91,6 +97,7 @@ async def page(request: web.Request) -> web.Response:
             "total": report.TOTAL,
             "count": report.COUNT,
             "stage_labels": charts.STAGE_LABELS,
+            "asked_labels": ASKED_LABELS,
             "insight_outcomes": ops.OUTCOME_LABELS,
         },
     )

@@ -73,7 +73,7 @@ def test_a_record_holds_nothing_about_the_person(db_url: str) -> None:
     columns = {c["name"] for c in inspect(get_engine(db_url)).get_columns("insight_demand")}
     assert columns == {
         "id", "week", "area", "need", "audience", "channel", "reo", "outcome", "handoff",
-        "demo", "tally",
+        "demo", "tally", "handoff_asked", "handoff_consented",
     }  # fmt: skip
     (row,) = _rows(db_url)
     values = [str(getattr(row, c)) for c in columns]

@@ -31,3 +31,15 @@ def test_navigator_roles_go_down_and_up_again(db_url: str) -> None:
     get_engine(db_url).dispose()
     columns = {c["name"] for c in inspect(get_engine(db_url)).get_columns("navigator")}
     assert "role" in columns
+
+
+def test_handoff_steps_go_down_and_up_again(db_url: str) -> None:
+    config = alembic_config(db_url)
+    command.downgrade(config, "0011")
+    get_engine(db_url).dispose()
+    columns = {c["name"] for c in inspect(get_engine(db_url)).get_columns("insight_demand")}
+    assert not {"handoff_asked", "handoff_consented"} & columns
+    command.upgrade(config, "head")
+    get_engine(db_url).dispose()
+    columns = {c["name"] for c in inspect(get_engine(db_url)).get_columns("insight_demand")}
+    assert {"handoff_asked", "handoff_consented"} <= columns

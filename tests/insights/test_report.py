@@ -85,6 +85,7 @@ def test_counts_and_the_share_with_nothing_local(db_url: str) -> None:
     assert built.channels.value("sms", report.COUNT) == 82
     assert not built.demo
     assert built.funnel == {stage: None for stage in report.STAGES}  # no requests: all < 5
+    assert built.asked == {"searched": 82, "asked": None, "consented": None, "sent": None}
     summary = report.summaries(built)["buller"]
     assert summary.startswith("30 searches named Buller.")
     assert "housing and emergency accommodation (40%)" in summary
@@ -141,3 +142,21 @@ def test_the_funnel_outcomes_and_times_come_from_the_event_log(seeded_url: str) 
     (timing,) = built.timings
     assert (timing["contact_hours"], timing["close_hours"]) == (2.0, 10.0)
     assert timing["week"] == date(2026, 11, 9)
+
+
+def test_searches_followed_by_asking_consenting_and_a_request(db_url: str) -> None:
+    week = date(2026, 11, 9)
+    with session_scope(db_url) as session:
+        for asked, consented, sent, n in ((0, 0, 0, 30), (1, 0, 0, 6), (1, 1, 0, 2), (1, 1, 1, 9)):
+            session.add_all(
+                DemandRecord(week=week, need="housing", area="grey", channel="rest", reo=False,
+                             outcome="local", handoff_asked=bool(asked),
+                             handoff_consented=bool(consented), handoff=bool(sent), demo=False)
+                for _ in range(n)
+            )  # fmt: skip
+    with session_scope(db_url) as session:
+        built = report.build(
+            session, report.Filters.parse({"from": "2026-11", "to": "2026-11"}, TODAY)
+        )
+    # 17 asked, 11 consented (6 below: shown), 9 sent (only 2 below 11: hidden)
+    assert built.asked == {"searched": 47, "asked": 17, "consented": 11, "sent": None}

@@ -71,3 +71,31 @@ def test_a_handoff_request_after_the_search_marks_its_record(
     with session_scope(seeded_url) as session:
         rows = session.execute(select(DemandRecord.need, DemandRecord.handoff)).all()
     assert sorted(rows) == [("housing", True), ("legal", False)]
+
+
+class _Ended:
+    """The tracker as the handoff form ends: who, the need, whether they consented."""
+
+    def __init__(self, sender_id: str, slots: dict[str, Any]) -> None:
+        self.sender_id, self.slots, self.events = sender_id, slots, []
+
+    def get_slot(self, key: str) -> Any:
+        return self.slots.get(key)
+
+    def get_latest_input_channel(self) -> str:
+        return "rest"
+
+
+def test_the_end_of_the_handoff_form_marks_asked_and_consent(
+    seeded_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", seeded_url)
+    _search({"need": "housing", "place": "westport"}, "need a house", "rest")
+    _search({"need": "legal", "place": "westport"}, "and a lawyer", "rest")
+    consent = {"need": "housing", "handoff_consent": True}
+    asyncio.run(demand.note_handoff_asked(_Ended("conv-7", consent)))
+    asyncio.run(demand.note_handoff_asked(_Ended("conv-7", {"need": "legal"})))
+    with session_scope(seeded_url) as session:
+        columns = (DemandRecord.need, DemandRecord.handoff_asked, DemandRecord.handoff_consented)
+        rows = session.execute(select(*columns)).all()
+    assert sorted(rows) == [("housing", True, True), ("legal", True, False)]
