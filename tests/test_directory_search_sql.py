@@ -239,3 +239,12 @@ def test_the_big_directory_is_indexed_whole(big_directory):
             select(func.count(func.distinct(ServiceSearch.service_id)))
         ).scalar()
     assert count == searched == SERVICES
+
+
+def test_ties_are_broken_by_name_on_every_engine(seeded_url):
+    """PostgreSQL reads a constant in ORDER BY as a column number: a rank that is the
+    same for every service must not be one."""
+    with session_scope(seeded_url) as session:
+        views = search(session, ServiceQuery(), limit=None).services
+    names = [v.name.lower() for v in views if v.has_contact]
+    assert views[0].id == "need-to-talk-1737" and names == sorted(names)

@@ -30,7 +30,6 @@ from sqlalchemy import (
     case,
     exists,
     func,
-    literal,
     null,
     or_,
     select,
@@ -434,16 +433,13 @@ def _ranking(shape: _Shape) -> Select:
     when no need is asked), so ``rows`` (the limit) bounds the services found.
     """
     rows = ServiceSearch
-    specificity = (
-        case((rows.need == bindparam("need"), rows.need_rank), else_=2)
-        if shape.need
-        else literal(2)
-    )
-    audience_rank = (
-        case((_containing(rows.audiences, "audience"), 0), else_=1)
-        if shape.audience
-        else literal(1)
-    )
+    # Ranks the same for every row are left out: PostgreSQL reads a constant in ORDER BY
+    # as a column number.
+    order: list[ColumnElement] = [rows.locality]
+    if shape.need:  # main need, also, general
+        order.append(case((rows.need == bindparam("need"), rows.need_rank), else_=2))
+    if shape.audience:  # for the audience asked, for everyone
+        order.append(case((_containing(rows.audiences, "audience"), 0), else_=1))
     # Python's str order (code points), which PostgreSQL only follows in the "C" collation.
     name = rows.sort_name.collate("C") if shape.dialect == "postgresql" else rows.sort_name
     where = [rows.place_key.in_(bindparam("lineage", expanding=True)), *_filters(shape, rows)]
@@ -455,14 +451,7 @@ def _ranking(shape: _Shape) -> Select:
     stmt = (
         select(rows.service_id, rows.locality, nearest.label("nearest_specific"))
         .where(*where)
-        .order_by(
-            rows.locality,
-            specificity,
-            audience_rank,
-            case((rows.has_contact.is_(True), 0), else_=1),
-            name,
-            rows.service_id,
-        )
+        .order_by(*order, case((rows.has_contact.is_(True), 0), else_=1), name, rows.service_id)
     )
     return stmt.limit(bindparam("rows", type_=Integer)) if shape.limited else stmt
 
