@@ -6,6 +6,7 @@ is added here once.
 
 from bot.channels import models as channel_models
 from bot.db import Base
+from bot.directory import curation as curation_models
 from bot.directory import models as directory_models
 from bot.directory.hsds import models as hsds_models
 from bot.handoff import models as handoff_models
@@ -15,6 +16,7 @@ from bot.navigator import limits as navigator_limits
 __all__ = [
     "Base",
     "channel_models",
+    "curation_models",
     "directory_models",
     "handoff_models",
     "hsds_models",

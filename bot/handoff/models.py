@@ -55,6 +55,8 @@ CONTACT_METHODS = ("chat", "call", "text", "email")
 # a viewer (the leadership group) sees only the insights page, never a request.
 ROLES = ("navigator", "coordinator", "viewer")
 INSIGHT_ROLES = ("coordinator", "viewer")
+# Only a coordinator curates the directory (bot/directory/curation.py).
+CURATION_ROLES = ("coordinator",)
 EVENT_KINDS = (
     "created",
     "claimed",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.config import ROOT
-from bot.navigator import api, insights, live, ops, views
+from bot.navigator import api, curation, insights, live, ops, views
 
 STATIC = ROOT / "bot" / "navigator" / "static"
 REQUEST = "/requests/{request_id}"
@@ -37,6 +37,7 @@ def setup_routes(app: web.Application) -> None:
         ]
     )
     insights.setup(app)
+    curation.setup(app)
     for operation in ops.OPERATIONS:
         app.router.add_post(f"{REQUEST}/{operation.page_path}", views.page_action(operation))
         app.router.add_post(f"{API_REQUEST}/{operation.api_path}", api.api_action(operation))

@@ -27,6 +27,7 @@ from bot.directory.places import gazetteer
 from bot.directory.taxonomy import taxonomies
 from bot.handoff import NotFound, accounts, lifecycle, service
 from bot.handoff.models import (
+    CURATION_ROLES,
     INSIGHT_ROLES,
     HandoffEvent,
     HandoffRequest,
@@ -62,6 +63,10 @@ class NavigatorView:
     @property
     def sees_insights(self) -> bool:
         return self.role in INSIGHT_ROLES
+
+    @property
+    def curates(self) -> bool:
+        return self.role in CURATION_ROLES
 
 
 @dataclass(frozen=True)
