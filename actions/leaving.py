@@ -16,7 +16,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.common import LEFT_SLOT, latest_intent
-from bot.db import run_db, session_scope
+from bot.db import run_db
 from bot.directory import present
 from bot.directory.helplines import helplines
 from bot.directory.query import ServiceView, find_by_name
@@ -36,29 +36,16 @@ def _why(tracker: Tracker) -> str | None:
 async def leave_async(
     dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
 ) -> list[dict[str, Any]]:
-    """:func:`leave`, looking the lines up off the event loop (``run_db``)."""
-    lines = await run_db(_lines, tracker) if _why(tracker) == talk.NUMBER else []
-    return leave(dispatcher, tracker, domain, lines)
-
-
-def leave(
-    dispatcher: CollectingDispatcher,
-    tracker: Tracker,
-    domain: DomainDict,
-    lines: list[ServiceView] | None = None,
-) -> list[dict[str, Any]]:
     """Says the form stopped and nothing was passed on, then gives the free lines; a
-    number request gets the numbers to ring now, with the line for the need talked about.
+    number request gets the numbers to ring now, with the line for the need talked about
+    (looked up off the event loop).
 
     A form just left says so in ``form_left`` (its answers are already cleared). A
     form a crisis paused is ended here too, its answers cleared, so "carry on" no
     longer brings it back.
-
-    ``lines`` are the lines for a number request when the caller looked them up
-    already (``leave_async``); without them they are looked up here, blocking (still
-    so from ``actions/handoff.py``).
     """
     why = _why(tracker)
+    lines = await run_db(_lines, tracker) if why == talk.NUMBER else []
     events: list[dict[str, Any]] = [SlotSet(LEFT_SLOT, None)]
     paused = tracker.get_slot("interrupted_form")
     if paused:
@@ -69,9 +56,6 @@ def leave(
     if stopped:
         dispatcher.utter_message(response="utter_form_stopped")
     if why == talk.NUMBER:
-        if lines is None:
-            with session_scope() as session:
-                lines = _lines(session, tracker)
         answer = "\n".join(present.contact_answer(v) for v in lines)
         dispatcher.utter_message(response="utter_helplines", lines=answer)
     elif stopped:

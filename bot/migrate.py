@@ -11,7 +11,9 @@ from bot.config import ROOT, database_url
 def alembic_config(url: str | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(ROOT / "bot" / "migrations"))
-    config.set_main_option("sqlalchemy.url", url or database_url())
+    # Alembic's options are ConfigParser values: a "%" (a percent-encoded password) is
+    # written "%%" and read back as "%".
+    config.set_main_option("sqlalchemy.url", (url or database_url()).replace("%", "%%"))
     return config
 
 

@@ -136,3 +136,9 @@ def test_sample_organisation_ids_are_not_for_the_directory(db_url, tmp_path):
         session_scope(db_url) as session,
     ):
         seed.load(session, path)
+
+
+def test_a_percent_in_the_database_url_reaches_alembic_unchanged():
+    """A percent-encoded password ("p%40ss") would break Alembic's ConfigParser."""
+    url = "postgresql://awhina:p%40ss@127.0.0.1/awhina"
+    assert alembic_config(url).get_main_option("sqlalchemy.url") == url
