@@ -10,7 +10,7 @@ from alembic import command
 from sqlalchemy import inspect, select
 
 from bot.db import get_engine, session_scope
-from bot.directory import curation, query
+from bot.directory import curation, present, query
 from bot.migrate import alembic_config
 
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=timezone.utc)
@@ -35,7 +35,7 @@ def _form(**changes: str) -> dict[str, str]:
         "phones": "03-768 0499 ext 2\n+61 2 9999 9999",
         "email": "",
         "website": "",
-        "hours_text": "",
+        "hours_text": "Outpatients by appointment",
         "kaupapa_maori": "yes",
         "free": "",
         **changes,
@@ -56,6 +56,7 @@ def test_an_edit_is_saved_logged_and_searched(seeded_url: str) -> None:
         (view,) = query.get_services(session, [SERVICE])
         assert view.name == "Te Nikau Hospital and Health Centre" and view.kaupapa_maori
         assert [p.number for p in view.phones] == ["03 768 0499", "+61299999999"]
+        assert "Hours: Outpatients by appointment" in present.detail(view, NOW)
         (change,) = curation.changes(session, SERVICE)
         assert change.navigator_name == "Mere" and change.action == "edit"
         assert change.changed["kaupapa_maori"] == (False, True)

@@ -33,11 +33,12 @@ def contact_line(view: ServiceView) -> str | None:
 
 
 def hours_line(view: ServiceView, at: datetime | None = None) -> str | None:
-    """``"24/7"``, ``"Open now (Mon–Fri 9am–5pm)"``, ``"Closed now, opens tomorrow at 9am"``."""
+    """``"24/7"``, ``"Open now (Mon–Fri 9am–5pm)"``, ``"Closed now, opens tomorrow at 9am"``,
+    or the hours as text when only text is known (``"By appointment"``)."""
     at = at or clock.now()
     described = hours_mod.describe(view.hours)
     if described is None:
-        return None
+        return view.hours_text
     if view.is_24_7:
         return "Open 24/7"
     if view.is_open(at):

@@ -96,6 +96,8 @@ class ServiceView:
     source: str
     last_verified: date | None
     alert: str | None = None
+    # Hours known only as text ("by appointment"): HSDS schedule rows without days.
+    hours_text: str | None = None
 
     @property
     def verified(self) -> bool:
@@ -209,8 +211,9 @@ def _view_statements() -> tuple[Select, ...]:
             Schedule.opens_at,
             Schedule.closes_at,
             Schedule.timezone,
+            Schedule.description,
         )
-        .where(Schedule.service_id.in_(ids), Schedule.byday.is_not(None))
+        .where(Schedule.service_id.in_(ids))
         .order_by(Schedule.id),
         select(Attribute.link_id, Attribute.link_type, TaxonomyTerm.code, Attribute.value)
         .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
@@ -263,7 +266,9 @@ def _view(
         website=row.url or row.website,
         email=row.email,
         phones=tuple(PhoneView(p.number, p.type, p.description) for p in phones),
-        hours=tuple(hours_mod.from_schedule_row(*s[1:]) for s in schedules),
+        hours=tuple(hours_mod.from_schedule_row(*s[1:5]) for s in schedules if s.byday),
+        hours_text="; ".join(s.description for s in schedules if not s.byday and s.description)
+        or None,
         needs=needs,
         audiences=tuple(audiences),
         area_keys=tuple(a.place_key for a in areas),
