@@ -23,7 +23,7 @@ from bot.config import NZ
 from bot.db import Base
 from bot.directory import models as dm
 from bot.directory.hsds.ids import hsds_id
-from bot.directory.hsds.importer import Record, _schema_problems, _size_problems
+from bot.directory.hsds.importer import Record, schema_problems, size_problems
 from bot.directory.hsds.mapping import published_phone
 from bot.directory.places import NATIONAL, gazetteer
 from bot.directory.seed import index_services
@@ -244,7 +244,7 @@ def check(service_id: str, form: Mapping[str, str]) -> Facts:
     }
     record = Record("service", hsds_row, "form", 1)
     probe = dm.Service(**row)
-    for problem in _schema_problems(record) + _size_problems(record, probe):
+    for problem in schema_problems(record) + size_problems(record, probe):
         key = _HSDS_FIELD.get(problem.field, problem.field)
         problems.setdefault(key if key in LABELS else "name", problem.message)
     if not name:

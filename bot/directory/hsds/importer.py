@@ -195,7 +195,8 @@ def _problem(record: Record, field_name: str, message: str) -> Problem:
 _VALIDATORS: dict[str, Draft202012Validator] = {}
 
 
-def _schema_problems(record: Record) -> list[Problem]:
+def schema_problems(record: Record) -> list[Problem]:
+    """The row against its HSDS table's schema (also how the curation form is checked)."""
     if record.table not in _VALIDATORS:
         schema = table_schema(record.table)
         flat = {
@@ -213,7 +214,8 @@ def _schema_problems(record: Record) -> list[Problem]:
     ]
 
 
-def _size_problems(record: Record, obj: Any) -> list[Problem]:
+def size_problems(record: Record, obj: Any) -> list[Problem]:
+    """Text longer than our column holds."""
     out = []
     for column in obj.__table__.columns:
         value = getattr(obj, column.key)
@@ -239,7 +241,7 @@ class _Plan:
         self.invalid: set[int] = set()
         for record in records:
             found = [_problem(record, k, v) for k, v in record.bad.items()]
-            found = found or _schema_problems(record)
+            found = found or schema_problems(record)
             if found:
                 self.problems += found
                 self.invalid.add(id(record))
@@ -320,7 +322,7 @@ class _Plan:
                 (build or getattr(self, f"_{record.table}"))(record)
         for rows in self.rows.values():
             for record, obj in rows:
-                self.problems += _size_problems(record, obj)
+                self.problems += size_problems(record, obj)
         self.not_kept = {
             table: len(rows)
             for table, rows in self.by_table.items()
