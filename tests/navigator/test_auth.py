@@ -217,12 +217,14 @@ POST_ROUTES = [
     "/requests/{id}/live/start",
     "/requests/{id}/live/message",
     "/requests/{id}/live/end",
+    "/curation/services/{id}",
+    "/curation/services/{id}/verified",
 ]
 
 
 async def test_every_html_post_route_is_in_the_csrf_list(client):
     routes = {
-        r.resource.canonical.replace("{request_id}", "{id}")
+        r.resource.canonical.replace("{request_id}", "{id}").replace("{service_id}", "{id}")
         for r in client.app.router.routes()
         if r.method == "POST" and not r.resource.canonical.startswith("/api/")
     }
