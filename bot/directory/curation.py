@@ -20,7 +20,7 @@ from sqlalchemy import Column, ForeignKey, Integer, String, Text, delete, exists
 from sqlalchemy.orm import Session
 
 from bot.config import NZ
-from bot.db import Base
+from bot.db import Base, UtcDateTime
 from bot.directory import models as dm
 from bot.directory.hsds.ids import hsds_id
 from bot.directory.hsds.importer import Record, schema_problems, size_problems
@@ -28,7 +28,6 @@ from bot.directory.hsds.mapping import published_phone
 from bot.directory.places import NATIONAL, gazetteer
 from bot.directory.seed import index_services
 from bot.directory.taxonomy import NEED_TAXONOMY
-from bot.handoff.models import UtcDateTime
 
 # The work lists (queues) a coordinator goes through.
 QUEUES = {

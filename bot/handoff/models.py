@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
-    DateTime,
     ForeignKey,
     Integer,
     String,
@@ -29,9 +27,8 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.orm import relationship
-from sqlalchemy.types import TypeDecorator
 
-from bot.db import Base
+from bot.db import Base, UtcDateTime
 
 ID = String(64)
 
@@ -78,32 +75,6 @@ def new_id() -> str:
 
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-class UtcDateTime(TypeDecorator):
-    """A timezone-aware datetime stored in UTC; naive datetimes are refused.
-
-    SQLite keeps no offset, so values are converted to UTC on the way in and
-    marked UTC on the way out; PostgreSQL stores ``timestamptz``.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("naive datetime: handoff times must be timezone-aware")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
 
 
 class NavigatorTeam(Base):

@@ -34,8 +34,7 @@ from sqlalchemy import Column, Integer, String, case, delete, null, or_, select,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.db import Base
-from bot.handoff.models import UtcDateTime
+from bot.db import Base, UtcDateTime
 
 FORGET_AFTER = timedelta(days=1)
 KNOWN_FOR = timedelta(days=90)
