@@ -82,3 +82,15 @@ def test_the_lists(seeded_url: str) -> None:
     assert {"buller-health", SERVICE} <= bare
     assert "buller-health" in buller and SERVICE in buller
     assert not any(s.startswith("healthline") for s in buller | bare)
+
+
+@pytest.mark.parametrize(
+    "website", ["javascript:alert(1)", "data:text/html,hi", "ftp://example.org", "http://", "www"]
+)
+def test_a_website_must_be_a_web_address(website: str) -> None:
+    """People tap it: anything but an http(s) address with a host is refused, as the
+    importer refuses it (one check: the importer's "uri" format)."""
+    with pytest.raises(curation.Invalid) as raised:
+        curation.check(SERVICE, _form(website=website))
+    assert set(raised.value.problems) == {"website"}
+    assert curation.check(SERVICE, _form(website="https://www.westcoastdhb.org.nz/"))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import Date, String, delete, select, update
@@ -195,6 +196,19 @@ def _problem(record: Record, field_name: str, message: str) -> Problem:
 _VALIDATORS: dict[str, Draft202012Validator] = {}
 
 
+# jsonschema checks the "uri" format only with rfc3987 installed, and any scheme passes
+# it: a link people can tap must be a web address ("javascript:…" must never be one).
+FORMATS = FormatChecker()
+
+
+@FORMATS.checks("uri")
+def _web_address(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
+
+
 def schema_problems(record: Record) -> list[Problem]:
     """The row against its HSDS table's schema (also how the curation form is checked)."""
     if record.table not in _VALIDATORS:
@@ -207,7 +221,7 @@ def schema_problems(record: Record) -> list[Problem]:
                 if v.get("type") != "array" and "$ref" not in v
             },
         }
-        _VALIDATORS[record.table] = Draft202012Validator(flat, format_checker=FormatChecker())
+        _VALIDATORS[record.table] = Draft202012Validator(flat, format_checker=FORMATS)
     return [
         _problem(record, "/".join(map(str, e.absolute_path)) or "-", e.message)
         for e in _VALIDATORS[record.table].iter_errors(record.row)
