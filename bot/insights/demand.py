@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 from collections.abc import Iterable
@@ -154,7 +155,7 @@ def _forget_old_keys(session: Session, week: date) -> None:
 
 
 def _tally(key: bytes, conversation_id: str, need: str | None, week: date) -> str:
-    message = "\x1f".join((conversation_id, need or "", week.isoformat())).encode()
+    message = json.dumps([conversation_id, need or "", week.isoformat()]).encode()  # unambiguous
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 

@@ -27,6 +27,7 @@ the table lists no email address or IP address in clear.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -93,7 +94,7 @@ class Refused(Exception):
 
 
 def _key(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()  # unambiguous, unlike a join
 
 
 def _insert_new(session: Session, key: str, now: datetime) -> None:

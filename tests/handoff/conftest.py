@@ -84,7 +84,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -
         if os.environ.get("CI"):
             pytest.fail("DATABASE_URL_PG must be set in CI: .ci/run starts PostgreSQL")
         pytest.skip("DATABASE_URL_PG not set (PostgreSQL tests run in CI)")
-    yield _load(_fresh(PG_URL))
+    yield _load(_fresh(request.getfixturevalue("pg_url")))  # this worker's own database
 
 
 @pytest.fixture

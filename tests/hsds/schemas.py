@@ -1,5 +1,6 @@
-"""Validation against the official HSDS 3.0 schemas (shared/reference/hsds-3.0/schema),
-with jsonschema's Draft 2020-12 validator and its format checks (uuid, email, ...)."""
+"""Validation against the official HSDS 3.0 schemas (``tests/hsds/official/schema``, copied
+unchanged from Open Referral: see its README), with jsonschema's Draft 2020-12 validator
+and its format checks (uuid, email, ...)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, RefResolver
 
-from bot.config import ROOT
 from bot.directory.hsds.package import resources, typed_row
 
-OFFICIAL = ROOT.parent / "shared" / "reference" / "hsds-3.0"
+OFFICIAL = Path(__file__).parent / "official"
 SCHEMAS = OFFICIAL / "schema"
 
 
