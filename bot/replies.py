@@ -59,11 +59,17 @@ def load_replies(path: Path, domain_responses: Mapping[str, list[dict[str, Any]]
     return replies
 
 
+def with_replies(domain_responses: Responses) -> Responses:
+    """The domain's responses and the replies file's (none before a model is loaded)."""
+    if not domain_responses:
+        return {}
+    return {**domain_responses, **load_replies(REPLIES_FILE, domain_responses)}
+
+
 @lru_cache(maxsize=1)
 def all_responses() -> Responses:
     """Every response the assistant can say: the domain's and the replies file's."""
-    domain = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))["responses"]
-    return {**domain, **load_replies(REPLIES_FILE, domain)}
+    return with_replies(yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))["responses"])
 
 
 class ReplyGenerator(TemplatedNaturalLanguageGenerator):
@@ -83,5 +89,4 @@ class ReplyGenerator(TemplatedNaturalLanguageGenerator):
 
     @responses.setter
     def responses(self, domain_responses: Responses) -> None:
-        replies = load_replies(REPLIES_FILE, domain_responses) if domain_responses else {}
-        self._responses = {**domain_responses, **replies}
+        self._responses = with_replies(domain_responses)

@@ -437,11 +437,6 @@ def _search_answers(directory_url: str):
                 yield messages + ([{"text": RESULTS_HINT}] if start == 0 else [])
 
 
-def _sms_text(name: str) -> str:
-    variants = all_responses()[name]
-    return next((v for v in variants if v.get("channel") == "sms"), variants[0])["text"]
-
-
 def test_every_first_answer_with_its_intro_fits_the_search_budget(directory_url):
     """The whole first answer as the action sends it: the SMS intro for how local (or
     relaxed) the result is, three services and the hint. An intro that needs UCS-2
@@ -463,9 +458,10 @@ def test_every_first_answer_with_its_intro_fits_the_search_budget(directory_url)
                 else INTROS[result.reach]
             )
             listed = present.summaries(result.services[:3]).split("\n\n")
+            opening = _sms_variant(all_responses()[intro])["text"]
             parts = render(
                 [
-                    {"text": _sms_text(intro).format(**present.search_wording(asked))},
+                    {"text": opening.format(**present.search_wording(asked))},
                     *({"text": p} for p in listed),
                     {"text": RESULTS_HINT},
                 ]
