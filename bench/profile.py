@@ -1,14 +1,15 @@
-"""``python -m bench.profile``: where Āwhina's Rasa server spends its time under load.
+"""``python -m bench.profile``: where Āwhina's servers spend their time under load.
 
 Starts the full assistant as the benchmark does, runs 20 conversations at
-once, and meanwhile samples the Rasa server with py-spy (busy samples only:
-time spent waiting on the network or the database is not counted). Writes
-``bench/results/profile-<BENCH_LABEL>.md``: the share of busy samples inside
-the functions issue 11 is about, where a message's time goes (and that of
-``MessageProcessor.log_message`` and of a custom action), and the top
-functions by own time. The raw stacks stay in a temporary file whose path is
-printed (for a flamegraph);
-``python -m bench.profile STACKS`` summarises such a file again.
+once, and meanwhile samples the Rasa server and the action server with py-spy
+(busy samples only: time spent waiting on the network or the database is not
+counted). Writes ``bench/results/profile-<BENCH_LABEL>.md``: for the Rasa
+server, the share of busy samples inside the functions issue 11 is about, where
+a message's time goes (and that of ``MessageProcessor.log_message`` and of a
+custom action), and the top functions by own time; for the action server, where
+its request handling goes and its top functions. The raw stacks stay in
+temporary files whose paths are printed (for a flamegraph);
+``python -m bench.profile STACKS`` summarises a Rasa server's file again.
 py-spy must be allowed to read the server's memory (root, or ptrace allowed).
 """
 
@@ -74,9 +75,20 @@ BREAKDOWNS = (
     ("log_message", "rasa/core/processor.py", 2),
     ("run", "rasa/core/actions/action.py", 1),
 )
+# The action server: a request, then the custom action it runs.
+ACTION_SERVER_BREAKDOWNS = (
+    ("webhook", "rasa_sdk/endpoint.py", 1),
+    ("run", "rasa_sdk/executor.py", 2),
+)
 
 
-def summary(stacks: list[tuple[list[str], int]], label: str) -> str:
+def summary(
+    stacks: list[tuple[list[str], int]],
+    label: str,
+    server: str = "Rasa server",
+    watched: tuple[tuple[str, str], ...] = WATCHED,
+    breakdowns: tuple[tuple[str, str, int], ...] = BREAKDOWNS,
+) -> str:
     """The profile in Markdown: watched functions, breakdowns, top own time."""
     total = sum(count for _, count in stacks)
     own: Counter[str] = Counter()
@@ -87,18 +99,18 @@ def summary(stacks: list[tuple[list[str], int]], label: str) -> str:
         return f"{100 * n / total:.1f}%"
 
     lines = [
-        f"# Profile of Āwhina's Rasa server: {label}",
+        f"# Profile of Āwhina's {server}: {label}",
         "",
         f"py-spy, {CONVERSATIONS} conversations at once for {SECONDS} s, "
         f"{total:,} busy samples (waiting excluded); shares are of busy samples.",
         "",
-        "| function | inclusive |",
-        "|---|---:|",
     ]
-    for function, file in WATCHED:
+    if watched:
+        lines += ["| function | inclusive |", "|---|---:|"]
+    for function, file in watched:
         n = sum(c for frames, c in stacks if any(_matches(f, function, file) for f in frames))
         lines.append(f"| `{function}` ({file}) | {share(n)} |")
-    for function, file, depth in BREAKDOWNS:
+    for function, file, depth in breakdowns:
         lines += ["", f"## Inside `{function}` ({file})", "", "| callee | share |", "|---|---:|"]
         callees = _callees(stacks, function, file, depth)
         lines += [f"| `{name}` | {share(n)} |" for name, n in callees.most_common(10)]
@@ -117,23 +129,32 @@ def main() -> int:
         print("py-spy is not installed: .venv/bin/pip install -e '.[dev]'", file=sys.stderr)
         return 1
     workdir = Path(tempfile.mkdtemp(prefix="awhina-profile-"))
-    raw = workdir / "stacks.txt"
+    raws = [workdir / "stacks-rasa.txt", workdir / "stacks-actions.txt"]
     bot = bots.start_awhina(workdir)
     try:
-        spy = subprocess.Popen(
-            [py_spy, "record", "--pid", str(bot.rasa.proc.pid), "--duration", str(SECONDS)]
-            + ["--format", "raw", "--nolineno", "--nonblocking", "--output", str(raw)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
+        spies = [
+            subprocess.Popen(
+                [py_spy, "record", "--pid", str(server.proc.pid), "--duration", str(SECONDS)]
+                + ["--format", "raw", "--nolineno", "--nonblocking", "--output", str(raw)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+            )
+            for server, raw in zip(bot.servers, raws, strict=True)
+        ]
         asyncio.run(load.run_level(bot.url, CONVERSATIONS, 0.0, SECONDS + 5, "profile", bot.cpu_s))
-        spy.wait(timeout=60)
+        for spy in spies:
+            spy.wait(timeout=60)
     finally:
         bot.stop()
     out = RESULTS / f"profile-{label}.md"
-    out.write_text(summary(_stacks(raw), label), encoding="utf-8")
+    out.write_text(
+        summary(_stacks(raws[0]), label)
+        + "\n"
+        + summary(_stacks(raws[1]), label, "action server", (), ACTION_SERVER_BREAKDOWNS),
+        encoding="utf-8",
+    )
     print(out.read_text())
-    print(f"raw stacks: {raw}")
+    print(f"raw stacks: {', '.join(map(str, raws))}")
     return 0
 
 
