@@ -12,6 +12,7 @@ from bot.directory.hsds import models as hsds_models
 from bot.handoff import models as handoff_models
 from bot.insights import models as insight_models
 from bot.navigator import limits as navigator_limits
+from bot.navigator import sessions as navigator_sessions
 
 __all__ = [
     "Base",
@@ -22,4 +23,5 @@ __all__ = [
     "hsds_models",
     "insight_models",
     "navigator_limits",
+    "navigator_sessions",
 ]

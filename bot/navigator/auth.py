@@ -1,20 +1,16 @@
 """Who is asking: sessions for the pages, bearer tokens for the API, CSRF, login limits.
 
-Sessions live in a server-side table in memory: the cookie holds only a random
-token, the table holds its SHA-256, so logging out really ends the session and
-a restart of the inbox signs everybody out (nothing to steal from a cookie
-jar or a memory dump that still works later). Idle and absolute lifetimes are
+Sessions live in the database (``bot.navigator.sessions``): the cookie holds only
+a random token, the table its SHA-256, so logging out really ends the session,
+and every inbox replica and a restart know it. Idle and absolute lifetimes are
 checked on every request.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
-import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from urllib.parse import unquote
@@ -25,6 +21,7 @@ from yarl import URL
 from bot.navigator import limits, store
 from bot.navigator.keys import SETTINGS
 from bot.navigator.middlewares import error_response
+from bot.navigator.sessions import SessionStore
 
 SESSION_COOKIE = "inbox_session"
 LOGIN_CSRF_COOKIE = "inbox_login_csrf"
@@ -37,83 +34,6 @@ MAX_NEXT = 300
 SAME_SITE_PATH = re.compile(r"/(?!/)[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass
-class InboxSession:
-    navigator_id: str
-    csrf: str
-    created: datetime
-    last_seen: datetime
-    flashes: list[tuple[str, str]] = field(default_factory=list)
-
-    def flash(self, kind: str, message: str) -> None:
-        """A message shown once on the next page ('ok' or 'error')."""
-        self.flashes.append((kind, message))
-
-    def pop_flashes(self) -> list[tuple[str, str]]:
-        flashes, self.flashes = self.flashes, []
-        return flashes
-
-
-class SessionStore:
-    def __init__(self, idle: timedelta, absolute: timedelta) -> None:
-        self._idle = idle
-        self._absolute = absolute
-        self._sessions: dict[str, InboxSession] = {}
-
-    def create(self, navigator_id: str, now: datetime) -> tuple[str, InboxSession]:
-        self.prune(now)
-        token = secrets.token_urlsafe(32)
-        session = InboxSession(navigator_id, secrets.token_urlsafe(32), now, now)
-        self._sessions[_digest(token)] = session
-        return token, session
-
-    def get(self, token: str | None, now: datetime) -> InboxSession | None:
-        """The live session for a cookie value; touching it restarts the idle clock."""
-        if not token or len(token) > 100:
-            return None
-        key = _digest(token)
-        session = self._sessions.get(key)
-        if session is None:
-            return None
-        if now - session.last_seen > self._idle or now - session.created > self._absolute:
-            del self._sessions[key]
-            return None
-        session.last_seen = now
-        return session
-
-    def alive(self, token: str | None, now: datetime) -> bool:
-        """Whether the session is still valid, without restarting its idle clock.
-
-        Live streams check this: an open page alone must not keep a session alive.
-        """
-        if not token or len(token) > 100:
-            return False
-        session = self._sessions.get(_digest(token))
-        return session is not None and not (
-            now - session.last_seen > self._idle or now - session.created > self._absolute
-        )
-
-    def delete(self, token: str | None) -> None:
-        if token:
-            self._sessions.pop(_digest(token), None)
-
-    def delete_navigator(self, navigator_id: str) -> None:
-        for key in [k for k, s in self._sessions.items() if s.navigator_id == navigator_id]:
-            del self._sessions[key]
-
-    def prune(self, now: datetime) -> None:
-        for key in [
-            k
-            for k, s in self._sessions.items()
-            if now - s.last_seen > self._idle or now - s.created > self._absolute
-        ]:
-            del self._sessions[key]
 
 
 class LoginLimiter:
@@ -255,13 +175,13 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     app = request.app
     now = app[SETTINGS].clock()
     token = request.cookies.get(SESSION_COOKIE)
-    session = app[SESSIONS].get(token, now)
+    session = await store.run(app, app[SESSIONS].get, token, now)
     navigator = (
         await store.run(app, store.navigator_by_id, session.navigator_id) if session else None
     )
     if session is None or navigator is None:
         if session is not None:
-            app[SESSIONS].delete(token)
+            await store.run(app, app[SESSIONS].delete, token)
         if request.method in ("GET", "HEAD") and not path.endswith("/live"):
             raise web.HTTPSeeOther(URL("/login").with_query(next=path))
         return error_response(request, 401, "Your session has ended. Sign in again.")
@@ -273,7 +193,11 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         )
     request["session"] = session
     request["navigator"] = navigator
-    return await handler(request)
+    try:
+        return await handler(request)
+    finally:
+        if session.flashes_changed:
+            await store.run(app, app[SESSIONS].save_flashes, session)
 
 
 def safe_next(value: str | None) -> str:

@@ -100,9 +100,10 @@ class LiveHub:
 HUB: web.AppKey[LiveHub] = web.AppKey("hub")
 
 
-def _still_signed_in(request: web.Request) -> bool:
+async def _still_signed_in(request: web.Request) -> bool:
     app = request.app
-    return app[SESSIONS].alive(request.cookies.get(SESSION_COOKIE), app[SETTINGS].clock())
+    token = request.cookies.get(SESSION_COOKIE)
+    return await store.run(app, app[SESSIONS].alive, token, app[SETTINGS].clock())
 
 
 async def _open_stream(request: web.Request) -> web.StreamResponse:
@@ -126,7 +127,7 @@ async def organisation_stream(request: web.Request) -> web.StreamResponse:
             try:
                 item = await asyncio.wait_for(queue.get(), keepalive)
             except asyncio.TimeoutError:
-                if not _still_signed_in(request):
+                if not await _still_signed_in(request):
                     await response.write(sse("end", {"reason": "signed_out"}))
                     break
                 await response.write(b": keepalive\n\n")
@@ -183,7 +184,7 @@ async def transcript_stream(request: web.Request) -> web.StreamResponse:
                     raise
                 await response.write(sse("end", {"reason": "no_longer_yours"}))
                 break
-            if not current.can_chat or not _still_signed_in(request):
+            if not current.can_chat or not await _still_signed_in(request):
                 # A person who asked to be forgotten ends the chat: the page says so on reload.
                 reason = "forgotten" if current.forgotten_at else "no_longer_yours"
                 await response.write(sse("end", {"reason": reason}))

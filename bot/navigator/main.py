@@ -17,7 +17,7 @@ from aiohttp import ClientSession, web
 
 from bot.config import NZ, ROOT
 from bot.handoff.routing import warn_if_sample_only
-from bot.navigator.auth import LIMITER, SESSIONS, LoginLimiter, SessionStore, auth_middleware
+from bot.navigator.auth import LIMITER, SESSIONS, LoginLimiter, auth_middleware
 from bot.navigator.insights import viewer_middleware
 from bot.navigator.keys import HTTP, RASA, SETTINGS
 from bot.navigator.live import HUB, LiveHub
@@ -28,6 +28,7 @@ from bot.navigator.middlewares import (
 )
 from bot.navigator.rasa_client import RasaClient
 from bot.navigator.routes import setup_routes
+from bot.navigator.sessions import SessionStore
 from bot.navigator.settings import DEFAULT_PORT, Settings
 
 log = logging.getLogger(__name__)

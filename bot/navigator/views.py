@@ -94,7 +94,8 @@ def _login_page(
 
 async def login_form(request: web.Request) -> web.Response:
     app = request.app
-    if app[SESSIONS].alive(request.cookies.get(SESSION_COOKIE), app[SETTINGS].clock()):
+    token = request.cookies.get(SESSION_COOKIE)
+    if await store.run(app, app[SESSIONS].alive, token, app[SETTINGS].clock()):
         raise web.HTTPSeeOther("/requests")
     return _login_page(request)
 
@@ -124,8 +125,8 @@ async def login(request: web.Request) -> web.Response:
         log.info("Sign-in failed")
         return _login_page(request, 401, "That email and password do not match an account.", email)
     await app[LIMITER].succeeded(request, counted, now)
-    app[SESSIONS].delete(request.cookies.get(SESSION_COOKIE))
-    token, _ = app[SESSIONS].create(navigator.id, now)
+    await store.run(app, app[SESSIONS].delete, request.cookies.get(SESSION_COOKIE))
+    token, _ = await store.run(app, app[SESSIONS].create, navigator.id, now)
     log.info("Navigator %s signed in", navigator.id)
     next_path = form.get("next")
     response = _redirect(safe_next(next_path if isinstance(next_path, str) else None))
@@ -135,7 +136,7 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    request.app[SESSIONS].delete(request.cookies.get(SESSION_COOKIE))
+    await store.run(request.app, request.app[SESSIONS].delete, request.cookies.get(SESSION_COOKIE))
     response = _redirect("/login")
     clear_cookie(response, SESSION_COOKIE)
     return response

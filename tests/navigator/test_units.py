@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 from bot.__main__ import parser
 from bot.handoff.models import OUTCOMES, STATUSES
 from bot.navigator import ops
-from bot.navigator.auth import SessionStore
 from bot.navigator.main import nz_time
 from bot.navigator.rasa_client import _error_message, _said_something_after, _turns
 from bot.navigator.settings import Settings
@@ -18,18 +17,6 @@ T0 = datetime(2026, 3, 2, 1, 5, tzinfo=timezone.utc)
 def test_every_status_and_outcome_has_a_label():
     assert set(ops.STATUS_LABELS) == set(STATUSES)
     assert set(ops.OUTCOME_LABELS) == set(OUTCOMES)
-
-
-def test_sessions_expire_when_idle_or_too_old_and_alive_does_not_touch():
-    store = SessionStore(idle=timedelta(minutes=10), absolute=timedelta(minutes=25))
-    token, _ = store.create("nav", T0)
-    assert store.alive(token, T0 + timedelta(minutes=9))
-    assert not store.alive(token, T0 + timedelta(minutes=11))  # alive() did not touch it
-    assert store.get(token, T0 + timedelta(minutes=9)) is not None
-    assert store.get(token, T0 + timedelta(minutes=18)) is not None
-    assert store.get(token, T0 + timedelta(minutes=26)) is None
-    assert store.get("not-a-token", T0) is None
-    assert store.get("x" * 1000, T0) is None
 
 
 def test_nz_time_reads_as_new_zealand_local_time():
