@@ -108,3 +108,26 @@ def test_the_rasa_chart_writes_the_production_profile():
     assert settings["credentials"]["additionalChannelCredentials"] == _yaml(
         ROOT / "credentials.yml"
     )
+
+
+def test_every_process_make_run_starts_runs_in_the_cluster():
+    """What the Procfile starts runs in Kubernetes too: Rasa and the action servers through
+    their charts, every other ``python -m bot`` process as a Deployment of its own (the
+    escalation worker once had none, so unclaimed requests would never have moved on)."""
+    wanted = set()
+    for line in (ROOT / "Procfile").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            words = line.split(":", 1)[1].split()
+            if words[1:3] == ["-m", "bot"] and words[3] != "actions":
+                wanted.add(words[3])
+    deployed = {
+        container["command"][3]
+        for path in MANIFESTS
+        for doc in _documents(path)
+        if doc["kind"] == "Deployment"
+        for container in doc["spec"]["template"]["spec"]["containers"]
+        if container["command"][:3] == ["python", "-m", "bot"]
+    }
+    assert wanted == {"web", "inbox", "escalator"}
+    assert wanted <= deployed
+    assert set(CHARTS) == {"rasa-values.yml", "action-server-values.yml"}
