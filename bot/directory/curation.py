@@ -7,16 +7,23 @@ in either. Every change writes a ``curation_change`` row (who, when, before and 
 and rebuilds the service's search rows (``seed.index_services``) in the same
 transaction: the bot reads services afresh on every search, so it answers with the new
 facts at once.
+
+Two coordinators may open the same record. The form carries the record's ``version``
+and a save or a "verified" is a compare-and-set on it (``UPDATE ... WHERE version =
+seen``): a stale form is refused with the changes made since (``Stale``), and nothing
+is written over them. "Verified" keeps the coordinator's account email as HSDS
+``assurer_email``, which the export and the HSDS API publish with ``assured_date``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Text, delete, exists, select
+from sqlalchemy import Column, ForeignKey, Integer, String, Text, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import NZ
@@ -28,6 +35,7 @@ from bot.directory.hsds.mapping import published_phone
 from bot.directory.places import NATIONAL, gazetteer
 from bot.directory.seed import index_services
 from bot.directory.taxonomy import NEED_TAXONOMY
+from bot.text import has_controls
 
 # The work lists (queues) a coordinator goes through.
 QUEUES = {
@@ -50,6 +58,21 @@ LABELS = {
 # The HSDS field each of ours is checked as.
 _HSDS_FIELD = {"url": "website"}
 MAX_PHONES = 10
+# HSDS phone.type: the RFC 6350 TYPE values its schema names ("text" is for SMS), with
+# what the form calls them.
+PHONE_TYPES = {
+    "voice": "Voice",
+    "text": "Text (SMS)",
+    "cell": "Mobile",
+    "fax": "Fax",
+    "video": "Video",
+    "pager": "Pager",
+    "textphone": "Textphone (TTY)",
+}
+# Text kept in unbounded columns still has a length people can read and check.
+TEXT_LIMITS = {"description": 4000, "hours_text": 500}
+# Fields of one line: a line break there is refused as other control characters are.
+_ONE_LINE = ("name", "email", "website", "hours_text")
 
 
 class CurationChange(Base):
@@ -64,8 +87,34 @@ class CurationChange(Base):
     navigator_id = Column(String(64), nullable=False)
     navigator_name = Column(String(64), nullable=False)
     action = Column(String(16), nullable=False)  # edit, verified
+    version = Column(Integer)  # the service's version this change made (None before 0015)
     before = Column(Text, nullable=False)
     after = Column(Text, nullable=False)
+
+
+class Curator(NamedTuple):
+    """Who changes a record: the audit log keeps the id and name, "verified" the email."""
+
+    id: str
+    name: str
+    email: str | None
+
+
+@dataclass(frozen=True)
+class PhoneFact:
+    """A phone number as the bot shows it, its extension and its HSDS ``type``."""
+
+    number: str
+    extension: str | None = None
+    type: str = "voice"
+
+    @property
+    def dialled(self) -> str:
+        """The number as the form shows it: with its extension."""
+        return f"{self.number} ext {self.extension}" if self.extension else self.number
+
+    def __str__(self) -> str:
+        return f"{self.dialled} ({PHONE_TYPES.get(self.type, self.type)})"
 
 
 @dataclass(frozen=True)
@@ -74,7 +123,7 @@ class Facts:
 
     name: str
     description: str | None
-    phones: tuple[str, ...]
+    phones: tuple[PhoneFact, ...]
     email: str | None
     website: str | None
     hours_text: str | None
@@ -98,6 +147,7 @@ class ChangeView:
     navigator_name: str
     action: str
     changed: dict[str, tuple[object, object]]  # field -> (before, after)
+    version: int | None = None  # the version the change made (None: logged before 0015)
 
 
 class NotFound(LookupError):
@@ -110,6 +160,15 @@ class Invalid(ValueError):
     def __init__(self, problems: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
         self.problems = problems
+
+
+class Stale(RuntimeError):
+    """The record changed since the form was opened: the changes made since, newest first,
+    and the version they made (a form carrying it may be saved)."""
+
+    def __init__(self, since: list[ChangeView], version: int) -> None:
+        super().__init__(f"changed since it was opened (now version {version})")
+        self.since, self.version = since, version
 
 
 def districts() -> list[tuple[str, str]]:
@@ -201,15 +260,17 @@ def _text_hours(session: Session, service_id: str) -> dm.Schedule | None:
     ).first()
 
 
+def version_of(session: Session, service_id: str) -> int:
+    return _service(session, service_id).version
+
+
 def facts_of(session: Session, service_id: str) -> Facts:
     service = _service(session, service_id)
     hours = _text_hours(session, service_id)
     return Facts(
         name=service.name,
         description=service.description,
-        phones=tuple(
-            f"{p.number} ext {p.extension}" if p.extension else p.number for p in service.phones
-        ),
+        phones=tuple(PhoneFact(p.number, p.extension, p.type) for p in service.phones),
         email=service.email,
         website=service.url,
         hours_text=hours.description if hours else None,
@@ -224,10 +285,46 @@ def _blank(value: str | None) -> str | None:
     return value or None
 
 
-def check(service_id: str, form: Mapping[str, str]) -> Facts:
+def _phones(rows: Sequence[tuple[str, str]], problems: dict[str, str]) -> list[PhoneFact]:
+    """The (number, type) rows a form gives, blank numbers left out, each checked as the
+    importer checks a phone row."""
+    given = [(number.strip(), kind) for number, kind in rows if number.strip()]
+    if len(given) > MAX_PHONES:
+        problems["phones"] = f"at most {MAX_PHONES} numbers"
+        return []
+    phones = []
+    for number, kind in given:
+        if kind not in PHONE_TYPES:
+            problems["phones"] = f"{number}: choose one of the kinds listed ({kind!r} is not)"
+            return []
+        try:
+            dialled, extension = published_phone(number)
+        except ValueError as exc:
+            problems["phones"] = str(exc)
+            return []
+        phones.append(PhoneFact(dialled, extension, kind))
+    return phones
+
+
+def _text_problems(form: Mapping[str, str]) -> dict[str, str]:
+    """Control characters and text too long to read, for the fields the schema leaves open."""
+    problems = {}
+    for key in LABELS:
+        value = form.get(key) or ""
+        if has_controls(value, one_line=key in _ONE_LINE):
+            what = "a line break or " if key in _ONE_LINE else ""
+            problems[key] = f"has {what}a control character: type it again as plain text"
+        elif key in TEXT_LIMITS and len(value.strip()) > TEXT_LIMITS[key]:
+            problems[key] = f"longer than {TEXT_LIMITS[key]} characters"
+    return problems
+
+
+def check(
+    service_id: str, form: Mapping[str, str], phone_rows: Sequence[tuple[str, str]] = ()
+) -> Facts:
     """The facts a form gives, checked as the importer checks a row; ``Invalid`` names every
-    field that is wrong."""
-    problems: dict[str, str] = {}
+    field that is wrong. ``phone_rows``: each phone line's number and HSDS type."""
+    problems = _text_problems(form)
     name = (form.get("name") or "").strip()
     row = {
         "id": service_id,
@@ -248,17 +345,7 @@ def check(service_id: str, form: Mapping[str, str]) -> Facts:
         problems.setdefault(key if key in LABELS else "name", problem.message)
     if not name:
         problems["name"] = "is required"
-    phones: list[str] = []
-    lines = [line.strip() for line in (form.get("phones") or "").splitlines() if line.strip()]
-    for line in lines:
-        try:
-            number, extension = published_phone(line)
-        except ValueError as exc:
-            problems["phones"] = str(exc)
-            break
-        phones.append(f"{number} ext {extension}" if extension else number)
-    if len(lines) > MAX_PHONES:
-        problems["phones"] = f"at most {MAX_PHONES} numbers"
+    phones = _phones(phone_rows, problems)
     free = {"yes": True, "no": False, "": None}.get(form.get("free") or "")
     if (form.get("free") or "") not in ("yes", "no", ""):
         problems["free"] = "choose yes, no or not known"
@@ -276,43 +363,71 @@ def check(service_id: str, form: Mapping[str, str]) -> Facts:
     )
 
 
+def _claim(session: Session, service_id: str, seen: int) -> int:
+    """Compare-and-set: moves the service from version ``seen`` to the next and returns it;
+    ``Stale`` (with the changes made since ``seen``) when another change came first."""
+    moved = session.execute(
+        update(dm.Service)
+        .where(dm.Service.id == service_id, dm.Service.version == seen)
+        .values(version=dm.Service.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount == 1:
+        session.expire_all()
+        return seen + 1
+    now = version_of(session, service_id)
+    raise Stale([c for c in changes(session, service_id) if (c.version or 0) > seen], now)
+
+
 def _record(
-    session: Session, service_id: str, who: tuple[str, str], now: datetime, action: str, **sides
+    session: Session,
+    service_id: str,
+    who: Curator,
+    now: datetime,
+    action: str,
+    version: int,
+    **sides: Facts,
 ) -> None:
     session.add(
         CurationChange(
             service_id=service_id,
             at=now,
-            navigator_id=who[0],
-            navigator_name=who[1],
+            navigator_id=who.id,
+            navigator_name=who.name,
             action=action,
+            version=version,
             **{k: json.dumps(asdict(v), default=str, ensure_ascii=False) for k, v in sides.items()},
         )
     )
 
 
 def save(
-    session: Session, service_id: str, facts: Facts, who: tuple[str, str], now: datetime
+    session: Session, service_id: str, facts: Facts, who: Curator, now: datetime, seen: int
 ) -> bool:
-    """Writes the facts (False when nothing changed), records the change and reindexes."""
+    """Writes the facts over version ``seen`` of the record (False when nothing changed),
+    records the change and reindexes; ``Stale`` when the record moved on since ``seen``."""
     before = facts_of(session, service_id)
-    after = Facts(**{**asdict(facts), "last_verified": before.last_verified})
+    after = replace(facts, last_verified=before.last_verified)
     if after == before:
         return False
+    version = _claim(session, service_id, seen)
+    old_phones = {(p.number, p.extension): p for p in _service(session, service_id).phones}
     service = _service(session, service_id)
     service.name, service.description = facts.name, facts.description
     service.email, service.url = facts.email, facts.website
     service.kaupapa_maori, service.free = facts.kaupapa_maori, facts.free
     if facts.phones != before.phones:
         session.execute(delete(dm.Phone).where(dm.Phone.service_id == service_id))
-        for position, text in enumerate(facts.phones):
-            number, _, extension = text.partition(" ext ")
+        for position, phone in enumerate(facts.phones):
+            kept = old_phones.get((phone.number, phone.extension))
             session.add(
                 dm.Phone(
                     id=f"{service_id}-phone-{position}",
                     service_id=service_id,
-                    number=number,
-                    extension=extension or None,
+                    number=phone.number,
+                    extension=phone.extension,
+                    type=phone.type,
+                    description=kept.description if kept else None,
                     position=position,
                 )
             )
@@ -327,19 +442,23 @@ def save(
         hours.description = facts.hours_text
     elif hours is not None:
         session.delete(hours)
-    _record(session, service_id, who, now, "edit", before=before, after=after)
+    _record(session, service_id, who, now, "edit", version, before=before, after=after)
     session.flush()
     index_services(session, [service_id])
     return True
 
 
-def verify(session: Session, service_id: str, who: tuple[str, str], now: datetime) -> None:
-    """Records "verified with the organisation today": the date on the service, who in the log."""
+def verify(session: Session, service_id: str, who: Curator, now: datetime, seen: int) -> None:
+    """Records "verified with the organisation today" for the facts of version ``seen``:
+    the date and the coordinator's email on the service (HSDS ``assured_date`` and
+    ``assurer_email``), who and when in the log; ``Stale`` when the facts moved on."""
     before = facts_of(session, service_id)
+    version = _claim(session, service_id, seen)
     today = now.astimezone(NZ).date()
-    _service(session, service_id).last_verified = today
-    after = Facts(**{**asdict(before), "last_verified": today})
-    _record(session, service_id, who, now, "verified", before=before, after=after)
+    service = _service(session, service_id)
+    service.last_verified, service.assurer_email = today, who.email
+    after = replace(before, last_verified=today)
+    _record(session, service_id, who, now, "verified", version, before=before, after=after)
 
 
 def changes(session: Session, service_id: str) -> list[ChangeView]:
@@ -352,6 +471,18 @@ def changes(session: Session, service_id: str) -> list[ChangeView]:
     out = []
     for row in rows:
         before, after = json.loads(row.before), json.loads(row.after)
-        changed = {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v}
-        out.append(ChangeView(row.at, row.navigator_name, row.action, changed))
+        changed = {
+            k: (_readable(k, before.get(k)), _readable(k, v))
+            for k, v in after.items()
+            if before.get(k) != v
+        }
+        out.append(ChangeView(row.at, row.navigator_name, row.action, changed, row.version))
     return out
+
+
+def _readable(field: str, value: object) -> object:
+    """A logged value as the page shows it: phones (logged as numbers before their types
+    were kept, as objects since) as text."""
+    if field == "phones" and isinstance(value, list):
+        return [str(PhoneFact(**p)) if isinstance(p, dict) else p for p in value]
+    return value

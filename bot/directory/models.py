@@ -74,6 +74,10 @@ class Service(Base):
     referral = Column(String(16))  # self, referral, either; None: not known
     source = Column(Text, nullable=False)
     last_verified = Column(Date)  # None: details not yet checked by a person
+    # Who last checked them with the organisation (HSDS ``assurer_email``); None: not known.
+    assurer_email = Column(String(255))
+    # Bumped by every curation change: a coordinator's save is a compare-and-set on it.
+    version = Column(Integer, nullable=False, default=0, server_default="0")
 
     organization = relationship("Organization", back_populates="services")
     phones = relationship("Phone", back_populates="service", order_by="Phone.position")

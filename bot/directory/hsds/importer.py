@@ -6,7 +6,7 @@ links); any problem stops the import before anything is written, and each proble
 names its file, line and field. Records are upserted by id, so importing the same
 data twice changes nothing; children of an imported record (phones, hours, areas,
 ...) are replaced by the import's. Our facts come back from the attributes of the
-facts taxonomy, the cost options and ``assured_date`` (see ``tables.py``).
+facts taxonomy, the cost options, ``assured_date`` and ``assurer_email`` (see ``tables.py``).
 """
 
 from __future__ import annotations
@@ -430,6 +430,7 @@ class _Plan:
                 referral=referral,
                 source=ours.get("source") or self.mapping.source,
                 last_verified=last_verified,
+                assurer_email=r.get("assurer_email"),
             ),
         )
 
