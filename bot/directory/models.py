@@ -238,14 +238,33 @@ class ServiceSearch(Base):
     """What a search filters and ranks on: one row per active service, place it serves
     and need it meets, with the service's facts copied in.
 
-    The primary key starts with the place and the need, so the rows a search reads
-    (the places containing the one asked, the need and "general") are a few ranges
-    of one index; on SQLite the table is that index (``WITHOUT ROWID``).
+    The primary key starts with the place and the need; on SQLite the table is that
+    index (``WITHOUT ROWID``). A search reads each place's rows for the need (or each
+    place's main-need rows when no need is asked) already in the order it ranks them,
+    through ``ix_service_search_need_order`` (``..._main_order``), and stops after the
+    rows it keeps (migration 0014).
     """
 
     __tablename__ = "service_search"
     __table_args__ = (
         Index("ix_service_search_service_id", "service_id"),
+        Index(
+            "ix_service_search_need_order",
+            "place_key",
+            "need",
+            "need_rank",
+            text("has_contact DESC"),
+            "sort_name",
+            "service_id",
+        ),
+        Index(
+            "ix_service_search_main_order",
+            "place_key",
+            "need_rank",
+            text("has_contact DESC"),
+            "sort_name",
+            "service_id",
+        ),
         {"sqlite_with_rowid": False},
     )
     place_key = Column(String(64), primary_key=True)
@@ -253,7 +272,8 @@ class ServiceSearch(Base):
     service_id = Column(ID, ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
     locality = Column(SmallInteger, nullable=False)  # LOCALITY of the place's kind
     need_rank = Column(SmallInteger, nullable=False)  # 0: the service's main need, 1: also
-    sort_name = Column(Text, nullable=False)  # name.lower(), compared byte by byte
+    # name.lower(), compared by code point: SQLite's BINARY, PostgreSQL's "C" collation.
+    sort_name = Column(Text().with_variant(Text(collation="C"), "postgresql"), nullable=False)
     audiences = Column(String(255), nullable=False)  # ",tane,rangatahi," or "" for everyone
     kaupapa_maori = Column(Boolean, nullable=False)
     free = Column(Boolean)

@@ -6,11 +6,12 @@ a service whose main need is the one asked for before one that also covers it,
 before general services; services for the person's audience before services
 for everyone; services with contact details before those without.
 
-Filtering and ranking happen in one SQL statement over ``service_search`` (rows
-for the places containing the one asked and the need, read through its primary
-key), with a LIMIT; only the services returned are then loaded whole. Names
-mentioned in a message are looked up through ``service_words.name_key``. No
-query reads every service.
+Filtering and ranking happen in SQL over ``service_search`` (a row per service, place
+and need): for the place asked, then the district, region and country containing it
+until enough services are found, one statement reads the rows of the need in rank
+order through an index and stops at the limit; only the services returned are then
+loaded whole, in two statements. Names mentioned in a message are looked up through
+``service_words.name_key``. No query reads every service.
 """
 
 from __future__ import annotations
@@ -20,23 +21,28 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Integer,
+    String,
+    Time,
     and_,
     bindparam,
     case,
+    cast,
     exists,
     func,
+    literal_column,
     null,
     or_,
     select,
     union_all,
 )
 from sqlalchemy.engine import Row
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
 from bot import clock
@@ -189,61 +195,110 @@ def by_service(rows: Iterable[Row]) -> dict[str, list[Row]]:
     return by_service
 
 
+# What a view shows of each kind of record related to a service, read in one statement:
+# each kind's columns in the same positions, typed by the first kind (so the times of
+# opening hours come back as times), and its order within a service.
+_PHONE, _SCHEDULE, _TERM, _AREA, _ADDRESS = range(5)
+
+
+def _related(
+    kind: int,
+    service_id: ColumnElement,
+    texts: tuple[ColumnElement | None, ...],
+    times: tuple[ColumnElement | None, ...],
+    order: tuple[ColumnElement | None, ...],
+) -> Select:
+    """One kind's rows: the kind, the service, five text columns, two times and the
+    order (a number and two strings), NULL where the kind has none."""
+
+    def typed(columns: tuple[ColumnElement | None, ...], types: tuple[Any, ...]) -> list:
+        return [
+            cast(null(), type_) if column is None else column
+            for column, type_ in zip(columns, types, strict=True)
+        ]
+
+    return select(
+        literal_column(str(kind), Integer).label("kind"),
+        service_id.label("service_id"),
+        *(c.label(f"t{i}") for i, c in enumerate(typed(texts, (String(),) * 5))),
+        *(c.label(f"time{i}") for i, c in enumerate(typed(times, (Time(),) * 2))),
+        *(c.label(f"o{i}") for i, c in enumerate(typed(order, (Integer(), String(), String())))),
+    )
+
+
 @lru_cache(maxsize=1)
-def _view_statements() -> tuple[Select, ...]:
-    """What a view is read from: the service and its organisation, phones, hours, needs and
-    audiences, areas and addresses, for the services in the parameter ``ids``."""
+def _view_statements() -> tuple[Select, Select]:
+    """What a view is read from, for the services in the parameter ``ids``: the service
+    and its organisation; and in one statement its phones, hours, needs and audiences,
+    areas and addresses, each kind in its own order."""
     ids = bindparam("ids", expanding=True)
-    return (
+    main = (
         select(
             *(getattr(Service, name) for name in _SERVICE_COLUMNS),
             Organization.name.label("organization"),
             Organization.website,
         )
         .join(Organization, Organization.id == Service.organization_id)
-        .where(Service.id.in_(ids)),
-        select(Phone.service_id, Phone.number, Phone.type, Phone.description)
-        .where(Phone.service_id.in_(ids))
-        .order_by(Phone.service_id, Phone.position),
-        select(
+        .where(Service.id.in_(ids))
+    )
+    kinds = (
+        _related(
+            _SCHEDULE,
             Schedule.service_id,
-            Schedule.byday,
-            Schedule.opens_at,
-            Schedule.closes_at,
-            Schedule.timezone,
-            Schedule.description,
+            (Schedule.byday, Schedule.timezone, Schedule.description, None, None),
+            (Schedule.opens_at, Schedule.closes_at),
+            (None, Schedule.id, None),
+        ).where(Schedule.service_id.in_(ids)),
+        _related(
+            _PHONE,
+            Phone.service_id,
+            (Phone.number, Phone.type, Phone.description, None, None),
+            (None, None),
+            (Phone.position, Phone.id, None),
+        ).where(Phone.service_id.in_(ids)),
+        _related(
+            _TERM,
+            Attribute.link_id,
+            (Attribute.link_type, TaxonomyTerm.code, Attribute.value, None, None),
+            (None, None),
+            (Attribute.id, None, None),
         )
-        .where(Schedule.service_id.in_(ids))
-        .order_by(Schedule.id),
-        select(Attribute.link_id, Attribute.link_type, TaxonomyTerm.code, Attribute.value)
         .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
-        .where(Attribute.link_entity == "service", Attribute.link_id.in_(ids))
-        .order_by(Attribute.id),
-        select(ServiceArea.service_id, ServiceArea.place_key)
-        .where(ServiceArea.service_id.in_(ids))
-        .order_by(ServiceArea.id),
-        select(ServiceAtLocation.service_id, Address.address_1, Address.address_2, Address.city)
+        .where(Attribute.link_entity == "service", Attribute.link_id.in_(ids)),
+        _related(
+            _AREA,
+            ServiceArea.service_id,
+            (ServiceArea.place_key, None, None, None, None),
+            (None, None),
+            (None, ServiceArea.id, None),
+        ).where(ServiceArea.service_id.in_(ids)),
+        _related(
+            _ADDRESS,
+            ServiceAtLocation.service_id,
+            (Address.address_1, Address.address_2, Address.city, None, None),
+            (None, None),
+            (None, ServiceAtLocation.id, Address.id),
+        )
         .join(Address, Address.location_id == ServiceAtLocation.location_id)
-        .where(ServiceAtLocation.service_id.in_(ids))
-        .order_by(ServiceAtLocation.id, Address.id),
+        .where(ServiceAtLocation.service_id.in_(ids)),
+    )
+    related = union_all(*(select(kind.subquery()) for kind in kinds)).subquery("related")
+    return main, select(related).order_by(
+        related.c.kind, related.c.service_id, related.c.o0, related.c.o1, related.c.o2
     )
 
 
 def _views(session: Session, ids: list[str]) -> dict[str, ServiceView]:
-    """The services ``ids`` whole, by id: one indexed query per kind of record, read
-    afresh each time (what the bot says about a service is never cached)."""
-    main, *related = _view_statements()
+    """The services ``ids`` whole, by id, in two indexed statements (the services, and
+    every record related to them), read afresh each time (what the bot says about a
+    service is never cached)."""
+    main, related = _view_statements()
     connection = session.connection()  # plain rows: the ORM's machinery is not needed
     services = connection.execute(main, {"ids": ids}).all()
-    phones, schedules, terms, areas, addresses = (
-        by_service(connection.execute(stmt, {"ids": ids})) for stmt in related
-    )
-    return {
-        row.id: _view(
-            row, phones[row.id], schedules[row.id], terms[row.id], areas[row.id], addresses[row.id]
-        )
-        for row in services
-    }
+    kinds: dict[int, dict[str, list[Row]]] = {kind: defaultdict(list) for kind in range(5)}
+    for row in connection.execute(related, {"ids": ids}):
+        kinds[row.kind][row.service_id].append(row)
+    return {row.id: _view(row, *(kinds[kind][row.id] for kind in range(5))) for row in services}
 
 
 def _view(
@@ -254,10 +309,13 @@ def _view(
     areas: list[Row],
     addresses: list[Row],
 ) -> ServiceView:
+    """A view from its service row and its related rows of each kind (``_related``)."""
     needs = {
-        code: value or "also" for _, link_type, code, value in terms if link_type == NEED_TAXONOMY
+        code: value or "also"
+        for link_type, code, value in _texts(terms, 3)
+        if link_type == NEED_TAXONOMY
     }
-    audiences = sorted(code for _, kind, code, _ in terms if kind == AUDIENCE_TAXONOMY)
+    audiences = sorted(code for kind, code, _ in _texts(terms, 3) if kind == AUDIENCE_TAXONOMY)
     return ServiceView(
         id=row.id,
         name=row.name,
@@ -265,14 +323,15 @@ def _view(
         description=row.description,
         website=row.url or row.website,
         email=row.email,
-        phones=tuple(PhoneView(p.number, p.type, p.description) for p in phones),
-        hours=tuple(hours_mod.from_schedule_row(*s[1:5]) for s in schedules if s.byday),
-        hours_text="; ".join(s.description for s in schedules if not s.byday and s.description)
-        or None,
+        phones=tuple(PhoneView(*p) for p in _texts(phones, 3)),
+        hours=tuple(
+            hours_mod.from_schedule_row(s.t0, s.time0, s.time1, s.t1) for s in schedules if s.t0
+        ),
+        hours_text="; ".join(s.t2 for s in schedules if not s.t0 and s.t2) or None,
         needs=needs,
         audiences=tuple(audiences),
-        area_keys=tuple(a.place_key for a in areas),
-        addresses=tuple(", ".join(part for part in a[1:] if part) for a in addresses),
+        area_keys=tuple(a.t0 for a in areas),
+        addresses=tuple(", ".join(part for part in a if part) for a in _texts(addresses, 3)),
         kaupapa_maori=bool(row.kaupapa_maori),
         free=row.free,
         fees_description=row.fees_description,
@@ -282,6 +341,11 @@ def _view(
         last_verified=row.last_verified,
         alert=row.alert,
     )
+
+
+def _texts(rows: list[Row], count: int) -> list[tuple]:
+    """The first ``count`` text columns of related rows (``_related``)."""
+    return [tuple(getattr(row, f"t{i}") for i in range(count)) for row in rows]
 
 
 def locality(place_key: str) -> int:
@@ -336,6 +400,7 @@ class _Shape:
     """What the ranking statement depends on, besides its parameters."""
 
     need: bool
+    general: bool  # "general" services rank after those for the need asked
     audience: bool
     exclude_audience: bool
     kaupapa_maori: bool
@@ -350,6 +415,7 @@ class _Shape:
 def _shape(query: ServiceQuery, dialect: str, limit: int | None, places: int) -> _Shape:
     return _Shape(
         need=bool(query.need),
+        general=bool(query.need) and query.need != GENERAL_NEED,
         audience=bool(query.audience),
         exclude_audience=bool(query.audience) and query.audience not in INCLUSIVE_AUDIENCES,
         kaupapa_maori=query.kaupapa_maori,
@@ -362,15 +428,10 @@ def _shape(query: ServiceQuery, dialect: str, limit: int | None, places: int) ->
     )
 
 
-def _parameters(query: ServiceQuery, lineage: list[str], limit: int | None) -> dict:
-    """The values for the ranking statement's parameters."""
-    values: dict = {"lineage": lineage, "needs": sorted({query.need or "", GENERAL_NEED})}
-    values["need"] = query.need or ""
-    # Rows enough for ``limit`` services: at most two per place (the need and "general").
-    values["rows"] = limit * len(lineage) * 2 if limit is not None else None
-    nearest_first = sorted(lineage, key=locality)
-    values |= {f"place{i}": key for i, key in enumerate(nearest_first)}
-    values |= {f"locality{i}": locality(key) for i, key in enumerate(nearest_first)}
+def _parameters(query: ServiceQuery, places: list[str], limit: int | None) -> dict:
+    """The values for the ranking statement's parameters, for ``places``."""
+    values: dict = {"need": query.need or "", "rows": limit}
+    values |= {f"place{i}": key for i, key in enumerate(places)}
     values["audience"] = _pattern(f",{query.audience},") if query.audience else ""
     if query.open_now:
         local = (query.at or clock.now()).astimezone(ZoneInfo(TIMEZONE))
@@ -407,58 +468,89 @@ def _filters(shape: _Shape, rows: Any) -> list[ColumnElement]:
     return where
 
 
-def _nearest_specific(shape: _Shape) -> ColumnElement:
-    """The locality of the nearest service for the need itself, or None: the first of the
-    places asked (most local first) with one, each looked for with an EXISTS that stops
-    at the first row found."""
-    rows = aliased(ServiceSearch)
-    return case(
-        *(
-            (
-                exists().where(
-                    rows.place_key == bindparam(f"place{i}"),
-                    rows.need == bindparam("need"),
-                    *_filters(shape, rows),
-                ),
-                bindparam(f"locality{i}", type_=Integer),
-            )
-            for i in range(shape.places)
-        ),
-        else_=null(),
-    )
+def _rank_order(shape: _Shape, rows: Any) -> list[ColumnElement]:
+    """The order of the rows of ``rows``, best first: nearest place, then (when a need is
+    asked) main need, also, general, then (when an audience is asked) for the audience
+    before for everyone, then with contact details, name and id.
+
+    Ranks the same for every row are left out: PostgreSQL reads a constant in ORDER BY
+    as a column number.
+    """
+    order: list[ColumnElement] = [rows.locality]
+    if shape.need:
+        order.append(case((rows.need == bindparam("need"), rows.need_rank), else_=2))
+    if shape.audience:
+        order.append(case((_containing(rows.audiences, "audience"), 0), else_=1))
+    # Python's str order (code points): PostgreSQL's "C" collation, SQLite's BINARY.
+    name = rows.sort_name.collate("C") if shape.dialect == "postgresql" else rows.sort_name
+    return [*order, case((rows.has_contact.is_(True), 0), else_=1), name, rows.service_id]
+
+
+def _parts(shape: _Shape) -> list[list[ColumnElement]]:
+    """The conditions of the parts a search reads, each in rank order through an index.
+
+    Together the parts hold every row the search ranks: for each place asked, the rows of
+    the need (ranked main need before also by the index), of "general" with each need
+    rank (ranked alike, so read as two parts), or with no need asked the main-need rows;
+    each split into for-the-audience and not when an audience is asked. Within a part
+    the rank is that of ``ix_service_search_need_order`` (``..._main_order``): need rank,
+    contact, name, id.
+    """
+    rows = ServiceSearch
+    needs: list[list[ColumnElement]]
+    if not shape.need:
+        needs = [[rows.need_rank == 0]]  # every service has one main need
+    else:
+        needs = [[rows.need == bindparam("need")]]
+        if shape.general:
+            needs += [[rows.need == GENERAL_NEED, rows.need_rank == rank] for rank in (0, 1)]
+    audiences: list[list[ColumnElement]] = [[]]
+    if shape.audience:
+        matching = _containing(rows.audiences, "audience")
+        audiences = [[matching], [~matching]]
+    return [
+        [rows.place_key == bindparam(f"place{i}"), *need, *audience]
+        for i in range(shape.places)
+        for need in needs
+        for audience in audiences
+    ]
 
 
 @lru_cache(maxsize=256)
 def _ranking(shape: _Shape) -> Select:
-    """The rows of the best services, best first (built once per shape).
+    """The rows of the best services in the places of one locality, best first (built
+    once per shape).
 
     A service has a row per place it serves and need it meets, so its best row, the
-    first read, carries its nearest locality and its best specificity together; it
-    has at most two rows per place asked (the need and "general"; one, its main need,
-    when no need is asked), so ``rows`` (the limit) bounds the services found.
+    first read, carries its nearest locality and its best specificity together. Each
+    part (``_parts``) is read in rank order and stops after ``rows`` (the limit) rows
+    that pass the filters: a service appears once in a part, so no part has more rows
+    before the limit-th service than that, and the union ranked again holds the best
+    ``rows`` services in order. A part for the need has a row when its place has a
+    service for the need itself, which ``reach`` needs.
     """
     rows = ServiceSearch
-    # Ranks the same for every row are left out: PostgreSQL reads a constant in ORDER BY
-    # as a column number.
-    order: list[ColumnElement] = [rows.locality]
-    if shape.need:  # main need, also, general
-        order.append(case((rows.need == bindparam("need"), rows.need_rank), else_=2))
-    if shape.audience:  # for the audience asked, for everyone
-        order.append(case((_containing(rows.audiences, "audience"), 0), else_=1))
-    # Python's str order (code points), which PostgreSQL only follows in the "C" collation.
-    name = rows.sort_name.collate("C") if shape.dialect == "postgresql" else rows.sort_name
-    where = [rows.place_key.in_(bindparam("lineage", expanding=True)), *_filters(shape, rows)]
-    if shape.need:
-        where.append(rows.need.in_(bindparam("needs", expanding=True)))
-    else:
-        where.append(rows.need_rank == 0)  # every service has one main need
-    nearest = _nearest_specific(shape) if shape.need else null()
-    stmt = (
-        select(rows.service_id, rows.locality, nearest.label("nearest_specific"))
-        .where(*where)
-        .order_by(*order, case((rows.has_contact.is_(True), 0), else_=1), name, rows.service_id)
+    # What a part reads through its index, in that index's order.
+    within = (rows.need_rank, rows.has_contact.desc(), rows.sort_name, rows.service_id)
+    columns = (
+        rows.service_id,
+        rows.locality,
+        rows.need,
+        rows.need_rank,
+        rows.audiences,
+        rows.has_contact,
+        rows.sort_name,
     )
-    return stmt.limit(bindparam("rows", type_=Integer)) if shape.limited else stmt
+    parts = []
+    for where in _parts(shape):
+        part = select(*columns).where(*where, *_filters(shape, rows)).order_by(*within)
+        if shape.limited:
+            part = part.limit(bindparam("rows", type_=Integer))
+        parts.append(select(part.subquery()))
+    ranked = union_all(*parts).subquery("ranked")
+    return select(ranked.c.service_id, ranked.c.locality, ranked.c.need).order_by(
+        *_rank_order(shape, ranked.c)
+    )
 
 
 def _reach(query: ServiceQuery, nearest: int | None) -> str | None:
@@ -474,21 +566,30 @@ def _reach(query: ServiceQuery, nearest: int | None) -> str | None:
 def _ranked(
     session: Session, query: ServiceQuery, limit: int | None, views: int | None
 ) -> SearchResult:
+    """The ranking, read one locality at a time, nearest first (the town, then its district,
+    region and the country): locality ranks first, so it stops once it has ``limit``
+    services and knows the nearest place with a service for the need."""
     lineage = gazetteer().lineage(query.place) if query.place else [NATIONAL]
-    shape = _shape(query, session.get_bind().dialect.name, limit, len(lineage))
-    rows = session.connection().execute(_ranking(shape), _parameters(query, lineage, limit)).all()
+    dialect = session.get_bind().dialect.name
     localities: dict[str, int] = {}
-    for row in rows:  # each service's first row is its best
-        localities.setdefault(row.service_id, row.locality)
+    found = False  # any row at all
+    nearest: int | None = None  # the nearest locality with a row for the need asked
+    for near, group in groupby(sorted(lineage, key=locality), key=locality):
+        places = list(group)
+        shape = _shape(query, dialect, limit, len(places))
+        rows = session.connection().execute(_ranking(shape), _parameters(query, places, limit))
+        for row in rows:  # each service's first row is its best
+            localities.setdefault(row.service_id, row.locality)
+            found = True
+            if nearest is None and (not query.need or row.need == query.need):
+                nearest = near
+        if limit is not None and len(localities) >= limit and nearest is not None:
+            break
     ids = list(localities)[:limit]
     localities = {i: localities[i] for i in ids}
     services = get_services(session, ids if views is None else ids[:views])
-    if not query.need:
-        nearest = rows[0].locality if rows else None
-    else:
-        nearest = rows[0].nearest_specific if rows else None
     if query.need and nearest is None:
-        return SearchResult(services, fallback=bool(rows), localities=localities, ids=ids)
+        return SearchResult(services, fallback=found, localities=localities, ids=ids)
     return SearchResult(services, localities=localities, reach=_reach(query, nearest), ids=ids)
 
 
