@@ -12,7 +12,7 @@ from bot.config import NZ
 from bot.db import get_engine, session_scope
 from bot.directory import seed
 from bot.directory.hours import describe
-from bot.directory.models import Phone, Service
+from bot.directory.models import Location, Phone, Service
 from bot.directory.query import get_services
 from bot.migrate import alembic_config, upgrade
 
@@ -142,3 +142,45 @@ def test_a_percent_in_the_database_url_reaches_alembic_unchanged():
     """A percent-encoded password ("p%40ss") would break Alembic's ConfigParser."""
     url = "postgresql://awhina:p%40ss@127.0.0.1/awhina"
     assert alembic_config(url).get_main_option("sqlalchemy.url") == url
+
+
+@pytest.mark.parametrize(
+    ("location", "place"),
+    [
+        ("{place: buller, latitude: -41.754, longitude: 171.603}", "westport"),
+        ("{latitude: -45.874, longitude: 170.504}", "dunedin-city"),
+        ("{place: reefton, latitude: -41.754, longitude: 171.603}", "reefton"),
+        ("{place: buller}", "buller"),
+    ],
+)
+def test_a_location_with_coordinates_gets_the_nearest_place(db_url, tmp_path, location, place):
+    path = tmp_path / "located.yml"
+    path.write_text(
+        "organizations:\n  - id: o\n    name: O\n    services:\n      - id: s\n        name: S\n"
+        f"        needs: [housing]\n        areas: [nz]\n        source: a test\n"
+        f"        locations: [{location}]\n"
+    )
+    with session_scope(db_url) as session:
+        seed.load(session, path)
+    with session_scope(db_url) as session:
+        assert session.execute(select(Location.place_key)).scalars().all() == [place]
+
+
+@pytest.mark.parametrize(
+    ("location", "message"),
+    [
+        ("{place: buller, latitude: north, longitude: 171.6}", "latitude 'north' is not a number"),
+        ("{latitude: -41.7, longitude: 71.6}", "not in New Zealand"),
+        ("{latitude: -43.88, longitude: 169.04}", "needs a 'place'"),
+        ("{name: Somewhere}", "needs a 'place'"),
+    ],
+)
+def test_a_location_with_bad_coordinates_is_refused(db_url, tmp_path, location, message):
+    path = tmp_path / "bad.yml"
+    path.write_text(
+        "organizations:\n  - id: o\n    name: O\n    services:\n      - id: s\n        name: S\n"
+        f"        needs: [housing]\n        areas: [nz]\n        source: a test\n"
+        f"        locations: [{location}]\n"
+    )
+    with pytest.raises(seed.SeedError, match=message), session_scope(db_url) as session:
+        seed.load(session, path)

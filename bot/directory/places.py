@@ -1,10 +1,12 @@
-"""The place gazetteer (``data/directory/places.yml``): names, te reo names and nesting."""
+"""The place gazetteer (``data/directory/places.yml``): names, te reo names, nesting and points."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -15,6 +17,53 @@ PLACES_FILE = DATA_DIR / "directory" / "places.yml"
 NATIONAL = "nz"
 # How local a place is: a town is more local than its district, and so on.
 LOCALITY = {"town": 0, "district": 1, "region": 2, "country": 3}
+# Mean Earth radius (IUGG), for great-circle distances.
+EARTH_RADIUS_KM = 6371.0088
+# New Zealand's main islands, Stewart Island and the Chatham Islands (east of 180°).
+NZ_LATITUDES = (-48.0, -34.0)
+NZ_LONGITUDES = ((166.0, 180.0), (-180.0, -175.0))
+# Without a district, a point further than this from every place's point is not located:
+# nearest points say little about which district it is in.
+NEAR_KM = 100.0
+
+Point = tuple[float, float]
+
+
+def parse_point(latitude: Any, longitude: Any) -> Point:
+    """``(latitude, longitude)`` as numbers, or ValueError saying what is wrong with them."""
+    values = []
+    for label, value in (("latitude", latitude), ("longitude", longitude)):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{label} {value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise ValueError(f"{label} {value!r} is not a number")
+        values.append(number)
+    lat, lon = values
+    low, high = NZ_LATITUDES
+    if not (low <= lat <= high and any(w <= lon <= e for w, e in NZ_LONGITUDES)):
+        raise ValueError(f"latitude {lat}, longitude {lon} is not in New Zealand")
+    return lat, lon
+
+
+def point_in_nz(latitude: Any, longitude: Any) -> Point | None:
+    """``parse_point``'s point, or None when either is missing, not a number or not in NZ
+    (for data whose own checks report values that are not numbers)."""
+    try:
+        return parse_point(latitude, longitude)
+    except ValueError:
+        return None
+
+
+def distance_km(a: Point, b: Point) -> float:
+    """The great-circle (haversine) distance between two points, in kilometres."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
 
 
 @dataclass(frozen=True)
@@ -26,6 +75,10 @@ class Place:
     reo_name: str | None = None
     aliases: tuple[str, ...] = ()
     exact_case: tuple[str, ...] = ()
+    # Stats NZ's code for a region or district (territorial authority).
+    stats_code: str | None = None
+    # The place's point (``at`` in the file), where a source gives one.
+    point: Point | None = None
 
     @property
     def display_name(self) -> str:
@@ -69,11 +122,70 @@ class Gazetteer:
         return keys
 
     def region_of(self, key: str) -> str | None:
+        return self._kind_of(key, "region")
+
+    def district_of(self, key: str) -> str | None:
+        return self._kind_of(key, "district")
+
+    def _kind_of(self, key: str, kind: str) -> str | None:
         for k in self.lineage(key):
             place = self.places.get(k)
-            if place and place.kind == "region":
+            if place and place.kind == kind:
                 return k
         return None
+
+    def nearest(self, point: Point, district: str | None = None) -> Place | None:
+        """The gazetteer place nearest a point, by great-circle distance.
+
+        In ``district``: its nearest town with a point, else the district itself.
+        Without one, the district is that of the nearest town or district with a
+        point (None when none is within ``NEAR_KM``), and then the same rule.
+        """
+        if district is None:
+            kinds = ("town", "district")
+            located = [p for p in self.places.values() if p.point and p.kind in kinds]
+            if not located:
+                return None
+            closest = min(located, key=lambda p: distance_km(point, p.point))
+            if distance_km(point, closest.point) > NEAR_KM:
+                return None
+            district = self.district_of(closest.key)
+            if district is None:
+                return closest
+        elif self.places.get(district) is None or self.places[district].kind != "district":
+            raise ValueError(f"{district!r} is not a district in the gazetteer")
+        towns = [
+            p
+            for p in self.places.values()
+            if p.kind == "town" and p.point and self.district_of(p.key) == district
+        ]
+        if not towns:
+            return self.places[district]
+        return min(towns, key=lambda p: distance_km(point, p.point))
+
+    def locate(self, key: str | None, point: Point | None) -> str | None:
+        """The place of a record at ``point`` whose known place is ``key``.
+
+        A known town stays; a known district narrows to its nearest town; a region,
+        the country or nothing known gives way to the nearest place, when there is one.
+        """
+        place = self.get(key)
+        if point is None or (place is not None and place.kind == "town"):
+            return key
+        found = self.nearest(point, key if place is not None and place.kind == "district" else None)
+        return found.key if found else key
+
+
+def _point(raw: dict[str, Any]) -> Point | None:
+    at = raw.get("at")
+    if at is None:
+        return None
+    if not isinstance(at, dict) or not at.get("sa2"):
+        raise ValueError(f"place {raw['key']!r}: 'at' needs lat, lon and the sa2 it is from")
+    try:
+        return parse_point(at.get("lat"), at.get("lon"))
+    except ValueError as exc:
+        raise ValueError(f"place {raw['key']!r}: {exc}") from None
 
 
 def load_gazetteer(path: Path = PLACES_FILE) -> Gazetteer:
@@ -87,6 +199,8 @@ def load_gazetteer(path: Path = PLACES_FILE) -> Gazetteer:
             reo_name=p.get("reo_name"),
             aliases=tuple(p.get("aliases", ())),
             exact_case=tuple(p.get("exact_case", ())),
+            stats_code=(p.get("stats") or {}).get("code"),
+            point=_point(p),
         )
         for p in raw
     }

@@ -37,7 +37,7 @@ from bot.directory.models import (
     Taxonomy,
     TaxonomyTerm,
 )
-from bot.directory.places import gazetteer
+from bot.directory.places import Point, gazetteer, parse_point
 from bot.directory.query import by_service, locality
 from bot.directory.taxonomy import AUDIENCE_TAXONOMY, NEED_TAXONOMY, taxonomies
 from bot.reo import match_key
@@ -217,15 +217,15 @@ def _service_rows(org_id: str, raw: dict[str, Any]) -> Iterable[Any]:
         name = {"en": "English", "mi": "te reo Māori"}.get(code, code)
         yield Language(id=f"{service_id}:lang:{code}", service_id=service_id, name=name, code=code)
     for i, loc in enumerate(raw.get("locations", [])):
-        place_key = _require(loc, "place", where)
-        if places.get(place_key) is None:
-            raise SeedError(f"{where}: unknown location place {place_key!r}")
+        place_key, point = _location_place(loc, where)
         location_id = f"{service_id}:loc:{i}"
         yield Location(
             id=location_id,
             organization_id=org_id,
             name=loc.get("name"),
             location_type="physical",
+            latitude=str(point[0]) if point else None,
+            longitude=str(point[1]) if point else None,
             place_key=place_key,
         )
         if loc.get("address"):
@@ -239,6 +239,25 @@ def _service_rows(org_id: str, raw: dict[str, Any]) -> Iterable[Any]:
         yield ServiceAtLocation(
             id=f"{service_id}:sal:{i}", service_id=service_id, location_id=location_id
         )
+
+
+def _location_place(loc: dict[str, Any], where: str) -> tuple[str, Point | None]:
+    """A location's place and point: the place as given, or from its coordinates the
+    nearest gazetteer place (``Gazetteer.locate``) when no town is given."""
+    places = gazetteer()
+    known = loc.get("place")
+    if known is not None and places.get(known) is None:
+        raise SeedError(f"{where}: unknown location place {known!r}")
+    point = None
+    if "latitude" in loc or "longitude" in loc:
+        try:
+            point = parse_point(loc.get("latitude"), loc.get("longitude"))
+        except ValueError as exc:
+            raise SeedError(f"{where}: location {exc}") from exc
+    place_key = places.locate(known, point)
+    if place_key is None:
+        raise SeedError(f"{where}: a location needs a 'place', or coordinates near a known place")
+    return place_key, point
 
 
 def _delete_service(session: Session, service_id: str) -> None:

@@ -5,6 +5,10 @@ English tokenizer plus an entity ruler whose patterns come from the directory
 data: places (with te reo names and every common spelling), audience words,
 need words and ordinals ("the second one"). Each pattern's ``id`` is the
 canonical value the bot uses (a place key, an audience code, a need code, an ordinal number).
+
+A place name matches with or without macrons on any vowel ("Whangārei" and
+"Whangarei" for the gazetteer's "Whangarei"), as the gazetteer's ``resolve``
+folds it, and belongs to the place it resolves to, so the two agree.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from spacy.language import Language
 from bot.config import ROOT
 from bot.directory.places import gazetteer
 from bot.directory.taxonomy import taxonomies
-from bot.reo import spelling_variants
+from bot.reo import fold, spelling_variants
 
 PIPELINE_DIR = ROOT / "models" / "spacy-awhina"
 
@@ -41,6 +45,24 @@ def _token_pattern(nlp: Language, text: str, attr: str) -> list[dict[str, str]]:
     return [{attr: t.text if attr == "ORTH" else t.text.lower()} for t in nlp.make_doc(text)]
 
 
+_MACRONS = dict(zip("aeiou", "āēīōū", strict=True))
+
+
+def _spellings(word: str) -> list[str]:
+    """The lower-case ways of typing a word's letters, each vowel with or without a macron
+    (a set the matcher looks up, which is much faster than a regular expression)."""
+    spellings = {""}
+    for c in fold(word):
+        forms = (c, _MACRONS[c]) if c in _MACRONS else (c,)
+        spellings = {s + form for s in spellings for form in forms}
+    return sorted(spellings | spelling_variants(word))
+
+
+def _folded_pattern(nlp: Language, name: str) -> list[dict[str, dict[str, list[str]]]]:
+    """Token patterns matching ``name`` in any case, with or without macrons."""
+    return [{"LOWER": {"IN": _spellings(token.text)}} for token in nlp.make_doc(name)]
+
+
 def build_patterns(nlp: Language) -> list[dict]:
     patterns: list[dict] = []
 
@@ -49,9 +71,13 @@ def build_patterns(nlp: Language) -> list[dict]:
             pattern = _token_pattern(nlp, variant, "ORTH" if exact else "LOWER")
             patterns.append({"label": label, "pattern": pattern, "id": value})
 
-    for place in gazetteer().places.values():
+    places = gazetteer()
+    for place in places.places.values():
         for name in place.names:
-            add("place", place.key, name)
+            if places.resolve(name) is place:
+                patterns.append(
+                    {"label": "place", "pattern": _folded_pattern(nlp, name), "id": place.key}
+                )
         for name in place.exact_case:
             add("place", place.key, name, exact=True)
     for audience in taxonomies().audiences.values():

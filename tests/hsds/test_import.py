@@ -17,7 +17,7 @@ from bot.directory.hsds import models as core
 from bot.directory.hsds.export import export
 from bot.directory.hsds.importer import ImportFailed, Report, _snapshot, read, run_import
 from bot.directory.hsds.mapping import MappingError, load_mapping, published_phone
-from bot.directory.models import Attribute, Phone, Schedule, Service, ServiceArea
+from bot.directory.models import Attribute, Location, Phone, Schedule, Service, ServiceArea
 from bot.directory.query import ServiceQuery, search
 from tests.hsds.schemas import OFFICIAL
 
@@ -265,3 +265,37 @@ def test_a_mapping_naming_a_need_we_lack_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(MappingError, match="unknown need 'astrology'"):
         load_mapping("partner", tmp_path)
+
+
+def _example_with(tmp_path: Path, changes: dict[str, dict[str, str]]) -> Path:
+    """The official example with columns of its (single) row in some files changed."""
+    package = tmp_path / "changed"
+    shutil.copytree(EXAMPLE, package)
+    for name, values in changes.items():
+        path = package / name
+        with path.open(encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f))
+        rows[0].update(values)
+        with path.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return package
+
+
+@pytest.mark.parametrize(
+    ("city", "place"),
+    [
+        ("MyCity", "westport"),  # no town named: the nearest place to its coordinates
+        ("Reefton", "reefton"),  # a known town keeps it, whatever the coordinates
+        ("Buller", "westport"),  # a known district: its nearest town
+    ],
+)
+def test_a_location_with_coordinates_gets_the_nearest_place(
+    db_url: str, tmp_path: Path, city: str, place: str
+) -> None:
+    westport = {"latitude": "-41.754", "longitude": "171.603"}
+    package = _example_with(tmp_path, {"locations.csv": westport, "addresses.csv": {"city": city}})
+    _import(db_url, package)
+    with session_scope(db_url) as session:
+        assert session.execute(select(Location.place_key)).scalar_one() == place

@@ -42,3 +42,26 @@ def test_need_words_are_found_with_the_other_entities(nlp, text, expected):
 @pytest.mark.parametrize("text", ["p", "mind your p's and q's", "the app is slow", "hello there"])
 def test_text_without_need_words_has_no_need(nlp, text):
     assert not {e for e in entities(nlp, text) if e[0] == "need"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("need help with meth in Dunedin", {("need", "drugs_alcohol"), ("place", "dunedin-city")}),
+        ("whānau support in Whangārei", {("audience", "whanau"), ("place", "whangarei-district")}),
+        ("whanau support in Whangarei", {("audience", "whanau"), ("place", "whangarei-district")}),
+        ("anything in taupō", {("place", "taupo-district")}),
+        ("we live on the Chatham Islands", {("place", "chatham-islands-territory")}),
+        ("in Auckland", {("place", "auckland")}),
+    ],
+)
+def test_places_beyond_the_coast_are_found_with_or_without_macrons(nlp, text, expected):
+    assert entities(nlp, text) == expected
+
+
+def test_a_name_is_only_its_own_places():
+    # "Auckland" is the region's; the district of the same name gives no second pattern.
+    pipeline = spacy.blank("en")
+    ids = {p["id"] for p in build_patterns(pipeline) if p["label"] == "place"}
+    assert "auckland" in ids
+    assert "auckland-ta" not in ids

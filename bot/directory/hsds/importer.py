@@ -34,7 +34,7 @@ from bot.directory.hsds.mapping import Mapping, published_phone
 from bot.directory.hsds.objects import flatten
 from bot.directory.hsds.package import DATAPACKAGE, resources, table_schema, typed_row
 from bot.directory.hsds.tables import derived_cost_option_id, facts
-from bot.directory.places import gazetteer
+from bot.directory.places import gazetteer, point_in_nz
 from bot.directory.taxonomy import AUDIENCE_TAXONOMY, NEED_TAXONOMY
 
 # Our tables, by HSDS table name, in the order they are written (links first).
@@ -447,8 +447,12 @@ class _Plan:
                 description=r.get("description"),
                 latitude=_text(r.get("latitude")),
                 longitude=_text(r.get("longitude")),
-                place_key=self.mapping.place(
-                    self.facts.get(r["id"], {}).get("place"), *cities, r.get("name")
+                # Where no town is named, the nearest place to its coordinates (in NZ).
+                place_key=gazetteer().locate(
+                    self.mapping.place(
+                        self.facts.get(r["id"], {}).get("place"), *cities, r.get("name")
+                    ),
+                    point_in_nz(r.get("latitude"), r.get("longitude")),
                 ),
             ),
         )
