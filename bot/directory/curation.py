@@ -319,9 +319,7 @@ def _text_problems(form: Mapping[str, str]) -> dict[str, str]:
     return problems
 
 
-def check(
-    service_id: str, form: Mapping[str, str], phone_rows: Sequence[tuple[str, str]] = ()
-) -> Facts:
+def check(service_id: str, form: Mapping[str, str], phone_rows: Sequence[tuple[str, str]]) -> Facts:
     """The facts a form gives, checked as the importer checks a row; ``Invalid`` names every
     field that is wrong. ``phone_rows``: each phone line's number and HSDS type."""
     problems = _text_problems(form)

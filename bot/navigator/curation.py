@@ -12,6 +12,7 @@ coordinator's own input still in the form, and nothing is written.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from itertools import zip_longest
 
 from aiohttp import web
@@ -93,9 +94,11 @@ async def _edit_page(
     problems: dict[str, str] | None = None,
     posted: tuple[dict[str, str], list[tuple[str, str]]] | None = None,
     stale: curation.Stale | None = None,
+    verifying: bool = False,
 ) -> web.Response:
     """The record's page; after a refused save, ``posted`` (the form and its phone lines)
-    is shown as typed, and ``stale`` the changes made since the form was opened."""
+    is shown as typed, and ``stale`` the changes made since the form (of an edit, or of
+    "verified" when ``verifying``) was opened."""
     service_id = request.match_info["service_id"]
 
     def read(session: Session):
@@ -125,6 +128,7 @@ async def _edit_page(
             "labels": curation.LABELS,
             "changes": changes,
             "stale": stale.since if stale else None,
+            "verifying": verifying,
         },
         status,
     )
@@ -173,14 +177,14 @@ async def verified(request: web.Request, who: Who) -> web.Response:
     try:
         await store.run(request.app, _verify, service_id, who, now, seen)
     except curation.Stale as exc:
-        return await _edit_page(request, 409, None, None, exc)
+        return await _edit_page(request, 409, stale=exc, verifying=True)
     except curation.NotFound:
         return error_response(request, 404, "There is no such service.")
     request["session"].flash("ok", "Recorded as verified with the organisation today.")
     raise web.HTTPSeeOther(f"/curation/services/{service_id}")
 
 
-def _verify(session: Session, service_id: str, who: Who, now, seen: int) -> None:
+def _verify(session: Session, service_id: str, who: Who, now: datetime, seen: int) -> None:
     """``curation.verify`` with the coordinator's account email: the email they sign in
     with is their work address, which HSDS publishes as ``assurer_email``."""
     account = accounts.get_navigator(session, who.id)

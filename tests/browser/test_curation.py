@@ -29,18 +29,21 @@ pytestmark = pytest.mark.e2e
 
 SERVICE = "buller-health"
 EMAIL = "kahu@grey.example.org"
+OTHER = "aroha@grey.example.org"
 PASSWORD = "e2e coordinator password"
 QUESTION = "what's the number for Buller Health?"
 
 
 @pytest.fixture
 def coordinator(stack: Stack) -> Iterator[str]:
-    """A coordinator on the stack's database; the record is put back as it was after the test."""
+    """A coordinator on the stack's database (and a second, ``OTHER``); the record is put
+    back as it was after the test."""
     with session_scope(stack.db_url) as session:
-        if accounts.find_by_email(session, EMAIL) is None:
-            accounts.create_navigator(
-                session, EMAIL, "Kahu", "grey-navigators", PASSWORD, role="coordinator"
-            )
+        for email, name in ((EMAIL, "Kahu"), (OTHER, "Aroha")):
+            if accounts.find_by_email(session, email) is None:
+                accounts.create_navigator(
+                    session, email, name, "grey-navigators", PASSWORD, role="coordinator"
+                )
         original = curation.facts_of(session, SERVICE)
     yield EMAIL
     with session_scope(stack.db_url) as session:
@@ -57,6 +60,11 @@ def _sign_in(page: Page, inbox: str, email: str) -> None:
     page.fill('input[name="password"]', PASSWORD)
     page.click('button[type="submit"]')
     expect(page).to_have_url(re.compile(re.escape(f"{inbox}/curation")))
+
+
+def _open_record(page: Page) -> None:
+    page.get_by_role("link", name="Buller Health").click()
+    expect(page.get_by_role("heading", name="Buller Health")).to_be_visible()
 
 
 def _bot_answer(page: Page) -> str:
@@ -76,8 +84,7 @@ def test_a_coordinator_edits_a_record_and_the_live_bot_answers_with_it(
 
         page = browsing.page
         _sign_in(page, widget_site.stack.inbox_url, coordinator)
-        page.get_by_role("link", name="Buller Health").click()
-        expect(page.get_by_role("heading", name="Buller Health")).to_be_visible()
+        _open_record(page)
 
         page.get_by_label("Number 1", exact=True).fill("call the front desk")
         page.get_by_role("button", name="Save").click()
@@ -106,3 +113,41 @@ def test_a_coordinator_edits_a_record_and_the_live_bot_answers_with_it(
     finally:
         print("\n".join(whanau.console))
         whanau.context.close()
+
+
+def test_two_coordinators_on_one_record_lose_nothing(
+    browser, browsing: Browsing, stack: Stack, coordinator: str
+) -> None:
+    """Both open the record; Aroha saves first. Kahu's save is refused with Aroha's change
+    shown and Kahu's number still in the form; saved again, both changes stand."""
+    other = open_context(browser, viewport={"width": 1280, "height": 800})
+    try:
+        mine, theirs = browsing.page, other.page
+        _sign_in(mine, stack.inbox_url, coordinator)
+        _sign_in(theirs, stack.inbox_url, OTHER)
+        _open_record(mine)
+        _open_record(theirs)
+
+        theirs.get_by_label("Description").fill("Hospital, GP and after-hours care in Westport.")
+        theirs.get_by_role("button", name="Save").click()
+        expect(theirs.get_by_text("Saved.")).to_be_visible()
+
+        mine.get_by_label("Number 1", exact=True).fill("(03) 788 9030")
+        mine.get_by_role("button", name="Save").click()
+        expect(mine.get_by_text("someone else changed this record")).to_be_visible()
+        stale = mine.locator("#stale")
+        expect(stale.get_by_role("cell", name="Aroha", exact=True)).to_be_visible()
+        expect(stale.get_by_role("cell", name="Description", exact=True)).to_be_visible()
+        expect(mine.get_by_label("Number 1", exact=True)).to_have_value("(03) 788 9030")
+        with session_scope(stack.db_url) as session:
+            assert curation.facts_of(session, SERVICE).phones == ()
+
+        mine.get_by_label("Description").fill("Hospital, GP and after-hours care in Westport.")
+        mine.get_by_role("button", name="Save").click()
+        expect(mine.get_by_text("Saved.")).to_be_visible()
+        with session_scope(stack.db_url) as session:
+            facts = curation.facts_of(session, SERVICE)
+        assert facts.description == "Hospital, GP and after-hours care in Westport."
+        assert [p.number for p in facts.phones] == ["03 788 9030"]
+    finally:
+        other.context.close()

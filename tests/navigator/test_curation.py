@@ -212,7 +212,7 @@ async def test_a_stale_form_is_refused_showing_the_change_and_keeping_the_input(
     form with the new version, and saving again goes through."""
     with session_scope(directory.url) as session:
         other = curation.Curator("someone", "Aroha", None)
-        theirs = curation.check(SERVICE, {**FORM, "email": "desk@buller.example.nz"})
+        theirs = curation.check(SERVICE, {**FORM, "email": "desk@buller.example.nz"}, [])
         curation.save(session, SERVICE, theirs, other, directory.clock(), 0)
     csrf = await login(client, directory, "coordinator")
     response = await client.post(
@@ -240,6 +240,7 @@ async def test_a_stale_form_is_refused_showing_the_change_and_keeping_the_input(
         f"/curation/services/{SERVICE}/verified", data={"csrf_token": csrf, "version": "1"}
     )
     assert stale_verify.status == 409
+    assert "Not recorded as verified" in await stale_verify.text()
     assert [c.navigator_name for c in _changes(directory)] == ["Aroha", "Coordinator"]
 
 
