@@ -13,6 +13,8 @@ a follow-up read a few index entries instead of every service.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -31,13 +33,25 @@ from sqlalchemy.orm import relationship
 from sqlalchemy.sql import text
 
 from bot.db import Base
+from bot.directory.hsds.ids import hsds_id
 
 ID = String(64)
+
+
+def _hsds_id(table: str) -> Column:
+    """The record's HSDS id (``hsds_id`` of its own), written with it, so that the HSDS
+    API finds a record by the id it published through an index (migration 0017)."""
+
+    def of(context: Any) -> str:
+        return hsds_id(table, context.get_current_parameters()["id"])
+
+    return Column(String(36), unique=True, default=of)
 
 
 class Organization(Base):
     __tablename__ = "organization"
     id = Column(ID, primary_key=True)
+    hsds_id = _hsds_id("organization")
     name = Column(String(255), nullable=False)
     description = Column(Text, nullable=False, default="")
     alternate_name = Column(String(255))
@@ -53,6 +67,7 @@ class Organization(Base):
 class Service(Base):
     __tablename__ = "service"
     id = Column(ID, primary_key=True)
+    hsds_id = _hsds_id("service")
     organization_id = Column(ID, ForeignKey("organization.id"), nullable=False, index=True)
     name = Column(String(255), nullable=False)
     alternate_name = Column(String(255))
@@ -110,6 +125,7 @@ class Location(Base):
 class ServiceAtLocation(Base):
     __tablename__ = "service_at_location"
     id = Column(ID, primary_key=True)
+    hsds_id = _hsds_id("service_at_location")
     service_id = Column(
         ID, ForeignKey("service.id", ondelete="CASCADE"), nullable=False, index=True
     )
@@ -242,7 +258,7 @@ class ServiceSearch(Base):
     index (``WITHOUT ROWID``). A search reads each place's rows for the need (or each
     place's main-need rows when no need is asked) already in the order it ranks them,
     through ``ix_service_search_need_order`` (``..._main_order``), and stops after the
-    rows it keeps (migration 0014).
+    rows it keeps (migration 0016).
     """
 
     __tablename__ = "service_search"

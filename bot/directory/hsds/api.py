@@ -1,9 +1,13 @@
-"""The HSDS 3.0 API, read only, under ``/api/hsds/`` (``schema/openapi.json`` of the
-specification): paged lists of services, organizations, taxonomies, taxonomy terms and
-services at locations, and a service or organization fully nested by id.
+"""The HSDS 3.0 API, read only, under ``/api/hsds/``: paged lists of services,
+organizations, taxonomies, taxonomy terms and services at locations, and a service or
+organization fully nested by id (``schema/openapi.json`` of the specification).
 
-Each request reads the directory afresh (``tables.tables``), so an edit or import is
-served at once; objects are built by the same code as the JSON export.
+Each request reads the directory afresh, so an edit or import is served at once, and
+reads only what it returns: a list filters, counts and pages in SQL (LIMIT and OFFSET
+in id order), a record is found by its indexed HSDS id, and the objects returned are
+built from the records of the page alone (``tables.Scope``) by the same code as the
+JSON export. Searching text compares each word with the database's ``lower()``, which
+on SQLite folds only ASCII letters.
 """
 
 from __future__ import annotations
@@ -11,14 +15,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import and_, exists, func, or_, select, true
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from bot.db import run_db
+from bot.directory import models as dm
+from bot.directory.hsds.ids import hsds_id
 from bot.directory.hsds.objects import Directory
-from bot.directory.hsds.tables import Row, tables
+from bot.directory.hsds.tables import Row, Scope, facts, hsds_row, tables
 
 PREFIX = "/api/hsds"
 MAX_PER_PAGE = 1000
@@ -93,72 +102,135 @@ class Query:
 
 PAGING = ("page", "per_page", "format")
 SEARCH = ("search", *PAGING)
+SERVICE_FILTERS = ("taxonomy_term_id", "taxonomy_id", "organization_id", "modified_after")
 
 
-def _page(query: Query, items: list[Any]) -> dict[str, Any]:
-    if query.values.get("format", "json") != "json":
-        raise BadParameter("format", "only format=json is served")
-    per_page = query.integer("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
-    page = query.integer("page", 1)
-    total_pages = max(1, math.ceil(len(items) / per_page))
-    contents = items[(page - 1) * per_page : page * per_page]
-    return {
-        "total_items": len(items),
-        "total_pages": total_pages,
-        "page_number": page,
-        "size": len(contents),
-        "first_page": page == 1,
-        "last_page": page >= total_pages,
-        "empty": not contents,
-        "contents": contents,
-    }
+@dataclass(frozen=True)
+class Paging:
+    page: int
+    per_page: int
+
+    @classmethod
+    def of(cls, query: Query) -> Paging:
+        if query.values.get("format", "json") != "json":
+            raise BadParameter("format", "only format=json is served")
+        return cls(
+            query.integer("page", 1), query.integer("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
+        )
+
+    def rows(self, session: Session, statement: Any, order: Any) -> tuple[int, list[Any]]:
+        """How many rows ``statement`` selects, and this page of them in ``order``."""
+        total = session.execute(
+            select(func.count()).select_from(statement.order_by(None).subquery())
+        ).scalar_one()
+        offset = (self.page - 1) * self.per_page
+        page = session.execute(statement.order_by(order).limit(self.per_page).offset(offset))
+        return total, list(page.scalars())
+
+    def slice(self, items: list[Any]) -> list[Any]:
+        """This page of ``items`` (a small table read whole)."""
+        return items[(self.page - 1) * self.per_page : self.page * self.per_page]
+
+    def body(self, total: int, contents: list[Any]) -> dict[str, Any]:
+        total_pages = max(1, math.ceil(total / self.per_page))
+        return {
+            "total_items": total,
+            "total_pages": total_pages,
+            "page_number": self.page,
+            "size": len(contents),
+            "first_page": self.page == 1,
+            "last_page": self.page >= total_pages,
+            "empty": not contents,
+            "contents": contents,
+        }
+
+
+def _words(words: str | None, columns: Iterable[Any]) -> ColumnElement:
+    """Every word of ``words`` (case blind) in one of ``columns``."""
+    if not words:
+        return true()
+    columns = list(columns)
+    return and_(
+        *(
+            or_(*(func.lower(c).like(_pattern(word), escape="/") for c in columns))
+            for word in words.casefold().split()
+        )
+    )
 
 
 def _matches(row: Row, words: str | None, fields: tuple[str, ...]) -> bool:
+    """``_words`` on a row read whole (the taxonomies)."""
     if not words:
         return True
     text = " ".join(str(row.get(f, "")) for f in fields).casefold()
     return all(word in text for word in words.casefold().split())
 
 
-def _service_filter(directory: Directory, query: Query) -> Callable[[Row], bool]:
+def _pattern(word: str) -> str:
+    return "%" + word.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+def _with_term(session: Session, field: str, value: str) -> ColumnElement:
+    """Services with an attribute whose term's HSDS ``field`` ("id" or "taxonomy_id") is
+    ``value``: our terms linked to the service, or the facts ``tables`` gives every
+    service (kaupapa Māori when it is, referral when known, source always)."""
+    ours = [
+        term_id
+        for term_id, taxonomy_id in session.execute(
+            select(dm.TaxonomyTerm.id, dm.TaxonomyTerm.taxonomy_id)
+        )
+        if (
+            hsds_id("taxonomy_term", term_id) if field == "id" else hsds_id("taxonomy", taxonomy_id)
+        )
+        == value
+    ]
+    f = facts()
+    on_service = {
+        "kaupapa_maori": dm.Service.kaupapa_maori.is_(True),
+        "referral": dm.Service.referral.is_not(None),
+        "source": true(),
+    }
+    codes = [
+        code
+        for code in on_service
+        if (f.term_id(code) if field == "id" else hsds_id("taxonomy", f.taxonomy_id)) == value
+    ]
+    linked = exists().where(
+        dm.Attribute.link_entity == "service",
+        dm.Attribute.link_id == dm.Service.id,
+        dm.Attribute.taxonomy_term_id.in_(ours),
+    )
+    return or_(linked, *(on_service[code] for code in codes))
+
+
+def _service_filter(session: Session, query: Query) -> list[ColumnElement]:
     """Services matching ``search``, ``taxonomy_term_id``, ``taxonomy_id``,
     ``organization_id`` and ``modified_after``."""
-    search, term, taxonomy = (
-        query.text("search"),
-        query.text("taxonomy_term_id"),
-        query.text("taxonomy_id"),
-    )
-    organization, after = query.text("organization_id"), query.moment("modified_after")
-
-    def keep(service: Row) -> bool:
-        if not _matches(service, search, ("name", "alternate_name", "description")):
-            return False
-        if organization and service.get("organization_id") != organization:
-            return False
-        if after is not None:
-            modified = service.get("last_modified")
-            if not modified or datetime.fromisoformat(modified.replace("Z", "+00:00")) < after:
-                return False
-        terms = [
-            directory.get("taxonomy_term", a["taxonomy_term_id"]) or {}
-            for a in directory.linked("attribute", "link_id", service["id"])
-        ]
-        if term and not any(t.get("id") == term for t in terms):
-            return False
-        return not taxonomy or any(t.get("taxonomy_id") == taxonomy for t in terms)
-
-    return keep
+    service = dm.Service
+    where = [
+        _words(query.text("search"), (service.name, service.alternate_name, service.description))
+    ]
+    organization = query.text("organization_id")
+    if organization:
+        owner = select(dm.Organization.id).where(dm.Organization.hsds_id == organization)
+        where.append(service.organization_id == owner.scalar_subquery())
+    after = query.moment("modified_after")
+    if after is not None:
+        if after.tzinfo is not None:  # stored in UTC, without a zone
+            after = after.astimezone(timezone.utc).replace(tzinfo=None)
+        where.append(service.last_modified >= after)
+    term, taxonomy = query.text("taxonomy_term_id"), query.text("taxonomy_id")
+    if term:
+        where.append(_with_term(session, "id", term))
+    if taxonomy:
+        where.append(_with_term(session, "taxonomy_id", taxonomy))
+    return where
 
 
-async def _directory() -> Directory:
-    return Directory(await run_db(tables))
-
-
-def _json(handler: Callable[[web.Request, Directory], Any]) -> Callable:
+def _json(handler: Callable[[Session, web.Request], Any]) -> Callable:
     async def wrapped(request: web.Request) -> web.Response:
         try:
-            result = handler(request, await _directory())
+            result = await run_db(handler, request)
         except BadParameter as exc:
             return _error(400, "bad_parameter", str(exc), parameter=exc.parameter)
         if isinstance(result, web.Response):
@@ -172,125 +244,156 @@ def _not_found(kind: str, record_id: str) -> web.Response:
     return _error(404, "not_found", f"no {kind} with id {record_id!r}")
 
 
-@_json
-def services(request: web.Request, directory: Directory) -> Any:
-    query = Query.of(
-        request,
-        (
-            *SEARCH,
-            "taxonomy_term_id",
-            "taxonomy_id",
-            "organization_id",
-            "modified_after",
-            "minimal",
-            "full",
-        ),
-    )
-    keep = _service_filter(directory, query)
-    found = [s for s in directory.tables["service"] if keep(s)]
-    if query.boolean("minimal"):
-        found = [{k: s[k] for k in ("id", "last_modified") if k in s} for s in found]
-    elif query.boolean("full"):
-        found = [directory.service(s["id"]) for s in found]
-    return _page(query, found)
+def _directory(session: Session, **records: Iterable[str]) -> Directory:
+    """The records asked for (our ids, by kind) and all they nest, as HSDS tables."""
+    return Directory(tables(session, Scope.around(session, **records)))
+
+
+def _by_hsds_id(session: Session, model: Any, record_id: str) -> str | None:
+    """Our id of the record of ``model`` published as ``record_id``."""
+    return session.execute(select(model.id).where(model.hsds_id == record_id)).scalar()
 
 
 @_json
-def service(request: web.Request, directory: Directory) -> Any:
+def services(session: Session, request: web.Request) -> Any:
+    query = Query.of(request, (*SEARCH, *SERVICE_FILTERS, "minimal", "full"))
+    paging = Paging.of(query)
+    minimal, full = query.boolean("minimal"), query.boolean("full")
+    statement = select(dm.Service).where(*_service_filter(session, query))
+    total, found = paging.rows(session, statement, dm.Service.id)
+    if minimal:
+        rows = [hsds_row("service", s) for s in found]
+        contents = [{k: s[k] for k in ("id", "last_modified") if k in s} for s in rows]
+    elif full:
+        directory = _directory(session, services=[s.id for s in found])
+        contents = [directory.service(hsds_id("service", s.id)) for s in found]
+    else:
+        contents = [hsds_row("service", s) for s in found]
+    return paging.body(total, contents)
+
+
+@_json
+def service(session: Session, request: web.Request) -> Any:
     Query.of(request, ())
-    found = directory.service(request.match_info["id"])
-    return found if found is not None else _not_found("service", request.match_info["id"])
+    record_id = request.match_info["id"]
+    ours = _by_hsds_id(session, dm.Service, record_id)
+    if ours is None:
+        return _not_found("service", record_id)
+    return _directory(session, services=[ours]).service(record_id)
 
 
 @_json
-def organizations(request: web.Request, directory: Directory) -> Any:
+def organizations(session: Session, request: web.Request) -> Any:
     query = Query.of(request, (*SEARCH, "full", "full_service"))
-    search = query.text("search")
-    found = [
-        o
-        for o in directory.tables["organization"]
-        if _matches(o, search, ("name", "alternate_name", "description"))
-    ]
-    if query.boolean("full"):
-        full_service = query.boolean("full_service")
-        found = [directory.organization(o["id"], full_service) for o in found]
-    return _page(query, found)
-
-
-@_json
-def organization(request: web.Request, directory: Directory) -> Any:
-    query = Query.of(request, ("full_service",))
-    found = directory.organization(request.match_info["id"], query.boolean("full_service"))
-    return found if found is not None else _not_found("organization", request.match_info["id"])
-
-
-@_json
-def taxonomies(request: web.Request, directory: Directory) -> Any:
-    query = Query.of(request, SEARCH)
-    search = query.text("search")
-    return _page(
-        query,
-        [t for t in directory.tables["taxonomy"] if _matches(t, search, ("name", "description"))],
+    paging = Paging.of(query)
+    full, full_service = query.boolean("full"), query.boolean("full_service")
+    o = dm.Organization
+    statement = select(o).where(
+        _words(query.text("search"), (o.name, o.alternate_name, o.description))
+    )
+    total, found = paging.rows(session, statement, o.id)
+    if not full:
+        return paging.body(total, [hsds_row("organization", org) for org in found])
+    directory = _directory(session, organizations=[org.id for org in found])
+    return paging.body(
+        total,
+        [directory.organization(hsds_id("organization", org.id), full_service) for org in found],
     )
 
 
 @_json
-def taxonomy_terms(request: web.Request, directory: Directory) -> Any:
+def organization(session: Session, request: web.Request) -> Any:
+    query = Query.of(request, ("full_service",))
+    full_service = query.boolean("full_service")
+    record_id = request.match_info["id"]
+    ours = _by_hsds_id(session, dm.Organization, record_id)
+    if ours is None:
+        return _not_found("organization", record_id)
+    return _directory(session, organizations=[ours]).organization(record_id, full_service)
+
+
+def _taxonomies(session: Session) -> Directory:
+    """The taxonomies and their terms (every one: a small table), with nothing else."""
+    return Directory(tables(session, Scope()))
+
+
+@_json
+def taxonomies(session: Session, request: web.Request) -> Any:
+    query = Query.of(request, SEARCH)
+    paging, search = Paging.of(query), query.text("search")
+    found = [
+        t
+        for t in _taxonomies(session).tables["taxonomy"]
+        if _matches(t, search, ("name", "description"))
+    ]
+    return paging.body(len(found), paging.slice(found))
+
+
+@_json
+def taxonomy_terms(session: Session, request: web.Request) -> Any:
     query = Query.of(request, (*SEARCH, "taxonomy_id", "top_only", "parent_id"))
+    paging = Paging.of(query)
     search, taxonomy = query.text("search"), query.text("taxonomy_id")
     parent, top_only = query.text("parent_id"), query.boolean("top_only")
     found = [
         t
-        for t in directory.tables["taxonomy_term"]
+        for t in _taxonomies(session).tables["taxonomy_term"]
         if _matches(t, search, ("name", "code", "description"))
         and (not taxonomy or t.get("taxonomy_id") == taxonomy)
         and (not parent or t.get("parent_id") == parent)
         and (not top_only or "parent_id" not in t)
     ]
-    return _page(query, found)
+    return paging.body(len(found), paging.slice(found))
 
 
 @_json
-def service_at_locations(request: web.Request, directory: Directory) -> Any:
+def service_at_locations(session: Session, request: web.Request) -> Any:
     query = Query.of(
         request,
-        (
-            *SEARCH,
-            *("taxonomy_term_id", "taxonomy_id", "organization_id", "modified_after", "full"),
-            *("postcode", "proximity"),
-        ),
+        (*SEARCH, *SERVICE_FILTERS, "full", "postcode", "proximity"),
     )
     if query.text("proximity"):
         raise BadParameter("proximity", "'proximity' is not supported: no postcode centroids")
-    keep = _service_filter(directory, query)
+    paging, full = Paging.of(query), query.boolean("full")
+    at = dm.ServiceAtLocation
+    statement = (
+        select(at)
+        .join(dm.Service, dm.Service.id == at.service_id)
+        .where(*_service_filter(session, query))
+    )
     postcode = (query.text("postcode") or "").replace(" ", "").upper()
-    found = []
-    for sal in directory.tables["service_at_location"]:
-        owner = directory.get("service", sal["service_id"])
-        if owner is None or not keep(owner):
-            continue
-        addresses = directory.linked("address", "location_id", sal["location_id"])
-        codes = {a.get("postal_code", "").replace(" ", "").upper() for a in addresses}
-        if postcode and postcode not in codes:
-            continue
-        found.append(directory.service_at_location(sal["id"]) if query.boolean("full") else sal)
-    return _page(query, found)
+    if postcode:
+        code = func.upper(func.replace(dm.Address.postal_code, " ", ""))
+        statement = statement.where(
+            exists().where(dm.Address.location_id == at.location_id, code == postcode)
+        )
+    total, found = paging.rows(session, statement, at.id)
+    if not full:
+        return paging.body(total, [hsds_row("service_at_location", sal) for sal in found])
+    directory = _directory(session, service_at_locations=[sal.id for sal in found])
+    return paging.body(
+        total,
+        [directory.service_at_location(hsds_id("service_at_location", sal.id)) for sal in found],
+    )
 
 
 @_json
-def service_at_location(request: web.Request, directory: Directory) -> Any:
+def service_at_location(session: Session, request: web.Request) -> Any:
     Query.of(request, ())
-    found = directory.service_at_location(request.match_info["id"])
-    return found or _not_found("service_at_location", request.match_info["id"])
+    record_id = request.match_info["id"]
+    ours = _by_hsds_id(session, dm.ServiceAtLocation, record_id)
+    if ours is None:
+        return _not_found("service_at_location", record_id)
+    return _directory(session, service_at_locations=[ours]).service_at_location(record_id)
 
 
 def _one(table: str) -> Callable:
-    """A handler returning one record of ``table`` by id."""
+    """A handler returning one taxonomy or taxonomy term by id."""
 
     @_json
-    def handler(request: web.Request, directory: Directory) -> Any:
+    def handler(session: Session, request: web.Request) -> Any:
         Query.of(request, ())
-        found = directory.get(table, request.match_info["id"])
+        found = _taxonomies(session).get(table, request.match_info["id"])
         return found if found is not None else _not_found(table, request.match_info["id"])
 
     return handler

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session
 
 from bot.config import DATA_DIR
@@ -223,29 +223,119 @@ def _facts_taxonomy() -> Row:
     }
 
 
-def tables(session: Session) -> Tables:
-    """Every directory record as HSDS table rows, keyed by HSDS table name."""
+@dataclass(frozen=True)
+class Scope:
+    """Which records ``tables`` reads (by our ids): the services, organizations and
+    services at locations asked for, and everything an HSDS object of them nests
+    (``objects.Directory``); the taxonomies and their terms always whole (small)."""
+
+    services: frozenset[str] = frozenset()
+    organizations: frozenset[str] = frozenset()
+    service_at_locations: frozenset[str] = frozenset()
+    locations: frozenset[str] = frozenset()
+
+    @classmethod
+    def around(
+        cls,
+        session: Session,
+        services: Iterable[str] = (),
+        organizations: Iterable[str] = (),
+        service_at_locations: Iterable[str] = (),
+    ) -> Scope:
+        """The scope of these records: an organization's services, a service's
+        organization and services at locations, and the locations of both."""
+        organizations, service_at_locations = set(organizations), set(service_at_locations)
+        services = set(services) | set(
+            session.execute(
+                select(dm.Service.id).where(dm.Service.organization_id.in_(organizations))
+            ).scalars()
+        )
+        organizations |= set(
+            session.execute(
+                select(dm.Service.organization_id).where(dm.Service.id.in_(services))
+            ).scalars()
+        )
+        at = dm.ServiceAtLocation
+        sals = session.execute(
+            select(at.id, at.location_id).where(
+                or_(at.service_id.in_(services), at.id.in_(service_at_locations))
+            )
+        ).all()
+        locations = {location for _, location in sals} | set(
+            session.execute(
+                select(dm.Location.id).where(dm.Location.organization_id.in_(organizations))
+            ).scalars()
+        )
+        return cls(
+            frozenset(services),
+            frozenset(organizations),
+            frozenset(i for i, _ in sals),
+            frozenset(locations),
+        )
+
+    def where(self, model: Any) -> Any:
+        """The condition on ``model``'s rows in this scope: by id or by a link to a
+        record in it."""
+        links = {
+            "service_id": self.services,
+            "organization_id": self.organizations,
+            "location_id": self.locations,
+        }
+        own = {
+            "service": self.services,
+            "organization": self.organizations,
+            "service_at_location": self.service_at_locations,
+            "location": self.locations,
+        }.get(model.__tablename__)
+        if model is dm.Attribute:
+            records = self.services | self.organizations | self.locations
+            return model.link_id.in_(sorted(records | self.service_at_locations))
+        if own is not None:
+            return model.id.in_(sorted(own))
+        columns = model.__table__.columns
+        linked = [columns[name].in_(sorted(ids)) for name, ids in links.items() if name in columns]
+        return or_(*linked) if linked else true()  # the taxonomies: every row
+
+
+def tables(session: Session, scope: Scope | None = None) -> Tables:
+    """The directory's records as HSDS table rows, keyed by HSDS table name: every
+    record, or those of ``scope``, in the same order either way."""
+
+    def where(model: Any) -> Any:
+        return true() if scope is None else scope.where(model)
 
     def rows(table: str, model: Any, *order: Any) -> list[Row]:
-        found = session.execute(select(model).order_by(*order, model.id)).scalars()
-        return [hsds_row(table, obj) for obj in found]
+        found = session.execute(select(model).where(where(model)).order_by(*order, model.id))
+        return [hsds_row(table, obj) for obj in found.scalars()]
 
-    services = session.execute(select(dm.Service).order_by(dm.Service.id)).scalars().all()
+    services = (
+        session.execute(select(dm.Service).where(where(dm.Service)).order_by(dm.Service.id))
+        .scalars()
+        .all()
+    )
     places = {
         **{
             ("location", hsds_id("location", i)): key
-            for i, key in session.execute(select(dm.Location.id, dm.Location.place_key))
+            for i, key in session.execute(
+                select(dm.Location.id, dm.Location.place_key).where(where(dm.Location))
+            )
             if key
         },
         **{
             ("service_area", hsds_id("service_area", i)): key
-            for i, key in session.execute(select(dm.ServiceArea.id, dm.ServiceArea.place_key))
+            for i, key in session.execute(
+                select(dm.ServiceArea.id, dm.ServiceArea.place_key).where(where(dm.ServiceArea))
+            )
         },
     }
     attributes = session.execute(
-        select(dm.Attribute).order_by(dm.Attribute.link_id, dm.Attribute.taxonomy_term_id)
+        select(dm.Attribute)
+        .where(where(dm.Attribute))
+        .order_by(dm.Attribute.link_id, dm.Attribute.taxonomy_term_id)
     ).scalars()
-    priced = set(session.execute(select(core.CostOption.service_id)).scalars())
+    priced = set(
+        session.execute(select(core.CostOption.service_id).where(where(core.CostOption))).scalars()
+    )
     names = {
         hsds_id("taxonomy", i): n
         for i, n in session.execute(select(dm.Taxonomy.id, dm.Taxonomy.name))

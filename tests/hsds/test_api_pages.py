@@ -1,0 +1,162 @@
+"""The HSDS API reads only what it returns (issue 12): its answers are those the whole
+directory gives (``objects.Directory`` over every record, as the JSON export builds
+it), and a page or a record by id loads the records of that page alone."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from bench.directory import build, scratch_database
+from bot.db import session_scope
+from bot.directory import models as dm
+from bot.directory.hsds.ids import hsds_id
+from bot.directory.hsds.objects import Directory
+from bot.directory.hsds.tables import Row, facts, tables
+from tests.hsds.test_api import _get_all
+
+NEED = hsds_id("taxonomy", "need")
+CRISIS = hsds_id("taxonomy_term", "need:crisis")
+
+
+@pytest.fixture
+def whole(seeded_url: str, monkeypatch: pytest.MonkeyPatch) -> Directory:
+    """The API on the seed, and the seed as one Directory of every record."""
+    monkeypatch.setenv("DATABASE_URL", seeded_url)
+    with session_scope(seeded_url) as session:
+        return Directory(tables(session))
+
+
+def _terms(whole: Directory, service: Row) -> list[Row]:
+    return [
+        whole.get("taxonomy_term", a["taxonomy_term_id"]) or {}
+        for a in whole.linked("attribute", "link_id", service["id"])
+    ]
+
+
+def test_records_by_id_are_the_whole_directorys(whole: Directory) -> None:
+    services = [s["id"] for s in whole.tables["service"]]
+    organizations = [o["id"] for o in whole.tables["organization"]]
+    sals = [s["id"] for s in whole.tables["service_at_location"]]
+    assert services and organizations and sals
+    paths = {
+        **{f"/api/hsds/services/{i}": whole.service(i) for i in services},
+        **{
+            f"/api/hsds/organizations/{i}?full_service=true": whole.organization(i, True)
+            for i in organizations
+        },
+        **{f"/api/hsds/organizations/{i}": whole.organization(i) for i in organizations[:5]},
+        **{f"/api/hsds/service_at_locations/{i}": whole.service_at_location(i) for i in sals},
+    }
+    answers = _get_all(list(paths))
+    for path, expected in paths.items():
+        assert answers[path] == (200, expected), path
+
+
+def test_pages_are_the_whole_directorys(whole: Directory) -> None:
+    services = whole.tables["service"]
+    organization = services[0]["organization_id"]
+    fact_taxonomy = hsds_id("taxonomy", facts().taxonomy_id)
+    kaupapa = facts().term_id("kaupapa_maori")
+
+    def having(keep: Any) -> list[Row]:
+        return [s for s in services if keep(s)]
+
+    expected: dict[str, list[Any]] = {
+        "/api/hsds/services?per_page=1000": services,
+        "/api/hsds/services?per_page=1000&full=true": [whole.service(s["id"]) for s in services],
+        "/api/hsds/services?per_page=7&page=2": services[7:14],
+        f"/api/hsds/services?per_page=1000&taxonomy_term_id={CRISIS}": having(
+            lambda s: any(t.get("id") == CRISIS for t in _terms(whole, s))
+        ),
+        f"/api/hsds/services?per_page=1000&taxonomy_term_id={kaupapa}": having(
+            lambda s: any(t.get("id") == kaupapa for t in _terms(whole, s))
+        ),
+        f"/api/hsds/services?per_page=1000&taxonomy_id={NEED}": having(
+            lambda s: any(t.get("taxonomy_id") == NEED for t in _terms(whole, s))
+        ),
+        f"/api/hsds/services?per_page=1000&taxonomy_id={fact_taxonomy}": services,
+        f"/api/hsds/services?per_page=1000&organization_id={organization}": having(
+            lambda s: s["organization_id"] == organization
+        ),
+        "/api/hsds/services?per_page=1000&search=Support%20line": having(
+            lambda s: all(
+                word
+                in " ".join(
+                    s.get(f, "") for f in ("name", "alternate_name", "description")
+                ).casefold()
+                for word in ("support", "line")
+            )
+        ),
+        "/api/hsds/organizations?per_page=1000&full=true&full_service=true": [
+            whole.organization(o["id"], True) for o in whole.tables["organization"]
+        ],
+        "/api/hsds/service_at_locations?per_page=1000&full=true": [
+            whole.service_at_location(s["id"]) for s in whole.tables["service_at_location"]
+        ],
+    }
+    assert all(expected.values())
+    answers = _get_all(list(expected))
+    for path, contents in expected.items():
+        status, page = answers[path]
+        assert status == 200 and page["contents"] == contents, path
+        if "per_page=1000" in path:
+            assert page["total_items"] == len(contents), path
+    assert answers["/api/hsds/services?per_page=7&page=2"][1]["total_items"] == len(services)
+    assert (
+        0
+        < len(
+            answers[f"/api/hsds/services?per_page=1000&taxonomy_term_id={kaupapa}"][1]["contents"]
+        )
+        < len(services)
+    )
+
+
+SERVICES = 300
+
+
+@pytest.fixture
+def generated(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    with scratch_database("sqlite") as url:
+        build(url, SERVICES, random.Random(3))
+        monkeypatch.setenv("DATABASE_URL", url)
+        yield url
+
+
+def test_a_page_loads_only_its_services(generated: str) -> None:
+    loaded: list[str] = []
+
+    def count(target: Any, _: Any) -> None:
+        loaded.append(target.id)
+
+    some = hsds_id("service", "gen-123")
+    paths = [
+        "/api/hsds/services?per_page=10&page=3",
+        "/api/hsds/services?per_page=10&page=3&full=true",
+        "/api/hsds/services?per_page=10&minimal=true",
+        f"/api/hsds/services/{some}",
+        "/api/hsds/organizations?per_page=4&full=true&full_service=true",
+        f"/api/hsds/organizations/{hsds_id('organization', 'gen-org-7')}",
+        "/api/hsds/service_at_locations?per_page=10&full=true",
+    ]
+    event.listen(dm.Service, "load", count)
+    try:
+        answers = {}
+        for path in paths:
+            before = len(loaded)
+            answers[path] = _get_all([path])[path]
+            assert len(loaded) - before <= 20, path  # of 300 services
+    finally:
+        event.remove(dm.Service, "load", count)
+    page = answers["/api/hsds/services?per_page=10&page=3&full=true"][1]
+    assert page["total_items"] == SERVICES and page["size"] == 10
+    assert [s["id"] for s in page["contents"]] == [
+        s["id"] for s in answers["/api/hsds/services?per_page=10&page=3"][1]["contents"]
+    ]
+    assert answers[f"/api/hsds/services/{some}"][1]["name"] == "Generated service 123"
+    organizations = answers["/api/hsds/organizations?per_page=4&full=true&full_service=true"][1]
+    assert [len(o["services"]) for o in organizations["contents"]] == [5, 5, 5, 5]
