@@ -22,8 +22,8 @@ EARTH_RADIUS_KM = 6371.0088
 # New Zealand's main islands, Stewart Island and the Chatham Islands (east of 180°).
 NZ_LATITUDES = (-48.0, -34.0)
 NZ_LONGITUDES = ((166.0, 180.0), (-180.0, -175.0))
-# Without a district, a point further than this from every place's point is not located:
-# nearest points say little about which district it is in.
+# Without a district given, a point further than this from every place's point is not
+# located: that far out, the nearest point says little about which district it is in.
 NEAR_KM = 100.0
 
 Point = tuple[float, float]
