@@ -28,8 +28,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("curation_change") as batch:
-        batch.drop_column("version")
-    with op.batch_alter_table("service") as batch:
-        batch.drop_column("version")
-        batch.drop_column("assurer_email")
+    # Plain DROP COLUMN (SQLite has it since 3.35), not a batch operation: on SQLite a batch
+    # copies ``service`` into a new table and drops the old one, and with foreign keys on,
+    # dropping it deletes every row that references a service (locations, phones, hours).
+    op.drop_column("curation_change", "version")
+    op.drop_column("service", "version")
+    op.drop_column("service", "assurer_email")
