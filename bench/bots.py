@@ -40,7 +40,7 @@ STOCK_DIR = Path(tempfile.gettempdir()) / f"awhina-bench-stock-rasa{RASA_VERSION
 # rebuild of the spaCy pipeline never happens under our feet.
 TRAIN_LOCK = Path("/tmp/awhina-train.lock")
 TRAIN_TIMEOUT_S = 900
-START_TIMEOUT_S = 300
+START_TIMEOUT_S = 600
 
 
 def base_env() -> dict[str, str]:

@@ -43,12 +43,21 @@ WATCHED = (
 )
 
 
+# Waiting that py-spy counts as busy because it happens in C below these frames: the
+# event loop's select, and the action server's thread pool waiting for work.
+IDLE_LEAVES = frozenset(
+    ("serve (sanic/server/runners.py)", "_worker (concurrent/futures/thread.py)")
+)
+
+
 def _stacks(raw: Path) -> list[tuple[list[str], int]]:
-    """py-spy's raw output: one ``frame;frame;... count`` line per distinct stack."""
+    """py-spy's raw output (one ``frame;frame;... count`` line per distinct stack), without
+    the stacks that only wait."""
     stacks = []
     for line in raw.read_text().splitlines():
         frames, _, count = line.rpartition(" ")
-        stacks.append((frames.split(";"), int(count)))
+        if frames.split(";")[-1] not in IDLE_LEAVES:
+            stacks.append((frames.split(";"), int(count)))
     return stacks
 
 
@@ -75,10 +84,12 @@ BREAKDOWNS = (
     ("log_message", "rasa/core/processor.py", 2),
     ("run", "rasa/core/actions/action.py", 1),
 )
-# The action server: a request, then the custom action it runs.
+# The action server: a request, the custom action it runs, and the database work the
+# actions hand to worker threads (bot.db.run_db).
 ACTION_SERVER_BREAKDOWNS = (
     ("webhook", "rasa_sdk/endpoint.py", 1),
     ("run", "rasa_sdk/executor.py", 2),
+    ("unit", "bot/db.py", 1),
 )
 
 
