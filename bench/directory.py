@@ -80,6 +80,11 @@ class SearchFigures:
     by_ids_p95_ms: float
     by_name_p50_ms: float
     by_name_p95_ms: float
+    # CPU time of this process per search: less sensitive than wall-clock to the other
+    # work on the machine (on PostgreSQL the server's share is not in it).
+    cpu_p50_ms: float = float("nan")
+    cpu_p95_ms: float = float("nan")
+    load_average: float = float("nan")  # the machine's, over the last minute, at the end
 
 
 def _service(rng: random.Random, i: int, places: dict[str, list[str]]) -> dict[str, list[dict]]:
@@ -233,18 +238,19 @@ def _search(session: Session, query: ServiceQuery) -> list[str]:
 
 def _timed(
     url: str, call: Callable[[Session, Any], Any], arguments: Iterator[Any]
-) -> tuple[list[float], list[Any]]:
+) -> tuple[list[float], list[Any], list[float]]:
     """Milliseconds per ``call(session, argument)`` (a fresh session each, as the actions
-    do) and the answers."""
-    latencies, answers = [], []
+    do), the answers, and this process's CPU milliseconds per call."""
+    latencies, answers, cpu = [], [], []
     deadline = time.perf_counter() + MAX_QUERY_SECONDS
     while len(latencies) < MAX_QUERIES and time.perf_counter() < deadline:
         argument = next(arguments)
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         with session_scope(url) as session:
             answers.append(call(session, argument))
         latencies.append((time.perf_counter() - began) * 1000)
-    return latencies, answers
+        cpu.append((time.process_time() - began_cpu) * 1000)
+    return latencies, answers, cpu
 
 
 def _pages(rng: random.Random, shown: list[list[str]]) -> Iterator[list[str]]:
@@ -317,9 +323,9 @@ def measure(count: int, engine: str = "sqlite", seed_value: int = 11) -> SearchF
         queries = _queries(rng)
         with session_scope(url) as session:
             _search(session, next(queries))  # warm-up: mappers, statement cache
-        latencies, shown = _timed(url, _search, queries)
-        ids_latencies, _ = _timed(url, get_services, _pages(rng, shown))
-        name_latencies, _ = _timed(url, find_by_name, _messages(rng, count))
+        latencies, shown, cpu = _timed(url, _search, queries)
+        ids_latencies, _, _ = _timed(url, get_services, _pages(rng, shown))
+        name_latencies, _, _ = _timed(url, find_by_name, _messages(rng, count))
     return SearchFigures(
         engine=engine,
         services=count,
@@ -332,21 +338,27 @@ def measure(count: int, engine: str = "sqlite", seed_value: int = 11) -> SearchF
         by_ids_p95_ms=percentile(ids_latencies, 95),
         by_name_p50_ms=percentile(name_latencies, 50),
         by_name_p95_ms=percentile(name_latencies, 95),
+        cpu_p50_ms=percentile(cpu, 50),
+        cpu_p95_ms=percentile(cpu, 95),
+        load_average=os.getloadavg()[0],
     )
 
 
 def table(figures: list[SearchFigures]) -> str:
     """The figures as a Markdown table."""
     lines = [
-        "| engine | services | searches | search p50 (ms) | search p95 (ms) | shown per search "
-        "| by ids p50 / p95 (ms) | by name p50 / p95 (ms) | build (s) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| engine | services | searches | search p50 (ms) | search p95 (ms) "
+        "| search CPU p50 / p95 (ms) | shown per search "
+        "| by ids p50 / p95 (ms) | by name p50 / p95 (ms) | build (s) | load average |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for f in figures:
         lines.append(
             f"| {f.engine} | {f.services:,} | {f.queries} | {f.p50_ms:.1f} | {f.p95_ms:.1f} "
+            f"| {f.cpu_p50_ms:.1f} / {f.cpu_p95_ms:.1f} "
             f"| {f.mean_results:.0f} | {f.by_ids_p50_ms:.1f} / {f.by_ids_p95_ms:.1f} "
-            f"| {f.by_name_p50_ms:.1f} / {f.by_name_p95_ms:.1f} | {f.build_s:.0f} |"
+            f"| {f.by_name_p50_ms:.1f} / {f.by_name_p95_ms:.1f} | {f.build_s:.0f} "
+            f"| {f.load_average:.1f} |"
         )
     return "\n".join(lines)
 
