@@ -13,16 +13,28 @@ loads Rasa's tracker store.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 import yaml
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    Event,
+    SessionStarted,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.orm import Session
 
 from bot.channels.models import SmsInbound
@@ -55,19 +67,221 @@ def asked_to_forget(tracker: DialogueStateTracker) -> bool:
     return False
 
 
+# How many conversations' trackers the Rasa server keeps between turns, the least
+# recently used dropped first; ``cache_size`` in the tracker store's endpoint settings
+# (0 turns keeping off).
+DEFAULT_CACHE_SIZE = 1000
+
+
+class Stored(NamedTuple):
+    """What the database holds of one conversation: how many events, the latest's id."""
+
+    count: int
+    last_id: int | None
+
+
+@dataclass
+class Kept:
+    """A tracker whose first ``events`` events are those the database holds as ``stored``."""
+
+    tracker: DialogueStateTracker
+    events: int
+    stored: Stored
+
+
+class TrackerCache:
+    """Trackers between turns: kept (saved, ready to lend) or lent (with one caller until
+    it saves them), each at most ``size``, the least recently used dropped first."""
+
+    def __init__(self, size: int) -> None:
+        if size < 0:
+            raise ValueError("the tracker cache size must be 0 (off) or more")
+        self.size = size
+        self._kept: OrderedDict[str, Kept] = OrderedDict()
+        self._lent: OrderedDict[str, Kept] = OrderedDict()
+
+    def _put(self, entries: OrderedDict[str, Kept], sender_id: str, kept: Kept) -> None:
+        entries[sender_id] = kept
+        entries.move_to_end(sender_id)
+        while len(entries) > self.size:
+            entries.popitem(last=False)
+
+    def lend(self, sender_id: str) -> Kept | None:
+        """The kept tracker of ``sender_id``, no longer kept (to be checked, then lent)."""
+        return self._kept.pop(sender_id, None)
+
+    def lent(self, sender_id: str, kept: Kept) -> None:
+        self._put(self._lent, sender_id, kept)
+
+    def take_back(self, sender_id: str, tracker: DialogueStateTracker) -> Kept | None:
+        """What was known when ``tracker`` was lent, if it is the one lent for ``sender_id``."""
+        lent = self._lent.pop(sender_id, None)
+        self._kept.pop(sender_id, None)
+        return lent if lent is not None and lent.tracker is tracker else None
+
+    def keep(self, sender_id: str, kept: Kept) -> None:
+        self._put(self._kept, sender_id, kept)
+
+    def clear(self) -> None:
+        self._kept.clear()
+        self._lent.clear()
+
+
+def _as_read(events: list[Event]) -> bool:
+    """Whether reading these events back gives all of them: Rasa reads a conversation from
+    its latest ``SessionStarted`` on, by timestamp, so not the events of a session's first
+    turn that came before it (the initial ``action_listen``)."""
+    starts = [event.timestamp for event in events if isinstance(event, SessionStarted)]
+    if not starts:
+        return True
+    start = max(starts)
+    return all(event.timestamp >= start for event in events)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Write-ahead log (readers never wait for a writer) with ``synchronous=NORMAL``: a
+    commit no longer waits for the disk; a crash of the process loses nothing, a power
+    cut at most the last turns. ``busy_timeout`` as bot.db sets it for the same file."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
 class ForgetfulSQLTrackerStore(SQLTrackerStore):
-    """Rasa's SQL tracker store; a conversation that asked to be forgotten is deleted, not saved."""
+    """Rasa's SQL tracker store, cheaper per turn; a conversation that asked to be forgotten
+    is deleted, not saved.
+
+    Rasa's store rebuilds the tracker on every message (reads the session's events through
+    the ORM, parses their JSON, replays them) and on every save counts the stored events
+    and adds the new ones one ORM object at a time: a third of the Rasa server's time under
+    load (bench/results/profile-before-h1.md). This store keeps the trackers it saved
+    (:class:`TrackerCache`) and writes only a turn's new events, in one insert.
+
+    A kept tracker is handed out only while the database still holds exactly what it saved:
+    the conversation's event count and latest event id are checked first (one indexed
+    query), so another replica's turn (the PostgreSQL profile), a deletion by the retention
+    job or a restart all lead back to reading the database. It is handed to one caller at
+    a time and kept again only once saved, so a turn that failed half-way is never served.
+    """
+
+    def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cache = TrackerCache(int(cache_size))
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            self.engine.dispose()  # the connection that created the table lacks them
+
+    @property
+    def table(self) -> sa.Table:
+        return self.SQLEvent.__table__
+
+    def _stored(self, conn: sa.engine.Connection, sender_id: str) -> Stored:
+        """How many events the database holds for ``sender_id``, and the latest one's id."""
+        count, last = conn.execute(
+            sa.select(sa.func.count(self.table.c.id), sa.func.max(self.table.c.id)).where(
+                self.table.c.sender_id == sender_id
+            )
+        ).one()
+        return Stored(count, last)
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        kept = self.cache.lend(sender_id)
+        with self.engine.connect() as conn:
+            stored = self._stored(conn, sender_id)
+            # Every change to a tracker is an event: one with more events than it was
+            # kept with was changed since (by a turn that failed before its save).
+            if (
+                kept is not None
+                and kept.stored == stored
+                and len(kept.tracker.events) == kept.events
+            ):
+                self.cache.lent(sender_id, kept)
+                return kept.tracker
+            if not self.domain or not stored.count:
+                return None
+            rows = conn.execute(self._session_query(sender_id)).scalars().all()
+        tracker = DialogueStateTracker.from_dict(
+            sender_id, [json.loads(data) for data in rows], self.domain.slots
+        )
+        self.cache.lent(sender_id, Kept(tracker, len(tracker.events), stored))
+        return tracker
+
+    def _session_query(self, sender_id: str) -> sa.sql.Select:
+        """The events of the latest session, as Rasa's ``_event_query`` selects them."""
+        t = self.table
+        session_start = (
+            sa.select(sa.func.max(t.c.timestamp))
+            .where(t.c.sender_id == sender_id, t.c.type_name == SessionStarted.type_name)
+            .scalar_subquery()
+        )
+        return (
+            sa.select(t.c.data)
+            .where(
+                t.c.sender_id == sender_id,
+                sa.or_(t.c.timestamp >= session_start, session_start.is_(None)),
+            )
+            .order_by(t.c.id)
+        )
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        if not asked_to_forget(tracker):
-            await super().save(tracker)
+        sender_id = tracker.sender_id
+        lent = self.cache.take_back(sender_id, tracker)
+        if asked_to_forget(tracker):
+            with self.engine.begin() as conn:
+                conn.execute(sa.delete(self.table).where(self.table.c.sender_id == sender_id))
+            log.info("a conversation was deleted at the person's request")
             return
-        with self.session_scope() as session:
-            session.query(self.SQLEvent).filter(
-                self.SQLEvent.sender_id == tracker.sender_id
-            ).delete(synchronize_session=False)
-            session.commit()
-        log.info("a conversation was deleted at the person's request")
+        await self.stream_events(tracker)
+        events = list(tracker.events)
+        with self.engine.begin() as conn:
+            if lent is not None:
+                before, saved = lent.stored, lent.events
+            else:  # as Rasa does: the events past those of the session already stored
+                before = self._stored(conn, sender_id)
+                saved = conn.execute(
+                    sa.select(sa.func.count()).select_from(
+                        self._session_query(sender_id).subquery()
+                    )
+                ).scalar_one()
+            new = events[saved:]
+            if new:
+                conn.execute(sa.insert(self.table), [self._row(sender_id, e) for e in new])
+            after = self._stored(conn, sender_id)
+        # Kept only if the database now holds what this tracker holds and a read would
+        # rebuild it as it is: nobody else wrote meanwhile, and no event predates the
+        # session's start (Rasa reads a conversation from its latest session start).
+        if (
+            (lent is not None or before.count == 0)
+            and after.count == before.count + len(new)
+            and _as_read(events)
+        ):
+            self.cache.keep(sender_id, Kept(tracker, len(events), after))
+
+    @staticmethod
+    def _row(sender_id: str, event: Event) -> dict[str, Any]:
+        """An ``events`` row, as Rasa's ``SQLTrackerStore.save`` writes it."""
+        data = event.as_dict()
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }
+
+    @property
+    def domain(self) -> Domain:
+        return self._domain
+
+    @domain.setter
+    def domain(self, domain: Domain | None) -> None:
+        """A new model's domain: trackers built with the old one's slots are dropped."""
+        self._domain = domain or Domain.empty()
+        if hasattr(self, "cache"):
+            self.cache.clear()
 
 
 def tracker_store_url(endpoints: Path = ENDPOINTS) -> str:

@@ -1,4 +1,4 @@
-"""Two costs Rasa 3.6 pays on every message, paid once instead (issue 11).
+"""Four costs Rasa 3.6 pays on every message, paid once instead (issue 11).
 
 Importing this module patches Rasa; Rasa imports it at start-up through
 ``bot.channels.rest`` (every channel configuration of ours loads it). Rasa
@@ -30,18 +30,42 @@ opened once and reused. Nothing else changes: each read or save is still its
 own transaction, committed (and as durable) as before, and returned connections
 are rolled back, so no transaction stays open. PostgreSQL already has a pool and
 keeps Rasa's settings; an in-memory SQLite database keeps its own pool.
+
+**The connection to the action server.** ``EndpointConfig.request`` opens a new
+``aiohttp.ClientSession`` for every call (``async with self.session()``), so
+every custom action and form validation opens and tears down a TCP connection
+(and its connector) in the event loop. ``endpoint_session`` gives each endpoint
+one session per event loop that ``async with`` does not close, so connections
+are kept alive and reused: the same headers, authentication and timeout as
+Rasa's. Idle connections are closed after ``KEEPALIVE_S``, below the action
+server's own keep-alive (Sanic's 5 s), so Rasa never sends on a connection the
+server is closing; one closed by anyone else is replaced on the next call.
+
+**The intent classifier's weights.** ``LogisticRegressionClassifier`` scores a
+message with scikit-learn's ``X @ coef_.T``. ``coef_`` (intents × n-grams) is
+stored row by row, so its transpose is not contiguous and SciPy copies all of
+it (about 6 MB) for every message before multiplying by the message's few
+hundred n-grams: a tenth of the Rasa server's time. ``load_classifier`` stores
+the same numbers column by column once at load, so the transpose is used as it
+is: the same products summed in the same order, so the same probabilities.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from functools import cache
+from types import TracebackType
 from typing import Any
 
+import aiohttp
+import numpy as np
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from rasa.core import tracker_store
 from rasa.core.actions.action import RemoteAction
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import QueuePool
 
@@ -51,6 +75,10 @@ Schema = dict[str, Any]
 # the second gives the engine options the pool is added to.
 rasa_validate_action_result = RemoteAction._validate_action_result
 rasa_create_engine_kwargs = tracker_store.create_engine_kwargs
+rasa_endpoint_session = EndpointConfig.session
+rasa_load_classifier = LogisticRegressionClassifier.load.__func__
+# Seconds an idle connection to the action server stays open (Sanic closes after 5).
+KEEPALIVE_S = 2.0
 
 
 @cache
@@ -84,5 +112,56 @@ def create_engine_kwargs(url: str | URL) -> dict[str, Any]:
     return kwargs
 
 
+class KeptSession:
+    """A client session for ``async with`` that stays open after it (closed with its loop)."""
+
+    def __init__(self, session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop) -> None:
+        self.session = session
+        self.loop = loop
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+def endpoint_session(self: EndpointConfig) -> KeptSession:
+    """This endpoint's session for the running event loop, made as Rasa makes it."""
+    loop = asyncio.get_running_loop()
+    kept: KeptSession | None = getattr(self, "_kept_session", None)
+    if kept is None or kept.session.closed or kept.loop is not loop:
+        auth = (
+            aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
+            if self.basic_auth
+            else None
+        )
+        session = aiohttp.ClientSession(
+            headers=self.headers,
+            auth=auth,
+            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S),
+        )
+        kept = self._kept_session = KeptSession(session, loop)
+    return kept
+
+
+def load_classifier(
+    cls: type[LogisticRegressionClassifier], *args: Any, **kwargs: Any
+) -> LogisticRegressionClassifier:
+    """Rasa's trained classifier, its weights stored so that their transpose is contiguous."""
+    component = rasa_load_classifier(cls, *args, **kwargs)
+    if hasattr(component.clf, "coef_"):  # a trained model (Rasa creates an empty one else)
+        component.clf.coef_ = np.asfortranarray(component.clf.coef_)
+    return component
+
+
 RemoteAction._validate_action_result = validate_action_result
+LogisticRegressionClassifier.load = classmethod(load_classifier)
 tracker_store.create_engine_kwargs = create_engine_kwargs
+EndpointConfig.session = endpoint_session

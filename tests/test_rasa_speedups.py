@@ -1,21 +1,30 @@
 """bot/rasa_speedups.py: the check of action server responses accepts what Rasa accepts,
 refuses what Rasa refuses with Rasa's very error, and builds its validator once; the SQL
-tracker store keeps its SQLite connection open and still commits every save."""
+tracker store keeps its SQLite connection open and still commits every save; calls to the
+action server reuse one connection."""
 
 from __future__ import annotations
 
+import copy
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
+from aiohttp import BasicAuth, web
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.utils.endpoints import EndpointConfig
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
 from sqlalchemy import event
 from sqlalchemy.pool import QueuePool
 
@@ -58,19 +67,24 @@ def action() -> RemoteAction:
     return RemoteAction("action_search_services", None)
 
 
-def test_importing_the_rest_channel_applies_both() -> None:
+def test_importing_the_rest_channel_applies_them() -> None:
     """Rasa loads bot.channels.rest at start-up (credentials.yml); that is what patches."""
     code = (
         "import bot.channels.rest\n"
         "from rasa.core import tracker_store\n"
         "from rasa.core.actions.action import RemoteAction\n"
         "print(RemoteAction._validate_action_result.__module__)\n"
-        "print(tracker_store.create_engine_kwargs.__module__)"
+        "print(tracker_store.create_engine_kwargs.__module__)\n"
+        "from rasa.utils.endpoints import EndpointConfig\n"
+        "print(EndpointConfig.session.__module__)\n"
+        "from rasa.nlu.classifiers.logistic_regression_classifier import "
+        "LogisticRegressionClassifier as C\n"
+        "print(C.load.__func__.__module__)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert out.stdout.split() == ["bot.rasa_speedups", "bot.rasa_speedups"]
+    assert out.stdout.split() == ["bot.rasa_speedups"] * 4
 
 
 def test_the_kept_functions_are_rasas_own() -> None:
@@ -79,6 +93,8 @@ def test_the_kept_functions_are_rasas_own() -> None:
     assert original.__qualname__ == "RemoteAction._validate_action_result"
     assert RemoteAction._validate_action_result is rasa_speedups.validate_action_result
     assert rasa_speedups.rasa_create_engine_kwargs.__module__ == "rasa.core.tracker_store"
+    assert rasa_speedups.rasa_endpoint_session.__qualname__ == "EndpointConfig.session"
+    assert rasa_speedups.rasa_load_classifier.__qualname__ == "LogisticRegressionClassifier.load"
 
 
 @pytest.mark.parametrize("result", VALID)
@@ -150,3 +166,69 @@ async def test_the_tracker_store_reuses_one_connection(tmp_path: Path) -> None:
         (count,) = other.execute("SELECT count(*) FROM events WHERE type_name = 'user'").fetchone()
     assert count == 10
     assert len((await store.retrieve("person")).events) == 20
+
+
+@pytest.mark.asyncio
+async def test_calls_to_the_action_server_reuse_one_connection() -> None:
+    """Rasa's ``EndpointConfig.request``, as a custom action calls it: every answer comes
+    back, with Rasa's headers and authentication, over one kept-alive connection; a session
+    someone closed is replaced."""
+    peers: set[tuple[str, int]] = set()
+    seen: list[tuple[str | None, str | None]] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        peers.add(request.transport.get_extra_info("peername"))
+        seen.append((request.headers.get("Authorization"), request.headers.get("X-Bot")))
+        return web.json_response({"events": [], "echo": (await request.json())["n"]})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        endpoint = EndpointConfig(
+            f"http://127.0.0.1:{port}/webhook",
+            headers={"X-Bot": "awhina"},
+            basic_auth={"username": "rasa", "password": "pw"},
+        )
+        answers = [(await endpoint.request(json={"n": n}))["echo"] for n in range(5)]
+        assert answers == list(range(5))
+        assert len(peers) == 1
+        assert set(seen) == {(BasicAuth("rasa", "pw").encode(), "awhina")}
+        async with endpoint.session() as session:
+            await session.close()
+        assert (await endpoint.request(json={"n": 9}))["echo"] == 9
+        assert len(peers) == 2
+        async with endpoint.session() as session:
+            await session.close()
+    finally:
+        await runner.cleanup()
+
+
+def test_the_classifier_s_weights_load_column_by_column_with_the_same_probabilities(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A trained classifier as Rasa loads it, then as the patch leaves it: the transposed
+    weights need no copy, and every probability is exactly the same."""
+    rng = np.random.default_rng(42)
+    features = sparse.random(60, 3000, density=0.02, format="csr", random_state=rng)
+    trained = LogisticRegression(max_iter=300).fit(features, rng.integers(0, 5, 60))
+    as_rasa_loads = copy.deepcopy(trained)
+    component = SimpleNamespace(clf=trained)
+    monkeypatch.setattr(rasa_speedups, "rasa_load_classifier", lambda cls, *a, **k: component)
+
+    assert not trained.coef_.T.flags["C_CONTIGUOUS"]
+    loaded = LogisticRegressionClassifier.load({}, None, None, None)
+    assert loaded is component and loaded.clf.coef_.T.flags["C_CONTIGUOUS"]
+    messages = sparse.random(20, 3000, density=0.02, format="csr", random_state=rng)
+    assert np.array_equal(loaded.clf.predict_proba(messages), as_rasa_loads.predict_proba(messages))
+
+
+def test_an_untrained_classifier_loads_as_rasa_leaves_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    component = SimpleNamespace(clf=LogisticRegression())
+    monkeypatch.setattr(rasa_speedups, "rasa_load_classifier", lambda cls, *a, **k: component)
+    assert LogisticRegressionClassifier.load({}, None, None, None) is component
+    assert not hasattr(component.clf, "coef_")
