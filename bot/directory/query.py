@@ -226,12 +226,14 @@ def _related(
     )
 
 
-@lru_cache(maxsize=1)
-def _view_statements() -> tuple[Select, Select]:
-    """What a view is read from, for the services in the parameter ``ids``: the service
+@lru_cache(maxsize=64)
+def _view_statements(count: int) -> tuple[Select, Select]:
+    """What a view is read from, for ``count`` services (parameters ``id0``...): the service
     and its organisation; and in one statement its phones, hours, needs and audiences,
     areas and addresses, each kind in its own order."""
-    ids = bindparam("ids", expanding=True)
+    # A parameter per id (``id0``...), not an expanding one: SQLAlchemy would rewrite the
+    # statement's text on every call, which costs more than reading a page's records.
+    ids = [bindparam(f"id{i}") for i in range(count)]
     main = (
         select(
             *(getattr(Service, name) for name in _SERVICE_COLUMNS),
@@ -292,11 +294,12 @@ def _views(session: Session, ids: list[str]) -> dict[str, ServiceView]:
     """The services ``ids`` whole, by id, in two indexed statements (the services, and
     every record related to them), read afresh each time (what the bot says about a
     service is never cached)."""
-    main, related = _view_statements()
+    main, related = _view_statements(len(ids))
+    values = {f"id{i}": value for i, value in enumerate(ids)}
     connection = session.connection()  # plain rows: the ORM's machinery is not needed
-    services = connection.execute(main, {"ids": ids}).all()
+    services = connection.execute(main, values).all()
     kinds: dict[int, dict[str, list[Row]]] = {kind: defaultdict(list) for kind in range(5)}
-    for row in connection.execute(related, {"ids": ids}):
+    for row in connection.execute(related, values):
         kinds[row.kind][row.service_id].append(row)
     return {row.id: _view(row, *(kinds[kind][row.id] for kind in range(5))) for row in services}
 
