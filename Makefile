@@ -67,9 +67,12 @@ run: train db .env ## set up, train if needed, start everything; prints where to
 	@$(PY) -m bot run
 
 # The whole suite runs with the clock frozen at 22:05 on a Saturday in New Zealand
-# (tests/conftest.py, unless AWHINA_FROZEN_TIME is set), in three timed groups:
-# - unit: the tests that start no servers, on WORKERS pytest-xdist processes;
-# - servers: the e2e and browser tests, sharing one real stack;
+# (tests/conftest.py, unless AWHINA_FROZEN_TIME is set), in three timed groups, each on
+# WORKERS pytest-xdist processes:
+# - unit: the tests that start no servers (the tests using the loaded model on one worker);
+# - servers: the e2e and browser tests, a test file at a time on each worker, each worker
+#   with its own real stack (own ports and database) that its e2e and browser tests share;
+#   the slowest files start first (tests/conftest.py);
 # - clock lane: the unit tests that read the clock (marked `clock`: tests/conftest.py
 #   records which do as the unit group runs), again at 10:00 on a Tuesday.
 # scripts/timed-groups prints how long each group took.
@@ -78,13 +81,14 @@ PYTEST := $(PY) -m pytest
 WORKERS ?= auto
 PARALLEL := -n $(WORKERS) --dist loadgroup
 UNIT := $(PYTEST) $(PARALLEL) --ignore=tests/browser -m 'not e2e'
+SERVERS := $(PYTEST) -n $(WORKERS) --dist loadfile --no-loadscope-reorder -m e2e
 CLOCK_LANE := AWHINA_FROZEN_TIME=$(TUESDAY_MORNING) $(PYTEST) $(PARALLEL) --ignore=tests/browser \
 	-m 'clock and not e2e'
 
 test: train lint ## set up, train if needed, lint, run the whole suite in timed groups
 	@scripts/timed-groups \
 		"unit (no servers)" "$(UNIT)" \
-		"servers (e2e + browser, one shared stack)" "$(PYTEST) -m e2e" \
+		"servers (e2e + browser, a stack per worker)" "$(SERVERS)" \
 		"clock lane (Tuesday 10:00)" "$(CLOCK_LANE)"
 
 test-fast: $(STAMP) ## unit tests only: no servers, no trained model

@@ -6,14 +6,15 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.pool import NullPool
 
 from bot import clock
 from bot.clock import FROZEN_TIME
@@ -21,6 +22,7 @@ from bot.db import get_engine, session_scope
 from bot.directory import seed
 from bot.handoff.accounts import MIN_TEST_N, TEST_COST_ENV
 from bot.migrate import alembic_config
+from bot.schema import Base
 from tests.e2e.conftest import Stack, running_stack
 from tests.figures import FIGURES
 
@@ -55,12 +57,28 @@ _recorded: dict[str, bool] = {}
 _unsure: set[str] = set()
 
 
+# Functions that read the clock only to stamp a record they write, (module, name): the
+# time of day changes nothing they do, so a test that reads the clock only through them
+# is not run again at 10:00 on a Tuesday. Creating a navigator is one: most of the
+# handoff and inbox tests do it, and would otherwise all be in the clock lane.
+STAMPS = {
+    ("bot.handoff.accounts", "create_navigator"),
+    ("bot.channels.sms.state", "record_inbound"),
+    ("bot.channels.sms.state", "set_opted_out"),
+}
+
+
 def _watched(frozen: Callable[[], object]) -> Callable[[], object]:
-    """``bot.clock.frozen``, noting that it was called (``now()`` always calls it)."""
+    """``bot.clock.frozen``, noting that it was called (``now()`` always calls it) from
+    anywhere but STAMPS."""
 
     @functools.wraps(frozen)
     def watched():
-        _clock_read[0] = True
+        caller = sys._getframe(1)
+        if caller.f_code is clock.now.__code__:
+            caller = caller.f_back
+        if (caller.f_globals.get("__name__"), caller.f_code.co_name) not in STAMPS:
+            _clock_read[0] = True
         return frozen()
 
     return watched
@@ -115,74 +133,190 @@ def _fresh(url: str) -> str:
     return url
 
 
+Build = Callable[[str], object]
+Schema = tuple[str | None, list[str]]
+# Where Templates keeps a PostgreSQL template's rows, beside the schema tests use.
+TEMPLATE_SCHEMA = "template"
+
+
+class Templates:
+    """Databases migrated and loaded once per session, restored for each test.
+
+    A template is a name and what loads it (``build``, given the migrated database's
+    URL). On SQLite a test gets a copy of the template's file. On PostgreSQL each
+    template has a database of this process's own, named after DATABASE_URL_PG's, the
+    xdist worker and the pid (so neither two workers nor two runs on one server empty
+    each other's tables; creating it needs the CREATEDB right, which .ci/run grants),
+    dropped when the session ends. Its rows are kept in the schema ``template`` and put
+    back before each test: deleting and inserting a few hundred rows takes a tenth of
+    the time ``CREATE DATABASE ... TEMPLATE`` or ``TRUNCATE`` take (both write files)
+    and a hundredth of migrating and seeding. A test that moved the schema (the
+    migrations' tests) is followed by a fresh build.
+    """
+
+    def __init__(self, workdir: Path, pg_url: str | None) -> None:
+        self.workdir = workdir
+        self.pg_url = make_url(pg_url) if pg_url else None
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        self.prefix = f"{self.pg_url.database if self.pg_url else ''}_{worker}_{os.getpid()}"
+        self.files: dict[str, Path] = {}
+        # database name: its schema as built (see _schema) and the SQL that restores it
+        self.restores: dict[str, tuple[Schema, str]] = {}
+
+    def sqlite(self, name: str, build: Build, path: Path) -> str:
+        """A copy of template ``name`` at ``path``, as a URL."""
+        if name not in self.files:
+            template = self.workdir / f"{name}.db"
+            url = f"sqlite:///{template}"
+            command.upgrade(alembic_config(url), "head")
+            build(url)
+            get_engine(url).dispose()
+            self.files[name] = template
+        shutil.copyfile(self.files[name], path)
+        return f"sqlite:///{path}"
+
+    def postgres(self, name: str, build: Build) -> str:
+        """This process's database for template ``name``, as the template left it."""
+        database = f"{self.prefix}_{name}"
+        url = self._url(database)
+        if database not in self.restores:
+            self._server(f'CREATE DATABASE "{database}"')
+            self.restores[database] = self._build(url, build)
+        built, restore = self.restores[database]
+        with get_engine(url).begin() as connection:
+            unmoved = self._schema(connection) == built
+            if unmoved:
+                connection.exec_driver_sql(restore)
+        if not unmoved:
+            self.restores[database] = self._build(url, build)
+        return url
+
+    def drop_all(self) -> None:
+        for database in self.restores:
+            get_engine(self._url(database)).dispose()
+            self._server(f'DROP DATABASE "{database}" WITH (FORCE)')
+
+    @staticmethod
+    def _schema(connection: Connection) -> Schema:
+        """The migration the database is at and its tables."""
+        tables = sorted(inspect(connection).get_table_names())
+        version = None
+        if "alembic_version" in tables:
+            version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        return version, tables
+
+    def _build(self, url: str, build: Build) -> tuple[Schema, str]:
+        """Migrates and loads ``url`` afresh, copies its rows into the schema
+        ``template`` and returns the SQL that puts them back."""
+        _fresh(url)
+        build(url)
+        ordered = [t.name for t in Base.metadata.sorted_tables]
+        restore = []
+        with get_engine(url).begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {TEMPLATE_SCHEMA} CASCADE")
+            connection.exec_driver_sql(f"CREATE SCHEMA {TEMPLATE_SCHEMA}")
+            tables = inspect(connection).get_table_names()
+            tables.sort(key=lambda t: ordered.index(t) if t in ordered else -1)
+            guarded = {  # tables with triggers of their own, such as an append-only log's
+                row[0]
+                for row in connection.exec_driver_sql(
+                    "SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal"
+                )
+            }
+            for table in reversed(tables):
+                delete = f'DELETE FROM public."{table}";'
+                if table in guarded:
+                    delete = (
+                        f'ALTER TABLE public."{table}" DISABLE TRIGGER USER; {delete} '
+                        f'ALTER TABLE public."{table}" ENABLE TRIGGER USER;'
+                    )
+                restore.append(delete)
+            for table in tables:
+                copy = f'{TEMPLATE_SCHEMA}."{table}"'
+                connection.exec_driver_sql(f'CREATE TABLE {copy} AS TABLE public."{table}"')
+                if connection.exec_driver_sql(f"SELECT count(*) FROM {copy}").scalar():
+                    columns = ", ".join(
+                        f'"{c["name"]}"'
+                        for c in inspect(connection).get_columns(table)
+                        if not c.get("computed")
+                    )
+                    restore.append(
+                        f'INSERT INTO public."{table}" ({columns}) OVERRIDING SYSTEM VALUE '
+                        f"SELECT {columns} FROM {copy};"
+                    )
+            sequences = (
+                "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'"
+            )
+            for sequence, value in connection.exec_driver_sql(sequences):
+                at = f"{value}, true" if value is not None else "1, false"
+                restore.append(f"SELECT setval('public.\"{sequence}\"', {at});")
+            built = self._schema(connection)
+        return built, "\n".join(restore)
+
+    def _url(self, database: str) -> str:
+        assert self.pg_url is not None
+        return self.pg_url.set(database=database).render_as_string(hide_password=False)
+
+    def _server(self, sql: str) -> None:
+        """Runs ``sql`` (CREATE or DROP DATABASE) outside a transaction."""
+        server = create_engine(self.pg_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        try:
+            with server.connect() as connection:
+                connection.exec_driver_sql(sql)
+        finally:
+            server.dispose()
+
+
 @pytest.fixture(scope="session")
-def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated SQLite file per session; each test gets a copy (migrating takes ~1 s)."""
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    url = _fresh(f"sqlite:///{path}")
-    get_engine(url).dispose()
-    return path
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    made = Templates(tmp_path_factory.mktemp("templates"), PG_URL)
+    yield made
+    made.drop_all()
 
 
-def _emptied(url: str) -> str:
-    """PostgreSQL at head with every table emptied; migrated afresh if a test moved it."""
-    engine = get_engine(url)
-    with engine.begin() as connection:
-        tables = inspect(connection).get_table_names()
-        at_head = (
-            "alembic_version" in tables
-            and connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-            == ScriptDirectory.from_config(alembic_config(url)).get_current_head()
-        )
-        if at_head:
-            names = ", ".join(f'"{t}"' for t in tables if t != "alembic_version")
-            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    return url if at_head else _fresh(url)
-
-
-@pytest.fixture(scope="session")
-def pg_url() -> str:
-    """PostgreSQL for this process: under pytest-xdist each worker has a database of its
-    own (``awhina_test_gw0``, ...), created on first use, else the workers would empty
-    each other's tables. Creating one needs the CREATEDB right (.ci/run grants it)."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if not worker:
-        return PG_URL
-    url = make_url(PG_URL)
-    name = f"{url.database}_{worker}"
-    server = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with server.connect() as connection:
-            known = "SELECT 1 FROM pg_database WHERE datname = :name"
-            if connection.execute(text(known), {"name": name}).scalar() is None:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        server.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A migrated, empty database on each backend."""
+def copied(request: pytest.FixtureRequest, name: str, build: Build) -> Iterator[str]:
+    """For a fixture parametrized ``sqlite`` and ``postgres``: a copy of template ``name``
+    on that backend (PostgreSQL's tests are skipped without DATABASE_URL_PG, except in CI)."""
+    templates: Templates = request.getfixturevalue("templates")
     if request.param == "sqlite":
-        path = tmp_path / "test.db"
-        shutil.copyfile(request.getfixturevalue("migrated_sqlite_file"), path)
-        yield f"sqlite:///{path}"
-        get_engine(f"sqlite:///{path}").dispose()
-        return
-    if not PG_URL:
+        url = templates.sqlite(name, build, request.getfixturevalue("tmp_path") / f"{name}.db")
+    elif not PG_URL:
         if os.environ.get("CI"):
             pytest.fail("DATABASE_URL_PG must be set in CI: .ci/run starts PostgreSQL")
         pytest.skip("DATABASE_URL_PG not set (PostgreSQL tests run in CI)")
-    yield _emptied(request.getfixturevalue("pg_url"))
+    else:
+        url = templates.postgres(name, build)
+    yield url
+    get_engine(url).dispose()
 
 
-@pytest.fixture
-def seeded_url(db_url: str) -> str:
-    """The database with the real directory seed loaded."""
-    with session_scope(db_url) as session:
+def _nothing(url: str) -> None:
+    """Leaves a migrated template empty."""
+
+
+def _seed(url: str) -> None:
+    with session_scope(url) as session:
         seed.load(session)
-    return db_url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A migrated, empty database on each backend."""
+    yield from copied(request, "empty", _nothing)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def seeded_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A migrated database with the real directory seed loaded, on each backend."""
+    yield from copied(request, "seeded", _seed)
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(templates: Templates, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty migrated SQLite file, for a test to copy."""
+    path = tmp_path_factory.mktemp("migrated") / "migrated.db"
+    templates.sqlite("empty", _nothing, path)
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -200,17 +334,34 @@ def agent():
     return load_agent()
 
 
+# The servers group's slowest test files, in the order the group starts them: it runs a
+# file at a time on each worker (make test: --dist loadfile --no-loadscope-reorder), and
+# one of these started last would keep its worker busy long after the other is done.
+SLOWEST_FIRST = ("tests/e2e/test_conversation_fuzz.py", "tests/e2e/test_conversations.py")
+
+
+def _slow_first(item: pytest.Item) -> int:
+    path = item.nodeid.split("::")[0]
+    return SLOWEST_FIRST.index(path) if path in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Markers the selections go by (before ``-m`` deselects):
 
+    - a browser test, or one that uses the stack, is marked ``e2e`` (the servers group);
     - a test that uses the loaded model is marked ``model`` (make test-fast leaves
       it out) and put in one xdist group, so only one worker loads the model;
-    - a test that read the clock when last run, or has not run yet, is marked ``clock``.
+    - a test that read the clock when last run, or has not run yet, is marked ``clock``;
+
+    and the slowest servers' files first (SLOWEST_FIRST).
     """
+    items.sort(key=_slow_first)
     cache = getattr(config, "cache", None)
     readers = cache.get(CLOCK_READERS, {}) if cache is not None else {}
     for item in items:
+        if item.nodeid.startswith("tests/browser/") or "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
         if "agent" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.model)
             item.add_marker(pytest.mark.xdist_group("model"))

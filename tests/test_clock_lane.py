@@ -8,6 +8,9 @@ what ``-m clock`` selects before and after.
 
 from __future__ import annotations
 
+import importlib
+import inspect
+
 import pytest
 
 from bot import clock
@@ -63,6 +66,26 @@ def test_every_read_goes_through_the_watched_function():
     conftest._clock_read[0] = False
     clock.now()
     assert conftest._clock_read[0]
+
+
+def _stamp():
+    return clock.now()
+
+
+def test_a_read_that_stamps_a_record_does_not_count(monkeypatch):
+    """A read from a function in STAMPS leaves the test out of the lane; any other counts."""
+    monkeypatch.setattr(conftest, "STAMPS", {(__name__, "_stamp")})
+    conftest._clock_read[0] = False
+    _stamp()
+    assert not conftest._clock_read[0]
+    clock.now()
+    assert conftest._clock_read[0]
+
+
+@pytest.mark.parametrize(("module", "name"), sorted(conftest.STAMPS))
+def test_stamps_name_functions_that_read_the_clock(module, name):
+    function = getattr(importlib.import_module(module), name)
+    assert "clock.now()" in inspect.getsource(function)
 
 
 def selected(pytester: pytest.Pytester, *args: str) -> set[str]:

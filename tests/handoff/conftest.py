@@ -6,26 +6,23 @@ Times are fixed: ``NOW`` is Tuesday 1 December 2026, 11am in New Zealand
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from rasa_sdk import Tracker
 from sqlalchemy import select
 
-from bot.db import get_engine, session_scope
+from bot.db import session_scope
 from bot.directory import seed
 from bot.handoff import accounts
 from bot.handoff.models import HandoffEvent, HandoffRequest, Navigator
 from bot.handoff.routing import load_teams
 from bot.handoff.service import HandoffDraft, claim, close, mark_in_contact, submit
-from bot.migrate import upgrade
-from tests.conftest import PG_URL, _fresh
+from tests.conftest import copied
 
 NZ_TZ = ZoneInfo("Pacific/Auckland")
 NOW = datetime(2026, 11, 30, 22, 0, tzinfo=timezone.utc)
@@ -53,38 +50,16 @@ DRAFT = HandoffDraft(
 )
 
 
-def _load(url: str) -> str:
+def _load(url: str) -> None:
     with session_scope(url) as session:
         seed.load(session)
         load_teams(session)
-    return url
-
-
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite database with the seed and teams, built once and copied for each test."""
-    path = tmp_path_factory.mktemp("handoff") / "template.db"
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    _load(url)
-    get_engine(url).dispose()
-    return path
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+def url(request: pytest.FixtureRequest) -> Iterator[str]:
     """The directory seed and the sample teams, on each backend."""
-    if request.param == "sqlite":
-        shutil.copy(sqlite_template, tmp_path / "handoff.db")
-        db_url = f"sqlite:///{tmp_path / 'handoff.db'}"
-        yield db_url
-        get_engine(db_url).dispose()
-        return
-    if not PG_URL:
-        if os.environ.get("CI"):
-            pytest.fail("DATABASE_URL_PG must be set in CI: .ci/run starts PostgreSQL")
-        pytest.skip("DATABASE_URL_PG not set (PostgreSQL tests run in CI)")
-    yield _load(_fresh(request.getfixturevalue("pg_url")))  # this worker's own database
+    yield from copied(request, "handoff", _load)
 
 
 @pytest.fixture
@@ -139,3 +114,19 @@ def snapshot(url: str) -> tuple[list[tuple], list[tuple]]:
             for e in session.execute(select(HandoffEvent).order_by(HandoffEvent.id)).scalars()
         ]
     return requests, events
+
+
+def confirmed_tracker(sender: str, **slots: Any) -> Tracker:
+    """The action server's view of a conversation whose person has just confirmed a call
+    request (Greymouth, meth), with ``slots`` besides."""
+    slots = {
+        "handoff_consent": True,
+        "handoff_confirmed": True,
+        "handoff_contact_method": "call",
+        "handoff_contact_detail": "+64211234567",
+        "need": "drugs_alcohol",
+        "place": "greymouth",
+        **slots,
+    }
+    events = [{"event": "user", "timestamp": 1764000000.0, "text": "yes"}]
+    return Tracker(sender, slots, {"text": "yes"}, events, False, None, {}, "action_listen")

@@ -22,7 +22,7 @@ import requests
 
 from bot import replicas
 from bot.config import ROOT
-from tests.conftest import _emptied
+from tests.conftest import _fresh
 from tests.e2e.conftest import (
     MODEL,
     TOKEN,
@@ -122,7 +122,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterato
         pytest.fail("No trained model: run `make train` (make test does it first)")
     assert SCALE_URL is not None
     workdir = tmp_path_factory.mktemp("scale")
-    db_url = _emptied(SCALE_URL)
+    db_url = _fresh(SCALE_URL)
     prepare_database(db_url)
     widget_port = free_port()
     rasa_ports, actions_ports = [free_port(), free_port()], [free_port(), free_port()]
