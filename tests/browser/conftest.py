@@ -36,6 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LOOPBACK = {"127.0.0.1", "localhost"}
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 # Rasa's first answers (model, action server, database) can take a while on a busy machine.
 expect.set_options(timeout=45_000)
 
@@ -170,3 +171,14 @@ def browsing(browser) -> Iterator[Browsing]:
     print("\n".join(session.console))
     session.context.close()
     assert not session.off_machine, f"third-party requests: {session.off_machine}"
+
+
+def serious_violations(page) -> list[str]:
+    """The serious and critical accessibility problems axe-core finds on ``page``."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
@@ -23,12 +22,11 @@ from sqlalchemy import select
 from bot.db import session_scope
 from bot.directory.models import Organization
 from bot.handoff.models import HandoffRequest, Navigator
-from tests.browser.conftest import TOKEN, Browsing, WidgetSite, open_context
+from tests.browser.conftest import TOKEN, Browsing, WidgetSite, open_context, serious_violations
 from tests.e2e.conftest import NAVIGATOR_EMAIL, NAVIGATOR_PASSWORD, Stack
 
 pytestmark = pytest.mark.e2e
 
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 # A chat handoff that the Grey team (the test navigator's) receives.
 HANDOFF = (
     "my daughter is using meth, we're in Greymouth",
@@ -220,16 +218,6 @@ def no_horizontal_scroll(page: Page) -> None:
         "() => ({page: document.documentElement.scrollWidth, view: window.innerWidth})"
     )
     assert sizes["page"] <= sizes["view"], f"{page.url} scrolls sideways: {sizes}"
-
-
-def serious_violations(page: Page) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def test_fits_a_phone_and_passes_axe(browser, widget_site: WidgetSite):

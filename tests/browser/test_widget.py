@@ -7,7 +7,6 @@ localStorage). Nothing may be fetched from off the machine (see ``browsing``).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import requests
@@ -16,12 +15,11 @@ from playwright.sync_api import Page, expect
 from bot.db import session_scope
 from bot.directory.query import ServiceQuery, search
 from bot.replies import all_responses
-from tests.browser.conftest import TOKEN, Browsing, WidgetSite, open_context
+from tests.browser.conftest import TOKEN, Browsing, WidgetSite, open_context, serious_violations
 from tests.phone_numbers import NUMBER, directory_numbers
 
 pytestmark = pytest.mark.e2e
 
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 LAUNCHER = "Chat with Āwhina"
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -89,6 +87,14 @@ def session_id(page: Page) -> str:
     return value
 
 
+def greeted(browsing: Browsing, site: WidgetSite) -> tuple[Page, str]:
+    """The widget opened and "kia ora" answered: the page and its conversation's id."""
+    page = browsing.page
+    open_widget(page, site)
+    say(page, "kia ora")
+    return page, session_id(page)
+
+
 def log_items(page: Page) -> list[str]:
     return [t.strip() for t in page.locator(".awhina-log > li").all_inner_texts()]
 
@@ -147,20 +153,12 @@ def test_service_question_history_and_button_reply(browsing: Browsing, widget_si
 def test_message_pushed_by_the_server_shows_without_asking(
     browsing: Browsing, widget_site: WidgetSite
 ):
-    page = browsing.page
-    open_widget(page, widget_site)
-    say(page, "kia ora")
-    conversation_id = session_id(page)
+    page, conversation_id = greeted(browsing, widget_site)
     page.keyboard.press("Escape")
     expect(panel(page)).to_be_hidden()
     users = user_messages(page).count()
 
-    pushed = requests.post(
-        f"{widget_site.stack.rasa_url}/conversations/{conversation_id}/execute",
-        params={"token": TOKEN, "output_channel": "latest"},
-        json={"name": "utter_capabilities"},
-        timeout=60,
-    )
+    pushed = widget_site.stack.execute(conversation_id, "utter_capabilities")
     assert pushed.status_code == 200, pushed.text
     launcher = page.get_by_role("button", name=re.compile(LAUNCHER))
     expect(launcher).to_contain_text("1 new")
@@ -173,10 +171,7 @@ def test_message_pushed_by_the_server_shows_without_asking(
 def test_pushed_text_renders_safely_live_and_from_history(
     browsing: Browsing, widget_site: WidgetSite
 ):
-    page = browsing.page
-    open_widget(page, widget_site)
-    say(page, "kia ora")
-    conversation_id = session_id(page)
+    page, conversation_id = greeted(browsing, widget_site)
     text = (
         'Kia ora e te whānau <img src=x onerror="window.pwned=1"> <script>window.pwned=1</script>\n'
         "**Free** help: [Alcohol Drug Helpline](https://example.org/help) or "
@@ -238,20 +233,12 @@ def test_embedded_on_another_site_with_its_config(browsing: Browsing, widget_sit
 
 
 def test_dropped_connection_reconnects_and_catches_up(browsing: Browsing, widget_site: WidgetSite):
-    page = browsing.page
-    open_widget(page, widget_site)
-    say(page, "kia ora")
-    conversation_id = session_id(page)
+    page, conversation_id = greeted(browsing, widget_site)
     status = page.locator(".awhina-status")
     browsing.context.set_offline(True)
     expect(status).to_have_text("Connection lost. Trying again…")
     # Said while the page was cut off: only Rasa's tracker has it.
-    pushed = requests.post(
-        f"{widget_site.stack.rasa_url}/conversations/{conversation_id}/execute",
-        params={"token": TOKEN, "output_channel": "latest"},
-        json={"name": "utter_capabilities"},
-        timeout=60,
-    )
+    pushed = widget_site.stack.execute(conversation_id, "utter_capabilities")
     assert pushed.status_code == 200, pushed.text
     browsing.context.set_offline(False)
     expect(status).to_be_empty()
@@ -347,16 +334,6 @@ def test_clear_chat_from_this_device(browsing: Browsing, widget_site: WidgetSite
     assert session_id(page) != old
 
 
-def _serious_violations(page: Page) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 def test_the_accessibility_check_finds_problems(browser):
     session = open_context(browser, bypass_csp=True)
     try:
@@ -364,7 +341,7 @@ def test_the_accessibility_check_finds_problems(browser):
             '<main><button style="color:#bbb;background:#fff"></button>'
             '<p style="color:#ccc;background:#fff">faint</p></main>'
         )
-        found = _serious_violations(session.page)
+        found = serious_violations(session.page)
     finally:
         session.context.close()
     assert any(v.startswith("button-name") for v in found), found
@@ -379,9 +356,9 @@ def test_no_serious_accessibility_violations(browser, widget_site: WidgetSite):
         open_widget(page, widget_site)
         say(page, "what can you do?")
         expect(page.locator(".awhina-reply").first).to_be_visible()
-        assert _serious_violations(page) == []
+        assert serious_violations(page) == []
         page.goto(f"{widget_site.url}/embed")
-        assert _serious_violations(page) == []
+        assert serious_violations(page) == []
     finally:
         session.context.close()
     assert not session.off_machine

@@ -85,6 +85,20 @@ class Stack:
     def texts(self, sender: str, message: str) -> str:
         return "\n".join(r.get("text", "") for r in self.chat(sender, message))
 
+    def say(self, sender: str, *messages: str) -> str:
+        """Says ``messages`` one after another; the texts of the reply to the last."""
+        return [self.texts(sender, message) for message in messages][-1]
+
+    def execute(self, conversation_id: str, action: str) -> requests.Response:
+        """Runs ``action`` in a conversation from outside (as the inbox does), its messages
+        going to the conversation's latest channel."""
+        return requests.post(
+            f"{self.rasa_url}/conversations/{conversation_id}/execute",
+            params={"output_channel": "latest", "token": TOKEN},
+            json={"name": action},
+            timeout=60,
+        )
+
 
 def start(args: list[str], stack_env: dict[str, str], log: Path) -> subprocess.Popen:
     """``python <args>`` in the repository, its output appended to the stack's log."""

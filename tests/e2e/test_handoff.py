@@ -75,12 +75,8 @@ def test_without_consent_nothing_is_kept(stack):
 
 def test_chatting_here_skips_the_contact_questions_and_can_be_cancelled(stack):
     sender = uuid.uuid4().hex
-    stack.texts(sender, "human pls")
-    stack.texts(sender, "āe")
-    stack.texts(sender, "skip")
-    assert "Whereabouts" in stack.texts(sender, "keep chatting here")
-    stack.texts(sender, "Hokitika")
-    assert "Send it?" in stack.texts(sender, "for me")
+    assert "Whereabouts" in stack.say(sender, "human pls", "āe", "skip", "keep chatting here")
+    assert "Send it?" in stack.say(sender, "Hokitika", "for me")
     cancelled = stack.texts(sender, "no, cancel")
     assert "nothing has been passed on" in cancelled and "1737" in cancelled
     assert not requests_of(stack, sender)
@@ -88,8 +84,7 @@ def test_chatting_here_skips_the_contact_questions_and_can_be_cancelled(stack):
 
 def test_a_crisis_in_the_middle_of_the_form_is_answered_first_and_the_form_can_carry_on(stack):
     sender = uuid.uuid4().hex
-    stack.texts(sender, "can i talk to someone")
-    stack.texts(sender, "yes")
+    stack.say(sender, "can i talk to someone", "yes")
     crisis = stack.texts(sender, "actually i dont want to be alive anymore")
     assert "111" in crisis.split("\n")[0], "the crisis answer comes first, 111 in its first line"
     assert "call you" in stack.texts(sender, "carry on")
@@ -97,8 +92,7 @@ def test_a_crisis_in_the_middle_of_the_form_is_answered_first_and_the_form_can_c
 
 def test_the_form_survives_an_action_server_restart(stack):
     sender = uuid.uuid4().hex
-    stack.texts(sender, "can i talk to someone")
-    stack.texts(sender, "yes")
+    stack.say(sender, "can i talk to someone", "yes")
     actions = next(p for p in stack.procs if "actions" in p.args)
     actions.terminate()
     actions.wait(timeout=20)
@@ -110,17 +104,9 @@ def test_the_form_survives_an_action_server_restart(stack):
 
 def test_bad_input_in_the_form_loses_nothing(stack):
     sender = uuid.uuid4().hex
-    stack.texts(sender, "can someone text me")
-    stack.texts(sender, "yes")
-    stack.texts(sender, "'; DROP TABLE handoff_request; --")
-    stack.texts(sender, "Ana")
-    stack.texts(sender, "text me")
-    assert "doesn't look like" in stack.texts(sender, "09 123 4567")  # a landline can't get texts
-    stack.texts(sender, "+64 27 555 0123")
-    stack.texts(sender, "any time")
-    stack.texts(sender, "Westport")
-    stack.texts(sender, "skip")
-    stack.texts(sender, "yes")
+    stack.say(sender, "can someone text me", "yes", "'; DROP TABLE handoff_request; --", "Ana")
+    assert "doesn't look like" in stack.say(sender, "text me", "09 123 4567")  # not a mobile
+    stack.say(sender, "+64 27 555 0123", "any time", "Westport", "skip", "yes")
     [request] = requests_of(stack, sender)
     # no need was said, so the regional all-needs team gets it (the Buller team is for P only)
     assert request.contact_detail == "+64275550123" and request.team_id == "west-coast-navigators"
@@ -158,10 +144,7 @@ def test_logs_hold_no_message_text_names_or_numbers(stack):
 
 def test_no_stop_at_the_number_question_leaves_the_form_and_keeps_nothing(stack):
     sender = uuid.uuid4().hex
-    stack.texts(sender, "can someone ring me")
-    stack.texts(sender, "yes")
-    stack.texts(sender, "Mere")
-    assert "best number" in stack.texts(sender, "call me")
+    assert "best number" in stack.say(sender, "can someone ring me", "yes", "Mere", "call me")
     reply = stack.texts(sender, "no. stop")
     assert "stopped" in reply and "1737" in reply and "0800 543 354" in reply
     assert "best number" not in reply and "doesn't look like" not in reply

@@ -68,29 +68,21 @@ def conversation_id(number: str) -> str:
     return NumberVault(SECRET).sender_id(number)
 
 
+def all_events(stack, number: str, type_name: str = "%") -> int:
+    """How many events Rasa's tracker store holds for ``number`` (of one type: ``user``)."""
+    with session_scope(stack.db_url) as session:
+        return session.execute(
+            text("SELECT count(*) FROM events WHERE sender_id = :s AND type_name LIKE :type"),
+            {"s": conversation_id(number), "type": type_name},
+        ).scalar_one()
+
+
 def user_events(stack, number: str) -> int:
-    with session_scope(stack.db_url) as session:
-        return session.execute(
-            text("SELECT count(*) FROM events WHERE sender_id = :s AND type_name = 'user'"),
-            {"s": conversation_id(number)},
-        ).scalar_one()
-
-
-def all_events(stack, number: str) -> int:
-    with session_scope(stack.db_url) as session:
-        return session.execute(
-            text("SELECT count(*) FROM events WHERE sender_id = :s"),
-            {"s": conversation_id(number)},
-        ).scalar_one()
+    return all_events(stack, number, "user")
 
 
 def push(stack, number: str, action: str) -> requests.Response:
-    return requests.post(
-        f"{stack.rasa_url}/conversations/{conversation_id(number)}/execute",
-        params={"output_channel": "latest", "token": TOKEN},
-        json={"name": action},
-        timeout=60,
-    )
+    return stack.execute(conversation_id(number), action)
 
 
 def response_text(name: str) -> str:

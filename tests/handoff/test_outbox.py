@@ -6,9 +6,9 @@ import asyncio
 import stat
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
@@ -17,19 +17,22 @@ from bot.db import session_scope
 from bot.handoff import outbox
 from bot.handoff.models import HandoffRequest
 from bot.handoff.service import HandoffDraft
+from tests.handoff import conftest
+from tests.handoff.conftest import confirmed_tracker
 
 # Nothing listens on port 9 of loopback: every connection is refused at once.
 UNREACHABLE = "postgresql://awhina:awhina@127.0.0.1:9/awhina?connect_timeout=2"
-DRAFT = HandoffDraft(
+# The handoff tests' draft as a call request.
+DRAFT = replace(
+    conftest.DRAFT,
     conversation_id="conv-outbox",
-    channel="rest",
     contact_method="call",
-    consent=True,
-    need="drugs_alcohol",
-    place_key="greymouth",
+    need_summary="",
+    audience=None,
     preferred_name="Mere",
-    contact_detail="021 123 4567",
+    good_time=None,
 )
+MERE = {"handoff_name": "Mere", "handoff_good_time": "", "handoff_for": "whanau"}
 
 
 def stored(url: str) -> list[HandoffRequest]:
@@ -72,34 +75,18 @@ def test_forget_removes_a_conversations_kept_requests(tmp_path):
     assert len(outbox.pending(tmp_path)) == 1
 
 
-def _tracker(sender: str) -> Tracker:
-    slots = {
-        "handoff_consent": True,
-        "handoff_confirmed": True,
-        "handoff_name": "Mere",
-        "handoff_contact_method": "call",
-        "handoff_contact_detail": "+64211234567",
-        "handoff_good_time": "",
-        "handoff_for": "whanau",
-        "need": "drugs_alcohol",
-        "place": "greymouth",
-    }
-    events = [{"event": "user", "timestamp": 1764000000.0, "text": "yes"}]
-    return Tracker(sender, slots, {"text": "yes"}, events, False, None, {}, "action_listen")
-
-
 def test_the_bot_keeps_the_request_and_says_so_when_the_database_is_down(
     url, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(outbox, "OUTBOX_DIR", tmp_path)
     monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
     dispatcher = CollectingDispatcher()
-    asyncio.run(ActionSubmitHandoff().run(dispatcher, _tracker("conv-down"), {}))
+    asyncio.run(ActionSubmitHandoff().run(dispatcher, confirmed_tracker("conv-down", **MERE), {}))
     assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_kept"]
     assert len(outbox.pending(tmp_path)) == 1
     monkeypatch.setenv("DATABASE_URL", url)
     dispatcher = CollectingDispatcher()
-    asyncio.run(ActionSubmitHandoff().run(dispatcher, _tracker("conv-down"), {}))
+    asyncio.run(ActionSubmitHandoff().run(dispatcher, confirmed_tracker("conv-down", **MERE), {}))
     assert outbox.pending(tmp_path) == []
     assert [r.conversation_id for r in stored(url)] == ["conv-down"], "one request, not two"
     assert dispatcher.messages[0]["response"] == "utter_handoff_sent_sample"  # the sample teams

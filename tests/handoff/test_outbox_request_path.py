@@ -11,14 +11,15 @@ from rasa_sdk.executor import CollectingDispatcher
 import actions.handoff
 from actions.handoff import ActionSubmitHandoff
 from bot.handoff import outbox
-from tests.handoff.test_outbox import DRAFT, UNREACHABLE, _tracker, stored
+from tests.handoff.conftest import confirmed_tracker
+from tests.handoff.test_outbox import DRAFT, MERE, UNREACHABLE, stored
 
 
 def _submitted(url, tmp_path, monkeypatch, sender: str = "conv-person") -> list[str]:
     monkeypatch.setattr(outbox, "OUTBOX_DIR", tmp_path)
     monkeypatch.setenv("DATABASE_URL", url)
     dispatcher = CollectingDispatcher()
-    asyncio.run(ActionSubmitHandoff().run(dispatcher, _tracker(sender), {}))
+    asyncio.run(ActionSubmitHandoff().run(dispatcher, confirmed_tracker(sender, **MERE), {}))
     return [m["response"] for m in dispatcher.messages]
 
 

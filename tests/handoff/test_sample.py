@@ -7,7 +7,6 @@ import logging
 from pathlib import Path
 
 import pytest
-from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import ActionSubmitHandoff
@@ -18,29 +17,17 @@ from bot.handoff import outbox
 from bot.handoff.routing import SAMPLE_ONLY, load_teams, warn_if_sample_only
 from bot.replies import all_responses
 from bot.safety.lines import crisis_lines
+from tests.handoff.conftest import confirmed_tracker
 from tests.handoff.test_outbox import UNREACHABLE
 
 REAL_TEAMS = "teams:\n  - {id: n, name: N, organization: lifeline, level: national, areas: [nz]}\n"
-
-
-def _tracker(sender: str) -> Tracker:
-    slots = {
-        "handoff_consent": True,
-        "handoff_confirmed": True,
-        "handoff_contact_method": "call",
-        "handoff_contact_detail": "+64211234567",
-        "need": "drugs_alcohol",
-        "place": "greymouth",
-    }
-    events = [{"event": "user", "timestamp": 1764000000.0, "text": "yes"}]
-    return Tracker(sender, slots, {"text": "yes"}, events, False, None, {}, "action_listen")
 
 
 def _submit(url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict]:
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setattr(outbox, "OUTBOX_DIR", tmp_path)
     dispatcher = CollectingDispatcher()
-    asyncio.run(ActionSubmitHandoff().run(dispatcher, _tracker("conv-sample"), {}))
+    asyncio.run(ActionSubmitHandoff().run(dispatcher, confirmed_tracker("conv-sample"), {}))
     return dispatcher.messages
 
 

@@ -58,17 +58,23 @@ def test_a_record_that_cannot_be_written_is_logged_and_the_answer_still_comes(
     assert "secret" not in caplog.text
 
 
-def test_a_handoff_request_after_the_search_marks_its_record(
-    seeded_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def searched_twice(seeded_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The directory, in which conv-7 has searched for housing, then for a lawyer."""
     monkeypatch.setenv("DATABASE_URL", seeded_url)
     _search({"need": "housing", "place": "westport"}, "need a house", "rest")
     _search({"need": "legal", "place": "westport"}, "and a lawyer", "rest")
+    return seeded_url
+
+
+def test_a_handoff_request_after_the_search_marks_its_record(
+    searched_twice: str,
+) -> None:
     draft = replace(DRAFT, conversation_id="conv-7", need="housing", place_key="westport")
-    with session_scope(seeded_url) as session:
+    with session_scope(searched_twice) as session:
         load_teams(session)
         _submit(session, draft, "conv-7:1")
-    with session_scope(seeded_url) as session:
+    with session_scope(searched_twice) as session:
         rows = session.execute(select(DemandRecord.need, DemandRecord.handoff)).all()
     assert sorted(rows) == [("housing", True), ("legal", False)]
 
@@ -87,15 +93,12 @@ class _Ended:
 
 
 def test_the_end_of_the_handoff_form_marks_asked_and_consent(
-    seeded_url: str, monkeypatch: pytest.MonkeyPatch
+    searched_twice: str,
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", seeded_url)
-    _search({"need": "housing", "place": "westport"}, "need a house", "rest")
-    _search({"need": "legal", "place": "westport"}, "and a lawyer", "rest")
     consent = {"need": "housing", "handoff_consent": True}
     asyncio.run(demand.note_handoff_asked(_Ended("conv-7", consent)))
     asyncio.run(demand.note_handoff_asked(_Ended("conv-7", {"need": "legal"})))
-    with session_scope(seeded_url) as session:
+    with session_scope(searched_twice) as session:
         columns = (DemandRecord.need, DemandRecord.handoff_asked, DemandRecord.handoff_consented)
         rows = session.execute(select(*columns)).all()
     assert sorted(rows) == [("housing", True, True), ("legal", True, False)]

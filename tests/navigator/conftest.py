@@ -13,7 +13,7 @@ import json
 import re
 import shutil
 import time as clock_time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
@@ -360,3 +360,13 @@ async def read_sse(response, timeout: float) -> list[tuple[str, str]]:
             events.append((name, data))
             name, data = "message", ""
     return events
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Waits until ``condition()`` holds, as a background task's work does on a busy
+    machine however long it takes (a fixed sleep would be too short there and slow here)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, f"not done within {timeout} s"
+        await asyncio.sleep(0.02)

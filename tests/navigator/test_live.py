@@ -14,6 +14,7 @@ from bot.navigator.settings import Settings
 from tests.navigator.conftest import (
     FakeRasa,
     World,
+    eventually,
     login,
     read_sse,
     settings_for,
@@ -25,6 +26,16 @@ pytestmark = pytest.mark.asyncio
 
 async def _post(client, path: str, token: str, **fields: str):
     return await client.post(path, data={"csrf_token": token, **fields}, allow_redirects=False)
+
+
+async def _claimed(client, world: World, fake_rasa: FakeRasa) -> tuple[str, str]:
+    """Navigator ``a`` signed in, holding ``req_a``, whose person has said "kia ora":
+    the CSRF token and the request's path."""
+    fake_rasa.say(world.req_a_conversation, "kia ora")
+    token = await login(client, world)
+    base = f"/requests/{world.req_a}"
+    await _post(client, f"{base}/claim", token)
+    return token, base
 
 
 async def test_a_new_request_reaches_only_its_organisations_streams(
@@ -92,11 +103,11 @@ async def test_unclaimed_requests_escalate_with_no_inbox_running(world: World, f
         await asyncio.sleep(0.3)
         assert world.request(world.req_a).team_id == "team-a-grey"  # staffed, not overdue
         world.clock.advance(minutes=31)
-        await asyncio.sleep(0.3)
+        # req_a is "keep chatting here": the person is told who has it now
+        told = ("execute", "action_handoff_escalated")
+        await eventually(lambda: "escalated" in world.kinds(world.req_a))
+        await eventually(lambda: told in fake_rasa.rasa_calls())
     assert world.request(world.req_a).team_id == "team-a-coast"
-    assert "escalated" in world.kinds(world.req_a)
-    # req_a is "keep chatting here": the person is told who has it now
-    assert ("execute", "action_handoff_escalated") in fake_rasa.rasa_calls()
 
 
 async def test_the_page_swaps_in_the_list_fragment(client, world: World):
@@ -109,10 +120,7 @@ async def test_live_reply_calls_rasa_in_order_and_records_messages(
     client, world: World, fake_rasa: FakeRasa
 ):
     cid = world.req_a_conversation
-    fake_rasa.say(cid, "kia ora")
-    token = await login(client, world)
-    base = f"/requests/{world.req_a}"
-    await _post(client, f"{base}/claim", token)
+    token, base = await _claimed(client, world, fake_rasa)
     page = await (await client.get(base)).text()
     assert "Join the conversation" in page
     fake_rasa.calls.clear()
@@ -172,10 +180,7 @@ async def test_the_persons_new_messages_stream_to_the_holder_only(
     client, world: World, fake_rasa: FakeRasa
 ):
     cid = world.req_a_conversation
-    fake_rasa.say(cid, "kia ora")
-    token = await login(client, world)
-    base = f"/requests/{world.req_a}"
-    await _post(client, f"{base}/claim", token)
+    token, base = await _claimed(client, world, fake_rasa)
     await _post(client, f"{base}/live/start", token)
     last = fake_rasa.trackers[cid][-1]["timestamp"]
     stream = await client.get(f"{base}/live?after={last}")
@@ -202,10 +207,7 @@ async def test_the_persons_new_messages_stream_to_the_holder_only(
 async def test_the_stream_ends_when_the_request_is_no_longer_held(
     client, world: World, fake_rasa: FakeRasa
 ):
-    fake_rasa.say(world.req_a_conversation, "kia ora")
-    token = await login(client, world)
-    base = f"/requests/{world.req_a}"
-    await _post(client, f"{base}/claim", token)
+    token, base = await _claimed(client, world, fake_rasa)
     stream = await client.get(f"{base}/live")
     await _post(client, f"{base}/release", token)
     names = [name for name, _ in await read_sse(stream, 1.0)]
@@ -217,11 +219,8 @@ async def test_joining_when_the_action_is_missing_resumes_the_bot_and_records_no
     client, world: World, fake_rasa: FakeRasa
 ):
     cid = world.req_a_conversation
-    fake_rasa.say(cid, "kia ora")
     fake_rasa.unknown.add("action_navigator_joined")
-    token = await login(client, world)
-    base = f"/requests/{world.req_a}"
-    await _post(client, f"{base}/claim", token)
+    token, base = await _claimed(client, world, fake_rasa)
     before = world.snapshot()
     response = await _post(client, f"{base}/live/start", token)
     assert response.status == 502
@@ -234,10 +233,7 @@ async def test_joining_when_the_action_is_missing_resumes_the_bot_and_records_no
 async def test_a_message_the_action_server_drops_is_reported_and_not_recorded(
     client, world: World, fake_rasa: FakeRasa
 ):
-    fake_rasa.say(world.req_a_conversation, "kia ora")
-    token = await login(client, world)
-    base = f"/requests/{world.req_a}"
-    await _post(client, f"{base}/claim", token)
+    token, base = await _claimed(client, world, fake_rasa)
     await _post(client, f"{base}/live/start", token)
     fake_rasa.silent.add("action_navigator_message")
     before = world.snapshot()
@@ -267,10 +263,7 @@ async def test_live_reply_with_rasa_down_shows_a_clear_error(world: World):
 
 async def test_release_and_close_hand_back_first(client, world: World, fake_rasa: FakeRasa):
     cid = world.req_a_conversation
-    fake_rasa.say(cid, "kia ora")
-    token = await login(client, world)
-    base = f"/requests/{world.req_a}"
-    await _post(client, f"{base}/claim", token)
+    token, base = await _claimed(client, world, fake_rasa)
     await _post(client, f"{base}/live/start", token)
     assert (await _post(client, f"{base}/close", token, outcome="connected")).status == 303
     assert fake_rasa.paused[cid] is False
