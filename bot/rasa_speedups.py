@@ -31,15 +31,16 @@ own transaction, committed (and as durable) as before, and returned connections
 are rolled back, so no transaction stays open. PostgreSQL already has a pool and
 keeps Rasa's settings; an in-memory SQLite database keeps its own pool.
 
-**The connection to the action server.** ``EndpointConfig.request`` opens a new
-``aiohttp.ClientSession`` for every call (``async with self.session()``), so
-every custom action and form validation opens and tears down a TCP connection
-(and its connector) in the event loop. ``endpoint_session`` gives each endpoint
-one session per event loop that ``async with`` does not close, so connections
-are kept alive and reused: the same headers, authentication and timeout as
-Rasa's. Idle connections are closed after ``KEEPALIVE_S``, below the action
-server's own keep-alive (Sanic's 5 s), so Rasa never sends on a connection the
-server is closing; one closed by anyone else is replaced on the next call.
+**The session for the action server.** ``EndpointConfig.request`` makes a new
+``aiohttp.ClientSession`` (and its connector) for every call (``async with
+self.session()``). ``endpoint_session`` gives each endpoint one session per event
+loop that ``async with`` does not close, with the same headers, authentication and
+timeout as Rasa's. It still opens a new connection for every call, as Rasa does:
+a kept-alive connection can be closed by the action server (its keep-alive timer
+runs from when it answered, which a busy Rasa may read seconds later) just as Rasa
+writes the next call on it, and that call fails ("Cannot write to closing
+transport"), so a person's message goes unanswered. Reuse saved under 1% of the
+Rasa server's time (bench/results/h1.md); an answer is worth more.
 
 **The intent classifier's weights.** ``LogisticRegressionClassifier`` scores a
 message with scikit-learn's ``X @ coef_.T``. ``coef_`` (intents × n-grams) is
@@ -77,8 +78,6 @@ rasa_validate_action_result = RemoteAction._validate_action_result
 rasa_create_engine_kwargs = tracker_store.create_engine_kwargs
 rasa_endpoint_session = EndpointConfig.session
 rasa_load_classifier = LogisticRegressionClassifier.load.__func__
-# Seconds an idle connection to the action server stays open (Sanic closes after 5).
-KEEPALIVE_S = 2.0
 
 
 @cache
@@ -145,7 +144,7 @@ def endpoint_session(self: EndpointConfig) -> KeptSession:
             headers=self.headers,
             auth=auth,
             timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
-            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S),
+            connector=aiohttp.TCPConnector(force_close=True),
         )
         kept = self._kept_session = KeptSession(session, loop)
     return kept

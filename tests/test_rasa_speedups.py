@@ -1,7 +1,7 @@
 """bot/rasa_speedups.py: the check of action server responses accepts what Rasa accepts,
 refuses what Rasa refuses with Rasa's very error, and builds its validator once; the SQL
 tracker store keeps its SQLite connection open and still commits every save; calls to the
-action server reuse one connection."""
+action server share one session."""
 
 from __future__ import annotations
 
@@ -169,10 +169,11 @@ async def test_the_tracker_store_reuses_one_connection(tmp_path: Path) -> None:
 
 
 @pytest.mark.asyncio
-async def test_calls_to_the_action_server_reuse_one_connection() -> None:
+async def test_calls_to_the_action_server_share_a_session_not_a_connection() -> None:
     """Rasa's ``EndpointConfig.request``, as a custom action calls it: every answer comes
-    back, with Rasa's headers and authentication, over one kept-alive connection; a session
-    someone closed is replaced."""
+    back, with Rasa's headers and authentication, through one session but each over a
+    connection of its own (a kept-alive one the server may be closing could fail a call);
+    a session someone closed is replaced."""
     peers: set[tuple[str, int]] = set()
     seen: list[tuple[str | None, str | None]] = []
 
@@ -196,12 +197,17 @@ async def test_calls_to_the_action_server_reuse_one_connection() -> None:
         )
         answers = [(await endpoint.request(json={"n": n}))["echo"] for n in range(5)]
         assert answers == list(range(5))
-        assert len(peers) == 1
+        assert len(peers) == 5
+        sessions = set()
+        for _ in range(2):
+            async with endpoint.session() as session:
+                sessions.add(id(session))
+        assert len(sessions) == 1
         assert set(seen) == {(BasicAuth("rasa", "pw").encode(), "awhina")}
         async with endpoint.session() as session:
             await session.close()
         assert (await endpoint.request(json={"n": 9}))["echo"] == 9
-        assert len(peers) == 2
+        assert len(peers) == 6
         async with endpoint.session() as session:
             await session.close()
     finally:
