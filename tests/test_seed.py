@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -144,6 +145,17 @@ def test_a_percent_in_the_database_url_reaches_alembic_unchanged():
     assert alembic_config(url).get_main_option("sqlalchemy.url") == url
 
 
+def _one_location(tmp_path: Path, location: str) -> Path:
+    """A seed file of one national housing service at ``location`` (a YAML flow mapping)."""
+    path = tmp_path / "one-location.yml"
+    path.write_text(
+        "organizations:\n  - id: o\n    name: O\n    services:\n      - id: s\n        name: S\n"
+        f"        needs: [housing]\n        areas: [nz]\n        source: a test\n"
+        f"        locations: [{location}]\n"
+    )
+    return path
+
+
 @pytest.mark.parametrize(
     ("location", "place"),
     [
@@ -154,14 +166,8 @@ def test_a_percent_in_the_database_url_reaches_alembic_unchanged():
     ],
 )
 def test_a_location_with_coordinates_gets_the_nearest_place(db_url, tmp_path, location, place):
-    path = tmp_path / "located.yml"
-    path.write_text(
-        "organizations:\n  - id: o\n    name: O\n    services:\n      - id: s\n        name: S\n"
-        f"        needs: [housing]\n        areas: [nz]\n        source: a test\n"
-        f"        locations: [{location}]\n"
-    )
     with session_scope(db_url) as session:
-        seed.load(session, path)
+        seed.load(session, _one_location(tmp_path, location))
     with session_scope(db_url) as session:
         assert session.execute(select(Location.place_key)).scalars().all() == [place]
 
@@ -176,11 +182,6 @@ def test_a_location_with_coordinates_gets_the_nearest_place(db_url, tmp_path, lo
     ],
 )
 def test_a_location_with_bad_coordinates_is_refused(db_url, tmp_path, location, message):
-    path = tmp_path / "bad.yml"
-    path.write_text(
-        "organizations:\n  - id: o\n    name: O\n    services:\n      - id: s\n        name: S\n"
-        f"        needs: [housing]\n        areas: [nz]\n        source: a test\n"
-        f"        locations: [{location}]\n"
-    )
+    path = _one_location(tmp_path, location)
     with pytest.raises(seed.SeedError, match=message), session_scope(db_url) as session:
         seed.load(session, path)
