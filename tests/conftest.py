@@ -4,8 +4,11 @@ and the one real stack the e2e and browser tests share."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
+import re
 import shutil
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -147,18 +150,22 @@ class Templates:
     template has a database of this process's own, named after DATABASE_URL_PG's, the
     xdist worker and the pid (so neither two workers nor two runs on one server empty
     each other's tables; creating it needs the CREATEDB right, which .ci/run grants),
-    dropped when the session ends. Its rows are kept in the schema ``template`` and put
-    back before each test: deleting and inserting a few hundred rows takes a tenth of
-    the time ``CREATE DATABASE ... TEMPLATE`` or ``TRUNCATE`` take (both write files)
-    and a hundredth of migrating and seeding. A test that moved the schema (the
-    migrations' tests) is followed by a fresh build.
+    dropped when the session ends (and, should the process be killed first, by the next
+    run on the same machine: the name carries a hash of the host's name, and a database
+    whose process is gone is dropped before this process makes its own). Its rows are
+    kept in the schema ``template`` and put back before each test: deleting and
+    inserting a few hundred rows takes a tenth of the time ``CREATE DATABASE ...
+    TEMPLATE`` or ``TRUNCATE`` take (both write files) and a hundredth of migrating
+    and seeding. A test that moved the schema (the migrations' tests) is followed by a
+    fresh build.
     """
 
     def __init__(self, workdir: Path, pg_url: str | None) -> None:
         self.workdir = workdir
         self.pg_url = make_url(pg_url) if pg_url else None
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        self.prefix = f"{self.pg_url.database if self.pg_url else ''}_{worker}_{os.getpid()}"
+        self.ours = f"{self.pg_url.database if self.pg_url else ''}_{_host_tag()}_"
+        self.prefix = f"{self.ours}{worker}_{os.getpid()}"
         self.files: dict[str, Path] = {}
         # database name: its schema as built (see _schema) and the SQL that restores it
         self.restores: dict[str, tuple[Schema, str]] = {}
@@ -180,6 +187,8 @@ class Templates:
         database = f"{self.prefix}_{name}"
         url = self._url(database)
         if database not in self.restores:
+            if not self.restores:
+                self.drop_orphans()
             self._server(f'CREATE DATABASE "{database}"')
             self.restores[database] = self._build(url, build)
         built, restore = self.restores[database]
@@ -190,6 +199,20 @@ class Templates:
         if not unmoved:
             self.restores[database] = self._build(url, build)
         return url
+
+    def drop_orphans(self) -> None:
+        """Drops this machine's test databases whose process is gone (a run killed with
+        SIGKILL never reached ``drop_all``)."""
+        owner = re.compile(rf"{re.escape(self.ours)}(?:main|gw\d+)_(\d+)_")
+        server = create_engine(self.pg_url, poolclass=NullPool)
+        try:
+            with server.connect() as connection:
+                names = connection.exec_driver_sql("SELECT datname FROM pg_database").scalars()
+                orphans = [n for n in names if (m := owner.match(n)) and _gone(int(m[1]))]
+        finally:
+            server.dispose()
+        for database in orphans:
+            self._server(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
     def drop_all(self) -> None:
         for database in self.restores:
@@ -265,6 +288,22 @@ class Templates:
                 connection.exec_driver_sql(sql)
         finally:
             server.dispose()
+
+
+def _host_tag() -> str:
+    """Six hex digits naming this machine in its test databases' names."""
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+
+
+def _gone(pid: int) -> bool:
+    """Whether no process ``pid`` runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 @pytest.fixture(scope="session")
