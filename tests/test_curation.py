@@ -241,3 +241,35 @@ def test_a_website_must_be_a_web_address(website: str) -> None:
         curation.check(SERVICE, _form(website=website), PHONES)
     assert set(raised.value.problems) == {"website"}
     assert curation.check(SERVICE, _form(website="https://www.westcoastdhb.org.nz/"), PHONES)
+
+
+def test_an_import_that_changes_a_record_refuses_a_form_opened_before_it(
+    seeded_url: str, tmp_path: Path
+) -> None:
+    """Our export with one description changed comes back onto the seed: only that service moves
+    to its next version, the log names the import and what it wrote, and a form opened
+    before the import is refused rather than saved over it. Importing it again changes
+    nothing, so moves nothing."""
+    with session_scope(seeded_url) as session:
+        export(session, "json", tmp_path)
+        seen = curation.version_of(session, SERVICE)
+    path = tmp_path / "services.json"
+    services = json.loads(path.read_text("utf-8"))
+    (ours,) = [s for s in services if s["id"] == hsds_id("service", SERVICE)]
+    ours["description"] = "Changed at the source."
+    path.write_text(json.dumps(services), "utf-8")
+    for moved in ([SERVICE], []):
+        with session_scope(seeded_url) as session:
+            report = run_import(session, read(tmp_path), load_mapping("awhina"))
+            assert report.curated == moved
+            curation.imported(session, report.curated, "Test source", NOW)
+    form = curation.check(SERVICE, _form(description="Typed before the import."), PHONES)
+    with session_scope(seeded_url) as session:
+        assert curation.version_of(session, SERVICE) == seen + 1
+        with pytest.raises(curation.Stale) as raised:
+            curation.save(session, SERVICE, form, WHO, NOW, seen)
+    (change,) = raised.value.since
+    assert change.navigator_name == "Import: Test source" and change.action == "import"
+    assert change.changed["description"][1] == "Changed at the source."
+    with session_scope(seeded_url) as session:
+        assert curation.facts_of(session, SERVICE).description == "Changed at the source."

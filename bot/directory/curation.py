@@ -132,6 +132,10 @@ class Facts:
     last_verified: date | None = None
 
 
+# What an import's log entry compares with: it shows every fact the import wrote.
+NOTHING = Facts("", None, (), None, None, None, False, None)
+
+
 @dataclass(frozen=True)
 class Listed:
     id: str
@@ -444,6 +448,24 @@ def save(
     session.flush()
     index_services(session, [service_id])
     return True
+
+
+def imported(session: Session, service_ids: Sequence[str], source: str, now: datetime) -> None:
+    """An HSDS import changed these records' facts: each moves to its next version, so a
+    form opened before the import is refused showing what the import wrote, not saved
+    over it; the log names the source as who."""
+    who = Curator("import", f"Import: {source}"[:64], None)
+    for service_id in service_ids:
+        version = version_of(session, service_id) + 1
+        session.execute(
+            update(dm.Service)
+            .where(dm.Service.id == service_id)
+            .values(version=version)
+            .execution_options(synchronize_session=False)
+        )
+        session.expire_all()
+        after = facts_of(session, service_id)
+        _record(session, service_id, who, now, "import", version, before=NOTHING, after=after)
 
 
 def verify(session: Session, service_id: str, who: Curator, now: datetime, seen: int) -> None:

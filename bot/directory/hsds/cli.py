@@ -24,7 +24,9 @@ def _export(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
+    from bot import clock
     from bot.db import get_engine
+    from bot.directory import curation
     from bot.directory.hsds.importer import ImportFailed, read, run_import
     from bot.directory.hsds.mapping import MappingError, load_mapping
     from bot.migrate import upgrade
@@ -39,6 +41,7 @@ def _import(args: argparse.Namespace) -> int:
             if args.dry_run:
                 session.rollback()
             else:
+                curation.imported(session, report.curated, mapping.source, clock.now())
                 session.commit()
     except MappingError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -91,6 +91,9 @@ class Report:
     changed: dict[str, int] = field(default_factory=dict)
     removed: dict[str, int] = field(default_factory=dict)
     services: dict[str, list[str]] = field(default_factory=dict)  # new/changed/inactive
+    # Services that existed before whose curated facts (the service row, its phones or
+    # its hours) the import changed: the curation workspace moves their versions.
+    curated: list[str] = field(default_factory=list)
     skipped: list[Problem] = field(default_factory=list)  # rows kept out, with why
     not_kept: dict[str, int] = field(default_factory=dict)  # HSDS tables we keep no rows of
 
@@ -789,4 +792,25 @@ def _report(before: dict, after: dict, plan: _Plan, inactive: Iterable[str]) -> 
         "inactive": list(inactive),
     }
     report.services = {k: v for k, v in report.services.items() if v}
+    report.curated = _curated_changes(before, after)
     return report
+
+
+# The tables holding what a coordinator edits (bot.directory.curation), by the column
+# naming their service.
+_CURATED = {"service": "id", "phone": "service_id", "schedule": "service_id"}
+
+
+def _curated_changes(before: dict, after: dict) -> list[str]:
+    """Services in ``before`` whose service row, phones or hours differ in ``after``."""
+    owners = {
+        table: [c.key for c in MODELS[table].__table__.columns].index(column)
+        for table, column in _CURATED.items()
+    }
+    touched = {
+        (after.get(key) or before[key])[owners[key[0]]]
+        for key in before.keys() | after.keys()
+        if key[0] in owners and before.get(key) != after.get(key)
+    }
+    existed = {key[1] for key in before if key[0] == "service"}
+    return sorted(touched & existed)
