@@ -17,7 +17,7 @@ from bench.directory import build, scratch_database
 from bot.config import NZ
 from bot.db import session_scope
 from bot.directory.models import Service
-from bot.directory.places import LOCALITY, NATIONAL, gazetteer
+from bot.directory.places import NATIONAL, gazetteer
 from bot.directory.query import (
     FILTERS,
     GENERAL_NEED,
@@ -79,13 +79,21 @@ def _rows(view: ServiceView, query: ServiceQuery, lineage: list[str]) -> Iterato
             yield (*key, not view.has_contact, view.name.lower(), view.id), need
 
 
+# How local the nearest service for the need is, by the kind of place asked and the
+# locality of that service (town, district, region, country): within the district, or
+# within a region asked, is local.
+REACH = {
+    "town": (LOCAL, LOCAL, REGIONAL, NATIONAL_ONLY),
+    "district": (LOCAL, LOCAL, REGIONAL, NATIONAL_ONLY),
+    "region": (LOCAL, LOCAL, LOCAL, NATIONAL_ONLY),
+}
+
+
 def _reach(query: ServiceQuery, nearest: int | None) -> str | None:
     place = gazetteer().get(query.place)
     if place is None or place.key == NATIONAL or nearest is None:
         return None
-    if nearest <= max(LOCALITY["district"], LOCALITY[place.kind]):
-        return LOCAL
-    return REGIONAL if nearest < LOCALITY["country"] else NATIONAL_ONLY
+    return REACH[place.kind][nearest]
 
 
 def _ranked(views: list[ServiceView], query: ServiceQuery, limit: int | None) -> Expected:
