@@ -50,7 +50,8 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def sqlite_pragmas(dbapi_connection, _record) -> None:
+    """Every SQLite connection of ours: foreign keys on, write-ahead log, a busy wait."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -77,7 +78,7 @@ def _engine(url: str) -> Engine:
             connect_args={"check_same_thread": False},
             **pool,
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", sqlite_pragmas)
     else:
         engine = create_engine(url, future=True, hide_parameters=True, pool_pre_ping=True)
     return engine

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from bot.channels.models import SmsInbound
 from bot.config import ROOT
+from bot.db import sqlite_pragmas
 
 log = logging.getLogger(__name__)
 # The name of actions.privacy.ActionForgetMe, which the action server runs without
@@ -139,14 +140,13 @@ def _as_read(events: list[Event]) -> bool:
     return all(event.timestamp >= start for event in events)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """Write-ahead log (readers never wait for a writer) with ``synchronous=NORMAL``: a
-    commit no longer waits for the disk; a crash of the process loses nothing, a power
-    cut at most the last turns. ``busy_timeout`` as bot.db sets it for the same file."""
+def _tracker_pragmas(dbapi_connection: Any, record: Any) -> None:
+    """``bot.db``'s pragmas for the same file (write-ahead log: readers never wait for a
+    writer), and ``synchronous=NORMAL``: a commit no longer waits for the disk; a crash of
+    the process loses nothing, a power cut at most the last turns."""
+    sqlite_pragmas(dbapi_connection, record)
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
 
 
@@ -171,7 +171,7 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         self.cache = TrackerCache(int(cache_size))
         if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self.engine, "connect", _tracker_pragmas)
             self.engine.dispose()  # the connection that created the table lacks them
 
     @property
