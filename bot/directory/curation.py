@@ -456,14 +456,7 @@ def imported(session: Session, service_ids: Sequence[str], source: str, now: dat
     over it; the log names the source as who."""
     who = Curator("import", f"Import: {source}"[:64], None)
     for service_id in service_ids:
-        version = version_of(session, service_id) + 1
-        session.execute(
-            update(dm.Service)
-            .where(dm.Service.id == service_id)
-            .values(version=version)
-            .execution_options(synchronize_session=False)
-        )
-        session.expire_all()
+        version = _claim(session, service_id, version_of(session, service_id))
         after = facts_of(session, service_id)
         _record(session, service_id, who, now, "import", version, before=NOTHING, after=after)
 
