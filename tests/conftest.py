@@ -12,6 +12,7 @@ import socket
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -204,14 +205,8 @@ class Templates:
         """Drops this machine's test databases whose process is gone (a run killed with
         SIGKILL never reached ``drop_all``)."""
         owner = re.compile(rf"{re.escape(self.ours)}(?:main|gw\d+)_(\d+)_")
-        server = create_engine(self.pg_url, poolclass=NullPool)
-        try:
-            with server.connect() as connection:
-                names = connection.exec_driver_sql("SELECT datname FROM pg_database").scalars()
-                orphans = [n for n in names if (m := owner.match(n)) and _gone(int(m[1]))]
-        finally:
-            server.dispose()
-        for database in orphans:
+        names = self._server("SELECT datname FROM pg_database")
+        for database in [n for n in names if (m := owner.match(n)) and _gone(int(m[1]))]:
             self._server(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
     def drop_all(self) -> None:
@@ -280,12 +275,14 @@ class Templates:
         assert self.pg_url is not None
         return self.pg_url.set(database=database).render_as_string(hide_password=False)
 
-    def _server(self, sql: str) -> None:
-        """Runs ``sql`` (CREATE or DROP DATABASE) outside a transaction."""
+    def _server(self, sql: str) -> list[Any]:
+        """Runs ``sql`` outside a transaction (CREATE and DROP DATABASE need it); the
+        first column of the rows it returns, if any."""
         server = create_engine(self.pg_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
         try:
             with server.connect() as connection:
-                connection.exec_driver_sql(sql)
+                result = connection.exec_driver_sql(sql)
+                return result.scalars().all() if result.returns_rows else []
         finally:
             server.dispose()
 
@@ -301,8 +298,8 @@ def _gone(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
-    except PermissionError:
-        return False
+    except PermissionError:  # another user's process
+        pass
     return False
 
 

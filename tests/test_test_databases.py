@@ -7,23 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 from tests.conftest import PG_URL, Templates
 
 # Above the kernel's largest pid, so no process has it.
 NO_SUCH_PID = int(Path("/proc/sys/kernel/pid_max").read_text()) + 1
-
-
-def _databases() -> set[str]:
-    server = create_engine(PG_URL, poolclass=NullPool)
-    try:
-        with server.connect() as connection:
-            return set(connection.exec_driver_sql("SELECT datname FROM pg_database").scalars())
-    finally:
-        server.dispose()
 
 
 def test_a_killed_run_s_databases_are_dropped_and_no_one_else_s(tmp_path: Path):
@@ -41,7 +30,7 @@ def test_a_killed_run_s_databases_are_dropped_and_no_one_else_s(tmp_path: Path):
         templates._server(f'CREATE DATABASE "{name}"')
     try:
         templates.drop_orphans()
-        left = _databases()
+        left = set(templates._server("SELECT datname FROM pg_database"))
         assert killed not in left
         assert running in left and elsewhere in left
     finally:
