@@ -24,6 +24,10 @@ def read_data_files() -> None:
 
 def main(host: str = "127.0.0.1", port: int = 5055) -> None:
     os.environ["SANIC_HOST"] = host
+    from bot.rasa_speedups import ACTION_SERVER_KEEPALIVE_S
+
+    # Longer than Rasa keeps an idle connection (bot/rasa_speedups.py).
+    os.environ["SANIC_KEEP_ALIVE_TIMEOUT"] = str(ACTION_SERVER_KEEPALIVE_S)
     from rasa_sdk.endpoint import run
 
     from bot.handoff import forgetting, outbox

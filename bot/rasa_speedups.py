@@ -1,4 +1,4 @@
-"""Four costs Rasa 3.6 pays on every message, paid once instead (issue 11).
+"""Five costs Rasa 3.6 pays on every message, paid once instead (issue 11).
 
 Importing this module patches Rasa; Rasa imports it at start-up through
 ``bot.channels.rest`` (every channel configuration of ours loads it). Rasa
@@ -33,14 +33,19 @@ keeps Rasa's settings; an in-memory SQLite database keeps its own pool.
 
 **The session for the action server.** ``EndpointConfig.request`` makes a new
 ``aiohttp.ClientSession`` (and its connector) for every call (``async with
-self.session()``). ``endpoint_session`` gives each endpoint one session per event
-loop that ``async with`` does not close, with the same headers, authentication and
-timeout as Rasa's. It still opens a new connection for every call, as Rasa does:
-a kept-alive connection can be closed by the action server (its keep-alive timer
-runs from when it answered, which a busy Rasa may read seconds later) just as Rasa
-writes the next call on it, and that call fails ("Cannot write to closing
-transport"), so a person's message goes unanswered. Reuse saved under 1% of the
-Rasa server's time (bench/results/h1.md); an answer is worth more.
+self.session()``), so every custom action opens and tears down a TCP connection,
+and Python's ``json`` encodes the whole conversation it sends: together about a
+tenth of the Rasa server's time (bench/results/profile-s6-start.md).
+``endpoint_session`` gives each endpoint one session per event loop that ``async
+with`` does not close, with the same headers, authentication and timeout as
+Rasa's, encoding with ``ujson`` (Rasa's own dependency; the same JSON, several
+times faster), and keeps connections alive for ``KEEPALIVE_S``. A kept-alive
+connection must never be one the action server is closing just as Rasa writes the
+next call on it: that call would fail ("Cannot write to closing transport") and a
+person's message would go unanswered. So the action server keeps an idle
+connection for ``ACTION_SERVER_KEEPALIVE_S`` (``bot.action_server`` sets Sanic's
+keep-alive), five times as long: Rasa always lets go first unless it stalls for a
+whole minute between reading an answer and its next call.
 
 **The intent classifier's weights.** ``LogisticRegressionClassifier`` scores a
 message with scikit-learn's ``X @ coef_.T``. ``coef_`` (intents × n-grams) is
@@ -49,6 +54,16 @@ it (about 6 MB) for every message before multiplying by the message's few
 hundred n-grams: a tenth of the Rasa server's time. ``load_classifier`` stores
 the same numbers column by column once at load, so the transpose is used as it
 is: the same products summed in the same order, so the same probabilities.
+
+**The graph runner.** Rasa runs the NLU pipeline and the policies as a graph,
+and ``DaskGraphRunner.run`` hands each run to dask: for every parse and every
+prediction it prunes the schema to the targets, builds a dask graph, orders it
+and runs it through dask's scheduler, about a tenth of the Rasa server's time
+(bench/results/profile-s6-start.md) for a graph that is the same every time.
+``run_graph`` works out each set of targets' order once (the nodes they need,
+each after what it needs) and then calls the same nodes with the same inputs,
+one after the other, as dask's synchronous scheduler does, and returns the same
+results. Training keeps dask (this module is loaded by the server only).
 """
 
 from __future__ import annotations
@@ -61,10 +76,14 @@ from typing import Any
 
 import aiohttp
 import numpy as np
+import ujson
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from rasa.core import tracker_store
 from rasa.core.actions.action import RemoteAction
+from rasa.engine.exceptions import GraphRunError
+from rasa.engine.graph import GraphSchema
+from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 from sqlalchemy.engine import URL, make_url
@@ -72,12 +91,19 @@ from sqlalchemy.pool import QueuePool
 
 Schema = dict[str, Any]
 
-# Rasa's own functions, kept: the first raises the error for an invalid response,
-# the second gives the engine options the pool is added to.
+# Seconds Rasa keeps an idle connection to the action server, and the action server
+# keeps it (bot.action_server sets it): the server must always hold on longer.
+KEEPALIVE_S = 15.0
+ACTION_SERVER_KEEPALIVE_S = 75
+
+# Rasa's own functions, kept: the check's raises the error for an invalid response,
+# the engine options are what the pool is added to, and the rest are called by ours
+# (the graph run only by the tests, to compare).
 rasa_validate_action_result = RemoteAction._validate_action_result
 rasa_create_engine_kwargs = tracker_store.create_engine_kwargs
 rasa_endpoint_session = EndpointConfig.session
 rasa_load_classifier = LogisticRegressionClassifier.load.__func__
+rasa_run_graph = DaskGraphRunner.run
 
 
 @cache
@@ -144,7 +170,8 @@ def endpoint_session(self: EndpointConfig) -> KeptSession:
             headers=self.headers,
             auth=auth,
             timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
-            connector=aiohttp.TCPConnector(force_close=True),
+            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S),
+            json_serialize=ujson.dumps,
         )
         kept = self._kept_session = KeptSession(session, loop)
     return kept
@@ -160,7 +187,60 @@ def load_classifier(
     return component
 
 
+RunOrder = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def run_order(schema: GraphSchema, targets: tuple[str, ...]) -> RunOrder:
+    """Each node the targets need, after every node it needs, with the names it is given.
+
+    A name a node needs that is not a node of the schema is one of the run's inputs.
+    """
+    order: dict[str, tuple[str, ...]] = {}
+
+    def visit(name: str) -> None:
+        if name in order or name not in schema.nodes:
+            return
+        needs = tuple(schema.nodes[name].needs.values())
+        for need in needs:
+            visit(need)
+        order[name] = needs
+
+    for target in targets:
+        visit(target)
+    return tuple(order.items())
+
+
+def run_graph(
+    self: DaskGraphRunner,
+    inputs: dict[str, Any] | None = None,
+    targets: list[str] | None = None,
+) -> dict[str, Any]:
+    """Rasa's graph run (same nodes, inputs and results) without building a dask graph each time."""
+    run_targets = tuple(targets if targets else self._graph_schema.target_names)
+    orders: dict[tuple[str, ...], RunOrder] = self.__dict__.setdefault("_run_orders", {})
+    order = orders.get(run_targets)
+    if order is None:
+        order = orders[run_targets] = run_order(self._graph_schema, run_targets)
+    # As Rasa passes them to its nodes: every value is a (name, output) pair.
+    results: dict[str, tuple[str, Any]] = {}
+    for name, value in (inputs or {}).items():
+        if isinstance(value, str) and (value in results or any(value == n for n, _ in order)):
+            raise GraphRunError(
+                f"Input value '{name}' clashes with a node name. Make sure that none of the "
+                f"input names passed to the `run` method are the same as node names in the "
+                f"graph schema."
+            )
+        results[name] = (name, value)
+    try:
+        for name, needs in order:
+            results[name] = self._instantiated_nodes[name](*(results[need] for need in needs))
+    except RuntimeError as e:
+        raise GraphRunError("Error running runner.") from e
+    return dict(results[target] for target in run_targets)
+
+
 RemoteAction._validate_action_result = validate_action_result
+DaskGraphRunner.run = run_graph
 LogisticRegressionClassifier.load = classmethod(load_classifier)
 tracker_store.create_engine_kwargs = create_engine_kwargs
 EndpointConfig.session = endpoint_session

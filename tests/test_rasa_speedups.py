@@ -1,7 +1,7 @@
 """bot/rasa_speedups.py: the check of action server responses accepts what Rasa accepts,
 refuses what Rasa refuses with Rasa's very error, and builds its validator once; the SQL
 tracker store keeps its SQLite connection open and still commits every save; calls to the
-action server share one session."""
+action server share one session; the graph runs node by node with dask's results."""
 
 from __future__ import annotations
 
@@ -79,12 +79,14 @@ def test_importing_the_rest_channel_applies_them() -> None:
         "print(EndpointConfig.session.__module__)\n"
         "from rasa.nlu.classifiers.logistic_regression_classifier import "
         "LogisticRegressionClassifier as C\n"
-        "print(C.load.__func__.__module__)"
+        "print(C.load.__func__.__module__)\n"
+        "from rasa.engine.runner.dask import DaskGraphRunner\n"
+        "print(DaskGraphRunner.run.__module__)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert out.stdout.split() == ["bot.rasa_speedups"] * 4
+    assert out.stdout.split() == ["bot.rasa_speedups"] * 5
 
 
 def test_the_kept_functions_are_rasas_own() -> None:
@@ -95,6 +97,7 @@ def test_the_kept_functions_are_rasas_own() -> None:
     assert rasa_speedups.rasa_create_engine_kwargs.__module__ == "rasa.core.tracker_store"
     assert rasa_speedups.rasa_endpoint_session.__qualname__ == "EndpointConfig.session"
     assert rasa_speedups.rasa_load_classifier.__qualname__ == "LogisticRegressionClassifier.load"
+    assert rasa_speedups.rasa_run_graph.__qualname__ == "DaskGraphRunner.run"
 
 
 @pytest.mark.parametrize("result", VALID)
@@ -169,11 +172,10 @@ async def test_the_tracker_store_reuses_one_connection(tmp_path: Path) -> None:
 
 
 @pytest.mark.asyncio
-async def test_calls_to_the_action_server_share_a_session_not_a_connection() -> None:
+async def test_calls_to_the_action_server_share_a_session_and_a_connection() -> None:
     """Rasa's ``EndpointConfig.request``, as a custom action calls it: every answer comes
-    back, with Rasa's headers and authentication, through one session but each over a
-    connection of its own (a kept-alive one the server may be closing could fail a call);
-    a session someone closed is replaced."""
+    back, with Rasa's headers and authentication and the JSON as sent, through one session
+    and one kept-alive connection; a session someone closed is replaced."""
     peers: set[tuple[str, int]] = set()
     seen: list[tuple[str | None, str | None]] = []
 
@@ -181,6 +183,9 @@ async def test_calls_to_the_action_server_share_a_session_not_a_connection() -> 
         peers.add(request.transport.get_extra_info("peername"))
         seen.append((request.headers.get("Authorization"), request.headers.get("X-Bot")))
         return web.json_response({"events": [], "echo": (await request.json())["n"]})
+
+    text = 'whānau "ngā" \\ / \u2028 🙂'
+    sent = {"n": {"text": text, "confidence": 0.1 + 0.2, "none": None, "list": [1, 2.5e-08]}}
 
     app = web.Application()
     app.router.add_post("/webhook", webhook)
@@ -197,7 +202,8 @@ async def test_calls_to_the_action_server_share_a_session_not_a_connection() -> 
         )
         answers = [(await endpoint.request(json={"n": n}))["echo"] for n in range(5)]
         assert answers == list(range(5))
-        assert len(peers) == 5
+        assert (await endpoint.request(json=sent))["echo"] == sent["n"]
+        assert len(peers) == 1
         sessions = set()
         for _ in range(2):
             async with endpoint.session() as session:
@@ -207,11 +213,35 @@ async def test_calls_to_the_action_server_share_a_session_not_a_connection() -> 
         async with endpoint.session() as session:
             await session.close()
         assert (await endpoint.request(json={"n": 9}))["echo"] == 9
-        assert len(peers) == 6
+        assert len(peers) == 2
         async with endpoint.session() as session:
             await session.close()
     finally:
         await runner.cleanup()
+
+
+def test_the_action_server_keeps_an_idle_connection_longer_than_rasa(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rasa lets go of an idle connection first, so it never writes on one being closed."""
+    import rasa_sdk.endpoint
+    from sanic.config import Config
+
+    from bot import action_server
+    from bot.handoff import forgetting, outbox
+
+    kept: list[float] = []
+    # Set here so that the test's end puts back what was there before main() changed it.
+    monkeypatch.setenv("SANIC_KEEP_ALIVE_TIMEOUT", "5")
+    monkeypatch.setenv("SANIC_HOST", "127.0.0.1")
+    monkeypatch.setattr(outbox, "keep_retrying", lambda stop: None)
+    monkeypatch.setattr(forgetting, "keep_retrying", lambda stop: None)
+    monkeypatch.setattr(
+        rasa_sdk.endpoint, "run", lambda *a, **k: kept.append(Config().KEEP_ALIVE_TIMEOUT)
+    )
+    action_server.main(port=0)
+    assert kept == [rasa_speedups.ACTION_SERVER_KEEPALIVE_S]
+    assert kept[0] >= 60 + rasa_speedups.KEEPALIVE_S
 
 
 def test_the_classifier_s_weights_load_column_by_column_with_the_same_probabilities(
@@ -238,3 +268,90 @@ def test_an_untrained_classifier_loads_as_rasa_leaves_it(monkeypatch: pytest.Mon
     monkeypatch.setattr(rasa_speedups, "rasa_load_classifier", lambda cls, *a, **k: component)
     assert LogisticRegressionClassifier.load({}, None, None, None) is component
     assert not hasattr(component.clf, "coef_")
+
+
+def _node(needs: dict[str, str]) -> Any:
+    return SimpleNamespace(needs=needs)
+
+
+def test_the_run_order_puts_each_node_after_what_it_needs() -> None:
+    schema = SimpleNamespace(
+        nodes={
+            "tokens": _node({"messages": "__message__"}),
+            "features": _node({"messages": "tokens"}),
+            "intent": _node({"messages": "features", "more": "tokens"}),
+            "unused": _node({"messages": "tokens"}),
+        }
+    )
+    order = rasa_speedups.run_order(schema, ("intent",))  # type: ignore[arg-type]
+    assert order == (
+        ("tokens", ("__message__",)),
+        ("features", ("tokens",)),
+        ("intent", ("features", "tokens")),
+    )
+
+
+def test_an_input_named_like_a_node_is_refused_as_rasa_refuses_it(agent: Any) -> None:
+    from rasa.engine.exceptions import GraphRunError
+
+    runner = agent.processor.graph_runner
+    target = agent.processor.model_metadata.nlu_target
+    node = next(iter(runner._graph_schema.nodes))
+    for run in (rasa_speedups.rasa_run_graph, rasa_speedups.run_graph):
+        with pytest.raises(GraphRunError, match="clashes with a node name"):
+            run(runner, inputs={"__message__": node}, targets=[target])
+
+
+TEXTS = (
+    "kia ora",
+    "i need help with housing in greymouth",
+    "my boy is getting into gangs in westport",
+    "whats their number",
+    "what does whaanau mean",
+    "i want to kill myself",
+    "2",
+)
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_the_graph_parses_as_dask_runs_it(agent: Any, text: str) -> None:
+    """The NLU pipeline run node by node gives exactly what Rasa's dask run gives."""
+    from rasa.core.channels import UserMessage
+    from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
+
+    runner = agent.processor.graph_runner
+    target = agent.processor.model_metadata.nlu_target
+    parsed = []
+    for run in (rasa_speedups.rasa_run_graph, rasa_speedups.run_graph):
+        inputs = {PLACEHOLDER_MESSAGE: [UserMessage(text)], PLACEHOLDER_TRACKER: None}
+        result = run(runner, inputs, [target])
+        parsed.append(result[target][0].as_dict(only_output_properties=True))
+    assert parsed[0] == parsed[1]
+    assert parsed[1]["intent"]["name"]
+
+
+@pytest.mark.asyncio
+async def test_the_graph_predicts_as_dask_runs_it(agent: Any) -> None:
+    """Every action prediction over a conversation is the same, with the same confidences."""
+    from rasa.core.channels import UserMessage
+    from rasa.engine.constants import PLACEHOLDER_TRACKER
+
+    runner = agent.processor.graph_runner
+    target = agent.processor.model_metadata.core_target
+    tracker = await agent.processor.fetch_tracker_with_initial_session("graph-runner")
+    predicted = 0
+    for text in TEXTS[:5]:
+        await agent.processor._handle_message_with_tracker(UserMessage(text), tracker)
+        for _ in range(3):
+            inputs = {PLACEHOLDER_TRACKER: tracker}
+            ours = rasa_speedups.run_graph(runner, inputs, [target])[target]
+            theirs = rasa_speedups.rasa_run_graph(runner, inputs, [target])
+            assert ours.probabilities == theirs[target].probabilities
+            assert ours.policy_name == theirs[target].policy_name
+            assert ours.events == theirs[target].events
+            predicted += 1
+            action = agent.domain.action_names_or_texts[int(np.argmax(ours.probabilities))]
+            tracker.update(ActionExecuted(action))
+            if action == "action_listen":
+                break
+    assert predicted >= len(TEXTS[:5])

@@ -28,7 +28,7 @@ from sanic import Sanic
 from sanic.exceptions import SanicException
 
 from bot.dialogue import NAVIGATOR_LIVE_SLOT
-from bot.safety.detector import patterns
+from bot.safety.detector import crisis_in
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def guarded(
         if not guard.sent and not await navigator_is_live(message.sender_id or ""):
             log.warning("%s: a turn produced no reply (conversation %s)", LOG_MARKER, guard.ref)
             await guard.send_text_message(message.sender_id, SAFE_REPLY)
-        elif patterns().detect(message.text or "") and not guard.carried(EMERGENCY_NUMBER):
+        elif crisis_in(message.text or "") and not guard.carried(EMERGENCY_NUMBER):
             log.warning("%s: a crisis went unanswered (conversation %s)", LOG_MARKER, guard.ref)
             await guard.inner.send_text_message(message.sender_id, SAFE_REPLY)
 

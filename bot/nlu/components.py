@@ -28,7 +28,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.reo import fold
-from bot.safety.detector import CRISIS_PREFIX, patterns
+from bot.safety.detector import CRISIS_PREFIX, crisis_in, patterns
 
 ORDINAL_PREFIXES = ("number", "no.", "#", "option")
 
@@ -166,7 +166,7 @@ class CrisisDetector(_Stateless):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
-            category = patterns().detect(text)
+            category = crisis_in(text)
             if category is None and not patterns().in_safe_context(text):
                 category = self._model_crisis(message)
             if category is not None:
