@@ -52,11 +52,13 @@ def base_env() -> dict[str, str]:
     }
 
 
-def rasa_run_args(model: Path, port: int, *extra: str) -> list[str]:
+def rasa_run_args(model: Path, port: int, *extra: str, cli: str = "bot.rasa_cli") -> list[str]:
+    """``rasa run`` with ``model`` on ``port``: Āwhina's as the Procfile starts it, or
+    with ``cli="rasa"`` as Rasa's own command starts the stock bot."""
     return [
         sys.executable,
         "-m",
-        "rasa",
+        cli,
         "run",
         "--model",
         str(model),
@@ -182,7 +184,7 @@ def start_stock(project: Path, workdir: Path) -> Bot:
     began = time.monotonic()
     rasa = Server(
         "stock Rasa server",
-        rasa_run_args(project / "models" / "stock.tar.gz", port),
+        rasa_run_args(project / "models" / "stock.tar.gz", port, cli="rasa"),
         project,
         base_env(),
         workdir / "stock.log",

@@ -124,7 +124,7 @@ def test_the_procfile_is_read_as_honcho_reads_it():
         ("inbox", "http://127.0.0.1:8001", "http://127.0.0.1:8001/health"),
         ("escalator", None, None),  # a worker: no port, no health check
     ]
-    assert processes[0].command.startswith(".venv/bin/python -m rasa run --model")
+    assert processes[0].command.startswith(".venv/bin/python -m bot.rasa_cli run --model")
 
 
 def test_comments_and_a_process_without_a_port(tmp_path):

@@ -124,7 +124,7 @@ def start_rasa(
     stack_env: dict[str, str], port: int, endpoints: Path, log: Path
 ) -> subprocess.Popen:
     """Rasa's server with the trained model, as the Procfile starts it."""
-    args = ["-m", "rasa", "run", "--model", str(MODEL), "--interface", "127.0.0.1"]
+    args = ["-m", "bot.rasa_cli", "run", "--model", str(MODEL), "--interface", "127.0.0.1"]
     args += ["--port", str(port), "--enable-api", "--auth-token", TOKEN]
     args += ["--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")]
     return start(args, stack_env, log)
