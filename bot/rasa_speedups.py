@@ -12,8 +12,10 @@ malformed response would otherwise corrupt the conversation. But Rasa does it
 with ``jsonschema.validate``, which for every response first checks the schema
 itself against the JSON Schema meta-schema and then builds a new validator:
 under load, about half of the Rasa server's time. ``validate_action_result``
-builds the validator once per schema (keyed by the class's spec function) and
-only tests the response. A valid response passes exactly as before; an invalid
+builds the check once per schema (keyed by the class's spec function) and only
+tests the response, each event against the one kind of event its type names
+rather than all 23 in turn (``ResponseCheck``: the same verdict, another 6% of
+the server's time). A valid response passes exactly as before; an invalid
 one is handed to Rasa's own method, so it raises exactly the error Rasa raises
 (the same ``jsonschema.ValidationError``, best match first, with Rasa's hint
 appended), at the old price but only for a broken response.
@@ -69,6 +71,7 @@ results. Training keeps dask (this module is loaded by the server only).
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Callable
 from functools import cache
 from types import TracebackType
@@ -106,22 +109,61 @@ rasa_load_classifier = LogisticRegressionClassifier.load.__func__
 rasa_run_graph = DaskGraphRunner.run
 
 
-@cache
-def validator(spec: Callable[[], Schema]) -> Validator:
-    """The validator for the schema ``spec`` returns, built (and the schema checked) once.
+class ResponseCheck:
+    """Whether a response is valid against an action response schema, built once.
 
-    The same class ``jsonschema.validate`` picks (the schema's ``$schema``, else
-    the latest draft); an invalid schema raises ``SchemaError`` here, as it does there.
+    Rasa's schema lets each event be any one of 23 kinds (``oneOf``), each kind naming
+    its ``event`` type with ``const``, so a validator tries every kind on every event.
+    Where each kind names a type of its own, as in Rasa's schema, an event is valid
+    exactly when it passes the rest of the schema and the one kind its type names:
+    that is what is checked. A schema of any other shape is checked whole.
     """
-    schema = spec()
-    cls = validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
+
+    def __init__(self, schema: Schema) -> None:
+        cls = validator_for(schema)
+        cls.check_schema(schema)
+        self.whole = cls(schema)
+        self.outer: Validator | None = None
+        self.kinds: dict[str, Validator] = {}
+        items = schema.get("properties", {}).get("events", {}).get("items", {})
+        kinds = items.get("oneOf") or []
+        names = [kind.get("properties", {}).get("event", {}).get("const") for kind in kinds]
+        if (
+            kinds
+            and "event" in items.get("required", ())
+            and len(set(names) - {None}) == len(kinds)
+        ):
+            outer = copy.deepcopy(schema)
+            del outer["properties"]["events"]["items"]["oneOf"]
+            self.outer = cls(outer)
+            self.kinds = {name: cls(kind) for name, kind in zip(names, kinds, strict=True)}
+
+    def is_valid(self, result: Any) -> bool:
+        if self.outer is None:
+            return self.whole.is_valid(result)
+        if not self.outer.is_valid(result):
+            return False
+        # Valid so far: an object whose events, if any, are objects with a string type.
+        for event in result.get("events") or ():
+            kind = self.kinds.get(event["event"])
+            if kind is None or not kind.is_valid(event):
+                return False
+        return True
+
+
+@cache
+def response_check(spec: Callable[[], Schema]) -> ResponseCheck:
+    """The check for the schema ``spec`` returns, built (and the schema checked) once.
+
+    The same validator class ``jsonschema.validate`` picks (the schema's ``$schema``,
+    else the latest draft); an invalid schema raises ``SchemaError`` here, as it does there.
+    """
+    return ResponseCheck(spec())
 
 
 def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
     """True for a valid action server response; Rasa's own error for an invalid one."""
-    if validator(type(self).action_response_format_spec).is_valid(result):
+    if response_check(type(self).action_response_format_spec).is_valid(result):
         return True
     return rasa_validate_action_result(self, result)
 

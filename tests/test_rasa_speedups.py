@@ -128,7 +128,7 @@ def test_the_validator_is_built_once(action: RemoteAction, monkeypatch: pytest.M
         built.append(schema)
         return real_validator_for(schema)
 
-    rasa_speedups.validator.cache_clear()
+    rasa_speedups.response_check.cache_clear()
     monkeypatch.setattr(rasa_speedups, "validator_for", counting_validator_for)
     try:
         for _ in range(3):
@@ -137,7 +137,7 @@ def test_the_validator_is_built_once(action: RemoteAction, monkeypatch: pytest.M
         assert len(built) == 1
         assert built[0] == RemoteAction.action_response_format_spec()
     finally:
-        rasa_speedups.validator.cache_clear()
+        rasa_speedups.response_check.cache_clear()
 
 
 def test_an_sqlite_file_gets_a_pool_and_nothing_else_changes() -> None:
@@ -355,3 +355,37 @@ async def test_the_graph_predicts_as_dask_runs_it(agent: Any) -> None:
             if action == "action_listen":
                 break
     assert predicted >= len(TEXTS[:5])
+
+
+def _events_to_check() -> list[Any]:
+    """Each kind of event bare, with a wrong type in each of its properties, and with a
+    property of another kind; plus events that name no kind or are no object."""
+    spec = RemoteAction.action_response_format_spec()
+    events: list[Any] = [{}, {"event": 3}, {"event": "no_such_event"}, "slot", None]
+    for kind in spec["properties"]["events"]["items"]["oneOf"]:
+        name = kind["properties"]["event"]["const"]
+        events += [{"event": name}, {"event": name, "timestamp": "noon"}]
+        for prop in kind["properties"]:
+            if prop != "event":
+                events += [{"event": name, prop: {"not": "this"}}, {"event": name, prop: 7}]
+    return events + [e for result in VALID for e in result.get("events", [])]
+
+
+def test_each_event_is_judged_as_the_whole_schema_judges_it() -> None:
+    spec = RemoteAction.action_response_format_spec()
+    check = rasa_speedups.ResponseCheck(spec)
+    assert check.outer is not None and len(check.kinds) == 23
+    verdicts = []
+    for one in _events_to_check():
+        for result in ({"events": [one]}, {"events": [VALID[2]["events"][0], one]}):
+            verdict = check.is_valid(result)
+            assert verdict == check.whole.is_valid(result), result
+            verdicts.append(verdict)
+    assert True in verdicts and False in verdicts
+
+
+def test_a_schema_of_another_shape_is_checked_whole() -> None:
+    schema = {"type": "object", "properties": {"events": {"type": "array"}}}
+    check = rasa_speedups.ResponseCheck(schema)
+    assert check.outer is None
+    assert check.is_valid({"events": [1]}) and not check.is_valid({"events": 1})
