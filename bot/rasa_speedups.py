@@ -56,6 +56,12 @@ it (about 6 MB) for every message before multiplying by the message's few
 hundred n-grams: a tenth of the Rasa server's time. ``load_classifier`` stores
 the same numbers column by column once at load, so the transpose is used as it
 is: the same products summed in the same order, so the same probabilities.
+Before scoring, Rasa's ``_create_X`` joins the message's features through
+``Message.get_sparse_features``, which copies the first featurizer's features and
+joins every featurizer's token features as well as its sentence features, one
+pair at a time, to use only the sentence ones: ``features_matrix`` joins the
+sentence features alone, in one step, into the same matrix (same shape, type
+and values), a twentieth of the server's time less.
 
 **The graph runner.** Rasa runs the NLU pipeline and the policies as a graph,
 and ``DaskGraphRunner.run`` hands each run to dask: for every parse and every
@@ -88,7 +94,10 @@ from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
+from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
+from scipy import sparse
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import QueuePool
 
@@ -107,6 +116,7 @@ rasa_create_engine_kwargs = tracker_store.create_engine_kwargs
 rasa_endpoint_session = EndpointConfig.session
 rasa_load_classifier = LogisticRegressionClassifier.load.__func__
 rasa_run_graph = DaskGraphRunner.run
+rasa_create_x = LogisticRegressionClassifier._create_X
 
 
 class ResponseCheck:
@@ -219,6 +229,24 @@ def endpoint_session(self: EndpointConfig) -> KeptSession:
     return kept
 
 
+def features_matrix(self: LogisticRegressionClassifier, messages: list[Message]) -> Any:
+    """Rasa's ``_create_X``: each message's sentence features side by side (sparse
+    features in the order the featurizers added them, then dense), one row each."""
+    rows = []
+    for message in messages:
+        sentence = [
+            f.features
+            for f in message.features
+            if f.attribute == TEXT and f.is_sparse() and f.type == FEATURE_TYPE_SENTENCE
+        ]
+        dense = message.get_dense_features(attribute=TEXT)[1]
+        # As Rasa's: the sparse ones joined, then a dense part (empty if none).
+        sparse_part = sparse.hstack(sentence) if sentence else []
+        dense_part = dense.features if dense else []
+        rows.append(sparse.hstack([sparse.csr_matrix(sparse_part), sparse.csr_matrix(dense_part)]))
+    return sparse.vstack(rows)
+
+
 def load_classifier(
     cls: type[LogisticRegressionClassifier], *args: Any, **kwargs: Any
 ) -> LogisticRegressionClassifier:
@@ -284,5 +312,6 @@ def run_graph(
 RemoteAction._validate_action_result = validate_action_result
 DaskGraphRunner.run = run_graph
 LogisticRegressionClassifier.load = classmethod(load_classifier)
+LogisticRegressionClassifier._create_X = features_matrix
 tracker_store.create_engine_kwargs = create_engine_kwargs
 EndpointConfig.session = endpoint_session

@@ -389,3 +389,44 @@ def test_a_schema_of_another_shape_is_checked_whole() -> None:
     check = rasa_speedups.ResponseCheck(schema)
     assert check.outer is None
     assert check.is_valid({"events": [1]}) and not check.is_valid({"events": 1})
+
+
+def _message(*features: tuple[str, str, Any]) -> Any:
+    from rasa.shared.nlu.training_data.features import Features
+    from rasa.shared.nlu.training_data.message import Message
+
+    message = Message(data={"text": "kia ora"})
+    for kind, attribute, matrix in features:
+        message.add_features(
+            Features(matrix, kind, attribute, f"featurizer{len(message.features)}")
+        )
+    return message
+
+
+def test_the_classifier_s_features_are_the_matrix_rasa_makes() -> None:
+    """Sentence features from three featurizers (and token features, which are not used),
+    with a dense one and without: the same matrix as Rasa's, in shape, type and values."""
+    rng = np.random.default_rng(7)
+
+    def sparse_row(width: int, dtype: Any) -> Any:
+        return sparse.random(1, width, density=0.3, random_state=rng, dtype=dtype).tocoo()
+
+    plain = _message(
+        ("sequence", "text", sparse_row(5, np.float64)),
+        ("sentence", "text", sparse_row(4, np.int64)),
+        ("sentence", "intent", sparse_row(3, np.float64)),
+        ("sentence", "text", sparse_row(6, np.float32).tocsr()),
+        ("sentence", "text", sparse_row(2, np.float64)),
+    )
+    dense = _message(
+        ("sentence", "text", sparse_row(4, np.float64)),
+        ("sentence", "text", rng.random((1, 3))),
+    )
+    bare = _message(("sentence", "text", rng.random((1, 7))))
+    classifier = SimpleNamespace()
+    for messages in ([plain], [dense], [plain, plain], [bare]):
+        ours = rasa_speedups.features_matrix(classifier, messages)  # type: ignore[arg-type]
+        rasas = rasa_speedups.rasa_create_x(classifier, messages)  # type: ignore[arg-type]
+        assert (type(ours), ours.shape, ours.dtype) == (type(rasas), rasas.shape, rasas.dtype)
+        assert (ours.toarray() == rasas.toarray()).all()
+    assert rasa_speedups.features_matrix(classifier, [plain]).shape == (1, 12)  # type: ignore[arg-type]
