@@ -1,4 +1,4 @@
-"""Five costs Rasa 3.6 pays on every message, paid once instead (issue 11).
+"""Six costs Rasa 3.6 pays on every message, paid once instead (issue 11).
 
 Importing this module patches Rasa; Rasa imports it at start-up through
 ``bot.channels.rest`` (every channel configuration of ours loads it). Rasa
@@ -72,14 +72,21 @@ and runs it through dask's scheduler, about a tenth of the Rasa server's time
 each after what it needs) and then calls the same nodes with the same inputs,
 one after the other, as dask's synchronous scheduler does, and returns the same
 results. Training keeps dask (this module is loaded by the server only).
+
+**The rules.** ``RulePolicy`` keeps each rule as its states in JSON and, to find
+the rules that match a conversation, parses every rule's JSON again for every
+turn it compares, for every prediction: some hundreds of ``json.loads`` per
+action predicted. ``rule_states`` parses each rule once. Rasa's callers only read
+the states they get (the tests check the same predictions either way).
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import json
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from types import TracebackType
 from typing import Any
 
@@ -90,6 +97,7 @@ from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from rasa.core import tracker_store
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
@@ -117,6 +125,7 @@ rasa_endpoint_session = EndpointConfig.session
 rasa_load_classifier = LogisticRegressionClassifier.load.__func__
 rasa_run_graph = DaskGraphRunner.run
 rasa_create_x = LogisticRegressionClassifier._create_X
+rasa_rule_states = RulePolicy._rule_key_to_state
 
 
 class ResponseCheck:
@@ -247,6 +256,12 @@ def features_matrix(self: LogisticRegressionClassifier, messages: list[Message])
     return sparse.vstack(rows)
 
 
+@lru_cache(maxsize=4096)
+def rule_states(rule_key: str) -> list[dict[str, Any]]:
+    """``RulePolicy._rule_key_to_state``: a rule's states, parsed from its JSON once."""
+    return json.loads(rule_key)
+
+
 def load_classifier(
     cls: type[LogisticRegressionClassifier], *args: Any, **kwargs: Any
 ) -> LogisticRegressionClassifier:
@@ -313,5 +328,6 @@ RemoteAction._validate_action_result = validate_action_result
 DaskGraphRunner.run = run_graph
 LogisticRegressionClassifier.load = classmethod(load_classifier)
 LogisticRegressionClassifier._create_X = features_matrix
+RulePolicy._rule_key_to_state = staticmethod(rule_states)
 tracker_store.create_engine_kwargs = create_engine_kwargs
 EndpointConfig.session = endpoint_session

@@ -81,12 +81,14 @@ def test_importing_the_rest_channel_applies_them() -> None:
         "LogisticRegressionClassifier as C\n"
         "print(C.load.__func__.__module__)\n"
         "from rasa.engine.runner.dask import DaskGraphRunner\n"
-        "print(DaskGraphRunner.run.__module__)"
+        "print(DaskGraphRunner.run.__module__)\n"
+        "from rasa.core.policies.rule_policy import RulePolicy\n"
+        "print(RulePolicy._rule_key_to_state.__module__)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert out.stdout.split() == ["bot.rasa_speedups"] * 5
+    assert out.stdout.split() == ["bot.rasa_speedups"] * 6
 
 
 def test_the_kept_functions_are_rasas_own() -> None:
@@ -331,9 +333,11 @@ def test_the_graph_parses_as_dask_runs_it(agent: Any, text: str) -> None:
 
 
 @pytest.mark.asyncio
-async def test_the_graph_predicts_as_dask_runs_it(agent: Any) -> None:
-    """Every action prediction over a conversation is the same, with the same confidences."""
+async def test_the_graph_predicts_as_rasa_does(agent: Any) -> None:
+    """Every action prediction over a conversation is the same, with the same confidences,
+    as with Rasa's dask run and Rasa's parsing of the rules."""
     from rasa.core.channels import UserMessage
+    from rasa.core.policies.rule_policy import RulePolicy
     from rasa.engine.constants import PLACEHOLDER_TRACKER
 
     runner = agent.processor.graph_runner
@@ -345,16 +349,29 @@ async def test_the_graph_predicts_as_dask_runs_it(agent: Any) -> None:
         for _ in range(3):
             inputs = {PLACEHOLDER_TRACKER: tracker}
             ours = rasa_speedups.run_graph(runner, inputs, [target])[target]
-            theirs = rasa_speedups.rasa_run_graph(runner, inputs, [target])
-            assert ours.probabilities == theirs[target].probabilities
-            assert ours.policy_name == theirs[target].policy_name
-            assert ours.events == theirs[target].events
+            with pytest.MonkeyPatch.context() as rasas:
+                rasa_rule_states = staticmethod(rasa_speedups.rasa_rule_states)
+                rasas.setattr(RulePolicy, "_rule_key_to_state", rasa_rule_states)
+                theirs = rasa_speedups.rasa_run_graph(runner, inputs, [target])[target]
+            assert ours.probabilities == theirs.probabilities
+            assert ours.policy_name == theirs.policy_name
+            assert ours.events == theirs.events
             predicted += 1
             action = agent.domain.action_names_or_texts[int(np.argmax(ours.probabilities))]
             tracker.update(ActionExecuted(action))
             if action == "action_listen":
                 break
     assert predicted >= len(TEXTS[:5])
+    assert rasa_speedups.rule_states.cache_info().hits > 0
+
+
+def test_a_rule_s_states_are_parsed_once() -> None:
+    key = '[{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "greet"}}]'
+    rasa_speedups.rule_states.cache_clear()
+    first = rasa_speedups.rule_states(key)
+    assert first == rasa_speedups.rasa_rule_states(key)
+    assert rasa_speedups.rule_states(key) is first
+    assert rasa_speedups.rule_states.cache_info().misses == 1
 
 
 def _events_to_check() -> list[Any]:
