@@ -1,4 +1,4 @@
-"""Six costs Rasa 3.6 pays on every message, paid once instead (issue 11).
+"""Seven costs Rasa 3.6 pays on every message, paid once instead (issue 11).
 
 Importing this module patches Rasa; Rasa imports it at start-up through
 ``bot.channels.rest`` (every channel configuration of ours loads it). Rasa
@@ -78,6 +78,17 @@ the rules that match a conversation, parses every rule's JSON again for every
 turn it compares, for every prediction: some hundreds of ``json.loads`` per
 action predicted. ``rule_states`` parses each rule once. Rasa's callers only read
 the states they get (the tests check the same predictions either way).
+
+**A conversation's states.** To predict an action the policies turn the whole
+conversation into its dialogue states (``Domain.states_for_tracker_history``),
+replaying every event from the start: RulePolicy asks twice per prediction with
+the same arguments, and the three asks were an eighth of the server's time.
+``states_for_tracker_history`` keeps the last few answers with the objects they
+were worked out from (the domain, the tracker, its events and the latest event,
+held so that no other object can take their place, and the arguments) and gives
+a repeated ask a
+copy of the same states. Callers change the states they get (the latest turn's
+text or intent is removed), so every caller gets its own copy.
 """
 
 from __future__ import annotations
@@ -85,6 +96,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import cache, lru_cache
 from types import TracebackType
@@ -102,6 +114,8 @@ from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.core.domain import Domain, State
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
@@ -126,6 +140,7 @@ rasa_load_classifier = LogisticRegressionClassifier.load.__func__
 rasa_run_graph = DaskGraphRunner.run
 rasa_create_x = LogisticRegressionClassifier._create_X
 rasa_rule_states = RulePolicy._rule_key_to_state
+rasa_states_for_tracker_history = Domain.states_for_tracker_history
 
 
 class ResponseCheck:
@@ -262,6 +277,45 @@ def rule_states(rule_key: str) -> list[dict[str, Any]]:
     return json.loads(rule_key)
 
 
+# The last few answers of states_for_tracker_history: what each was worked out from
+# (held, so that no other object takes its id while it is kept) and the states.
+RECENT_STATES = 4
+_recent_states: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], list[State]]] = OrderedDict()
+
+
+def _own_copy(states: list[State]) -> list[State]:
+    """States a caller may change: each state and sub-state a new dict (values are
+    strings, numbers and tuples)."""
+    return [{kind: dict(sub) for kind, sub in state.items()} for state in states]
+
+
+def states_for_tracker_history(
+    self: Domain,
+    tracker: DialogueStateTracker,
+    omit_unset_slots: bool = False,
+    ignore_rule_only_turns: bool = False,
+    rule_only_data: dict[str, Any] | None = None,
+) -> list[State]:
+    """Rasa's states of ``tracker``'s history, worked out once for the same conversation."""
+    events = tracker.events
+    latest = events[-1] if events else None
+    held = (self, tracker, events, latest)
+    # RulePolicy makes its rule-only slots and loops anew for each ask: keyed by content.
+    rule_only = json.dumps(rule_only_data, sort_keys=True)
+    key = (*map(id, held), len(events), omit_unset_slots, ignore_rule_only_turns, rule_only)
+    kept = _recent_states.get(key)
+    if kept is None:
+        states = rasa_states_for_tracker_history(
+            self, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data
+        )
+        kept = _recent_states[key] = (held, _own_copy(states))
+        while len(_recent_states) > RECENT_STATES:
+            _recent_states.popitem(last=False)
+    else:
+        _recent_states.move_to_end(key)
+    return _own_copy(kept[1])
+
+
 def load_classifier(
     cls: type[LogisticRegressionClassifier], *args: Any, **kwargs: Any
 ) -> LogisticRegressionClassifier:
@@ -329,5 +383,6 @@ DaskGraphRunner.run = run_graph
 LogisticRegressionClassifier.load = classmethod(load_classifier)
 LogisticRegressionClassifier._create_X = features_matrix
 RulePolicy._rule_key_to_state = staticmethod(rule_states)
+Domain.states_for_tracker_history = states_for_tracker_history
 tracker_store.create_engine_kwargs = create_engine_kwargs
 EndpointConfig.session = endpoint_session

@@ -335,7 +335,7 @@ def test_the_graph_parses_as_dask_runs_it(agent: Any, text: str) -> None:
 @pytest.mark.asyncio
 async def test_the_graph_predicts_as_rasa_does(agent: Any) -> None:
     """Every action prediction over a conversation is the same, with the same confidences,
-    as with Rasa's dask run and Rasa's parsing of the rules."""
+    as with Rasa's dask run, Rasa's parsing of the rules and Rasa's states."""
     from rasa.core.channels import UserMessage
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.engine.constants import PLACEHOLDER_TRACKER
@@ -352,6 +352,11 @@ async def test_the_graph_predicts_as_rasa_does(agent: Any) -> None:
             with pytest.MonkeyPatch.context() as rasas:
                 rasa_rule_states = staticmethod(rasa_speedups.rasa_rule_states)
                 rasas.setattr(RulePolicy, "_rule_key_to_state", rasa_rule_states)
+                rasas.setattr(
+                    Domain,
+                    "states_for_tracker_history",
+                    rasa_speedups.rasa_states_for_tracker_history,
+                )
                 theirs = rasa_speedups.rasa_run_graph(runner, inputs, [target])[target]
             assert ours.probabilities == theirs.probabilities
             assert ours.policy_name == theirs.policy_name
@@ -447,3 +452,39 @@ def test_the_classifier_s_features_are_the_matrix_rasa_makes() -> None:
         assert (type(ours), ours.shape, ours.dtype) == (type(rasas), rasas.shape, rasas.dtype)
         assert (ours.toarray() == rasas.toarray()).all()
     assert rasa_speedups.features_matrix(classifier, [plain]).shape == (1, 12)  # type: ignore[arg-type]
+
+
+def test_a_conversation_s_states_are_worked_out_once_and_each_caller_gets_a_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.from_yaml(
+        "intents: [greet, bye]\nslots:\n  place:\n    type: text\n    mappings: []\n"
+        "responses:\n  utter_hi:\n  - text: hi\n"
+    )
+    worked_out: list[int] = []
+    real = rasa_speedups.rasa_states_for_tracker_history
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        worked_out.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rasa_speedups, "rasa_states_for_tracker_history", counting)
+    tracker = DialogueStateTracker.from_events(
+        "s", [ActionExecuted("action_listen"), UserUttered("hi", {"name": "greet"})], domain.slots
+    )
+    rule_only = {"rule_only_slots": ["place"], "rule_only_loops": []}
+    first = domain.states_for_tracker_history(tracker, rule_only_data=rule_only)
+    expected = real(domain, tracker, rule_only_data=rule_only)
+    assert first == expected
+    first[-1]["user"].pop("intent")  # as Rasa's featurizer does to the latest state
+    # RulePolicy passes the same slots and loops in a new dict each time.
+    second = domain.states_for_tracker_history(tracker, rule_only_data=dict(rule_only))
+    assert second == expected and len(worked_out) == 1
+    domain.states_for_tracker_history(tracker, ignore_rule_only_turns=True)
+    assert len(worked_out) == 2  # other arguments: worked out again
+    tracker.update(ActionExecuted("utter_hi"))
+    third = domain.states_for_tracker_history(tracker, rule_only_data=rule_only)
+    assert len(worked_out) == 3 and third == real(domain, tracker, rule_only_data=rule_only)
+    assert len(third) == len(expected) + 1
