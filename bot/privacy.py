@@ -170,6 +170,12 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cache = TrackerCache(int(cache_size))
+        # _stored's query, asked twice a turn, as text: building and looking up the same
+        # Core select every time cost more than running it.
+        quote = self.engine.dialect.identifier_preparer.quote
+        self._stored_query = sa.text(
+            f"SELECT count(id), max(id) FROM {quote(self.table.name)} WHERE sender_id = :sender_id"
+        )
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _tracker_pragmas)
             self.engine.dispose()  # the connection that created the table lacks them
@@ -180,11 +186,7 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
 
     def _stored(self, conn: sa.engine.Connection, sender_id: str) -> Stored:
         """How many events the database holds for ``sender_id``, and the latest one's id."""
-        count, last = conn.execute(
-            sa.select(sa.func.count(self.table.c.id), sa.func.max(self.table.c.id)).where(
-                self.table.c.sender_id == sender_id
-            )
-        ).one()
+        count, last = conn.execute(self._stored_query, {"sender_id": sender_id}).one()
         return Stored(count, last)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
