@@ -77,7 +77,11 @@ run: train db .env ## set up, train if needed, start everything; prints where to
 #   records which do as the unit group runs), again at 10:00 on a Tuesday.
 # scripts/timed-groups prints how long each group took.
 TUESDAY_MORNING := 2026-12-01T10:00:00+13:00
-PYTEST := $(PY) -m pytest
+# The tests keep Python's compiled modules (__pycache__, git-ignored), unlike the rest of
+# make: pytest rewrites each test module's asserts, and with no cache to keep it in, every
+# xdist worker and every subprocess a test starts compiled the tests and bot/ again (about
+# 5 s of each one's start).
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest
 WORKERS ?= auto
 PARALLEL := -n $(WORKERS) --dist loadgroup
 UNIT := $(PYTEST) $(PARALLEL) --ignore=tests/browser -m 'not e2e'

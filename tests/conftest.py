@@ -4,8 +4,10 @@ and the one real stack the e2e and browser tests share."""
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import os
+import random
 import re
 import shutil
 import socket
@@ -88,6 +90,15 @@ def _watched(frozen: Callable[[], object]) -> Callable[[], object]:
     return watched
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Moves what importing and collecting made (Rasa, TensorFlow and spaCy: millions of
+    objects) out of the garbage collector's sight: the collector no longer walks them
+    again and again as the tests run, nor five times over when the session ends (pytest's
+    last check for unraisable exceptions, about 10 s per xdist worker). What the tests
+    make is collected as before."""
+    gc.freeze()
+
+
 def pytest_runtest_logstart() -> None:
     _clock_read[0] = False
     _figures_from[0] = len(FIGURES)
@@ -168,6 +179,8 @@ class Templates:
         self.ours = f"{self.pg_url.database if self.pg_url else ''}_{_host_tag()}_"
         self.prefix = f"{self.ours}{worker}_{os.getpid()}"
         self.files: dict[str, Path] = {}
+        # templates whose build read the clock: each test given one has read it too
+        self.read_clock: set[str] = set()
         # database name: its schema as built (see _schema) and the SQL that restores it
         self.restores: dict[str, tuple[Schema, str]] = {}
 
@@ -177,11 +190,28 @@ class Templates:
             template = self.workdir / f"{name}.db"
             url = f"sqlite:///{template}"
             command.upgrade(alembic_config(url), "head")
-            build(url)
+            self._watching(name, build, url)
             get_engine(url).dispose()
             self.files[name] = template
+        self._reads(name)
         shutil.copyfile(self.files[name], path)
         return f"sqlite:///{path}"
+
+    def _watching(self, name: str, build: Build, url: str) -> None:
+        """``build(url)``, noting whether it read the clock: a template is built during
+        the first test that asks for it, and every test given it depends on that read
+        (the clock lane must run them all, not only the first)."""
+        before, _clock_read[0] = _clock_read[0], False
+        try:
+            build(url)
+        finally:
+            if _clock_read[0]:
+                self.read_clock.add(name)
+            _clock_read[0] = before or _clock_read[0]
+
+    def _reads(self, name: str) -> None:
+        if name in self.read_clock:
+            _clock_read[0] = True
 
     def postgres(self, name: str, build: Build) -> str:
         """This process's database for template ``name``, as the template left it."""
@@ -191,14 +221,15 @@ class Templates:
             if not self.restores:
                 self.drop_orphans()
             self._server(f'CREATE DATABASE "{database}"')
-            self.restores[database] = self._build(url, build)
+            self.restores[database] = self._build(name, url, build)
         built, restore = self.restores[database]
         with get_engine(url).begin() as connection:
             unmoved = self._schema(connection) == built
             if unmoved:
                 connection.exec_driver_sql(restore)
         if not unmoved:
-            self.restores[database] = self._build(url, build)
+            self.restores[database] = self._build(name, url, build)
+        self._reads(name)
         return url
 
     def drop_orphans(self) -> None:
@@ -223,11 +254,11 @@ class Templates:
             version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
         return version, tables
 
-    def _build(self, url: str, build: Build) -> tuple[Schema, str]:
+    def _build(self, name: str, url: str, build: Build) -> tuple[Schema, str]:
         """Migrates and loads ``url`` afresh, copies its rows into the schema
         ``template`` and returns the SQL that puts them back."""
         _fresh(url)
-        build(url)
+        self._watching(name, build, url)
         ordered = [t.name for t in Base.metadata.sorted_tables]
         restore = []
         with get_engine(url).begin() as connection:
@@ -316,21 +347,41 @@ def copied(request: pytest.FixtureRequest, name: str, build: Build) -> Iterator[
     templates: Templates = request.getfixturevalue("templates")
     if request.param == "sqlite":
         url = templates.sqlite(name, build, request.getfixturevalue("tmp_path") / f"{name}.db")
-    elif not PG_URL:
-        if os.environ.get("CI"):
-            pytest.fail("DATABASE_URL_PG must be set in CI: .ci/run starts PostgreSQL")
-        pytest.skip("DATABASE_URL_PG not set (PostgreSQL tests run in CI)")
     else:
+        postgres_url()  # skips without PostgreSQL
         url = templates.postgres(name, build)
     yield url
     get_engine(url).dispose()
+
+
+def postgres_url() -> str:
+    """DATABASE_URL_PG; without it a PostgreSQL test is skipped, except in CI."""
+    if not PG_URL:
+        if os.environ.get("CI"):
+            pytest.fail("DATABASE_URL_PG must be set in CI: .ci/run starts PostgreSQL")
+        pytest.skip("DATABASE_URL_PG not set (PostgreSQL tests run in CI)")
+    return PG_URL
+
+
+def generated_directory(request: pytest.FixtureRequest, services: int, seed: int) -> Iterator[str]:
+    """For a module fixture parametrized ``sqlite`` and ``postgresql``: a scratch database
+    on that engine with ``services`` services generated as the benchmark generates them
+    (``bench.directory.build``), from random seed ``seed``. A test module's tests that use
+    it should share an xdist group: each worker running one of them builds its own."""
+    from bench.directory import build, scratch_database
+
+    base = postgres_url() if request.param == "postgresql" else None
+    with scratch_database(request.param, base) as url:
+        build(url, services, random.Random(seed))
+        yield url
 
 
 def _nothing(url: str) -> None:
     """Leaves a migrated template empty."""
 
 
-def _seed(url: str) -> None:
+def load_seed(url: str) -> None:
+    """Loads the real directory seed."""
     with session_scope(url) as session:
         seed.load(session)
 
@@ -344,7 +395,7 @@ def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.fixture(params=["sqlite", "postgres"])
 def seeded_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A migrated database with the real directory seed loaded, on each backend."""
-    yield from copied(request, "seeded", _seed)
+    yield from copied(request, "seeded", load_seed)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bench.directory import build, scratch_database
 from bot.config import NZ
 from bot.db import session_scope
 from bot.directory.models import Service
@@ -32,7 +31,7 @@ from bot.directory.query import (
     search,
 )
 from bot.directory.taxonomy import taxonomies
-from tests.conftest import PG_URL
+from tests.conftest import generated_directory
 
 SERVICES = 1_000
 SEARCHES = 400
@@ -168,11 +167,7 @@ def compare(url: str, searches: int, rng: random.Random) -> int:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def generated(request: pytest.FixtureRequest) -> Iterator[str]:
-    if request.param == "postgresql" and not PG_URL:
-        pytest.skip("DATABASE_URL_PG not set (PostgreSQL tests run in CI)")
-    with scratch_database(request.param, PG_URL) as url:
-        build(url, SERVICES, random.Random(5))
-        yield url
+    yield from generated_directory(request, SERVICES, seed=5)
 
 
 def test_search_ranks_a_generated_directory_as_the_rules_say(generated):

@@ -5,7 +5,6 @@ through the index, and no statement that reads every service."""
 from __future__ import annotations
 
 import asyncio
-import random
 import re
 import threading
 from collections.abc import Iterator
@@ -15,7 +14,6 @@ import pytest
 from alembic import command
 from sqlalchemy import event, func, inspect, select
 
-from bench.directory import build, scratch_database
 from bot.config import NZ
 from bot.db import get_engine, run_db, session_scope
 from bot.directory import seed
@@ -28,7 +26,7 @@ from bot.directory.query import (
     search,
 )
 from bot.migrate import alembic_config
-from tests.conftest import PG_URL
+from tests.conftest import generated_directory
 
 MONDAY = datetime(2026, 11, 30, 0, 0, tzinfo=NZ)
 HOURS = """
@@ -186,11 +184,11 @@ BIG = {"service", "service_search", "service_words", "attribute", "service_area"
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def big_directory(request: pytest.FixtureRequest) -> Iterator[str]:
-    if request.param == "postgresql" and not PG_URL:
-        pytest.skip("DATABASE_URL_PG not set (PostgreSQL tests run in CI)")
-    with scratch_database(request.param, PG_URL) as url:
-        build(url, SERVICES, random.Random(11))
-        yield url
+    yield from generated_directory(request, SERVICES, seed=11)
+
+
+# The tests on the big directory run on one xdist worker, which builds it once per engine.
+on_the_big_directory = pytest.mark.xdist_group("big-directory")
 
 
 def _full_reads(url: str, statement: str, parameters) -> list[str]:
@@ -206,6 +204,7 @@ def _full_reads(url: str, statement: str, parameters) -> list[str]:
         return [line for line in plan if re.search(rf"Seq Scan on ({'|'.join(BIG)})\b", line)]
 
 
+@on_the_big_directory
 def test_no_statement_reads_every_service(big_directory):
     statements: list[tuple[str, object]] = []
     engine = get_engine(big_directory)
@@ -232,6 +231,7 @@ def test_no_statement_reads_every_service(big_directory):
         assert _full_reads(big_directory, statement, parameters) == [], statement
 
 
+@on_the_big_directory
 def test_the_big_directory_is_indexed_whole(big_directory):
     with session_scope(big_directory) as session:
         count = session.execute(select(func.count()).select_from(ServiceWords)).scalar()

@@ -50,7 +50,8 @@ DRAFT = HandoffDraft(
 )
 
 
-def _load(url: str) -> None:
+def load_directory_and_teams(url: str) -> None:
+    """What ``python -m bot directory load`` loads: the seed and the sample teams."""
     with session_scope(url) as session:
         seed.load(session)
         load_teams(session)
@@ -59,7 +60,7 @@ def _load(url: str) -> None:
 @pytest.fixture(params=["sqlite", "postgres"])
 def url(request: pytest.FixtureRequest) -> Iterator[str]:
     """The directory seed and the sample teams, on each backend."""
-    yield from copied(request, "handoff", _load)
+    yield from copied(request, "handoff", load_directory_and_teams)
 
 
 @pytest.fixture

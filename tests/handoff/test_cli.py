@@ -7,9 +7,11 @@ import re
 import subprocess
 import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from bot.__main__ import main
 from bot.clock import FROZEN_TIME
@@ -19,8 +21,8 @@ from bot.handoff.accounts import authenticate, navigator_for_token
 from bot.handoff.models import HandoffRequest, Navigator, NavigatorTeam
 from bot.handoff.service import submit
 from bot.migrate import upgrade
-from tests.conftest import SATURDAY_NIGHT, TUESDAY_MORNING
-from tests.handoff.conftest import DRAFT, NOW
+from tests.conftest import SATURDAY_NIGHT, TUESDAY_MORNING, Templates
+from tests.handoff.conftest import DRAFT, NOW, load_directory_and_teams
 
 
 @pytest.fixture
@@ -36,15 +38,15 @@ def cli_url(tmp_path, monkeypatch) -> str:
 
 
 @pytest.fixture
-def loaded(cli_url, capsys) -> str:
-    assert main(["directory", "load", "--quiet"]) == 0
-    out = capsys.readouterr().out
-    assert "Loaded 5 navigator teams" in out  # directory load loads the teams too
-    return cli_url
+def loaded(cli_url, templates: Templates) -> str:
+    """The database ``python -m bot directory load`` makes (test_load_teams_and_a_bad_file
+    runs it): a copy of the handoff tests' template, the seed and the teams."""
+    return templates.sqlite("handoff", load_directory_and_teams, Path(make_url(cli_url).database))
 
 
 def test_load_teams_and_a_bad_file(cli_url, capsys, tmp_path):
     assert main(["directory", "load", "--quiet"]) == 0
+    assert "Loaded 5 navigator teams" in capsys.readouterr().out  # the teams too
     assert main(["handoff", "load-teams"]) == 0
     assert "Loaded 5 navigator teams" in capsys.readouterr().out
     bad = tmp_path / "bad.yml"

@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 import time as clock_time
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import aiohttp_jinja2
+import jinja2
+import jinja2.bccache
 import pytest
 import pytest_asyncio
 from aiohttp import web
@@ -35,9 +37,9 @@ from bot.handoff.models import (
     NavigatorTeamArea,
     NavigatorTeamHours,
 )
-from bot.migrate import upgrade
 from bot.navigator.main import init_app
 from bot.navigator.settings import Settings
+from tests.conftest import Templates
 
 LISTEN = {"event": "action", "name": "action_listen"}
 
@@ -225,19 +227,7 @@ def _team(session, team_id: str, org: str, level: str, areas: list[str], always_
             )
 
 
-@pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("inbox-template") / "template.db"
-    upgrade(f"sqlite:///{path}")
-    get_engine(f"sqlite:///{path}").dispose()
-    return path
-
-
-@pytest.fixture
-def world(tmp_path: Path, migrated_template: Path) -> Iterator[World]:
-    path = tmp_path / "inbox.db"
-    shutil.copy(migrated_template, path)
-    url = f"sqlite:///{path}"
+def _build_world(url: str, setup: WorldSetup) -> World:
     w = World(url=url, clock=Clock(START))
     with session_scope(url) as session:
         session.add(Organization(id="org-a", name="Poutini Test A", description=""))
@@ -264,6 +254,44 @@ def world(tmp_path: Path, migrated_template: Path) -> Iterator[World]:
         need_summary="Worried about her partner using P",
     )
     w.req_b = w.submit("conv-b", contact_method="call", contact_detail="021 123 4567")
+    if setup is not None:
+        setup(w)
+    return w
+
+
+# A step a test module adds to every test's world (tests/navigator/test_curation.py loads
+# the directory and adds a coordinator): override the ``world_setup`` fixture with it.
+WorldSetup = Callable[[World], None] | None
+# The worlds built this session, by setup: each test gets a copy of its database.
+_worlds: dict[WorldSetup, World] = {}
+
+
+@pytest.fixture
+def world_setup() -> WorldSetup:
+    return None
+
+
+@pytest.fixture
+def world(tmp_path: Path, templates: Templates, world_setup: WorldSetup) -> Iterator[World]:
+    """The world (see the module's docstring) on a SQLite file of the test's own, a copy of
+    one built once per session."""
+
+    def build(url: str) -> None:
+        _worlds[world_setup] = _build_world(url, world_setup)
+
+    name = "world"
+    if world_setup is not None:
+        name += f"-{world_setup.__module__}.{world_setup.__qualname__}"
+    url = templates.sqlite(name, build, tmp_path / "inbox.db")
+    built = _worlds[world_setup]
+    w = replace(
+        built,
+        url=url,
+        clock=Clock(START),
+        navigators=dict(built.navigators),
+        navigator_ids=dict(built.navigator_ids),
+        tokens=dict(built.tokens),
+    )
     yield w
     get_engine(url).dispose()
 
@@ -294,8 +322,30 @@ def settings_for(world: World, rasa_url: str, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """The inbox's templates as compiled code, kept for the session: each test starts an
+    app of its own, and compiling the templates again for every one took about a quarter
+    of the time of tests/navigator/test_auth.py. Jinja checks each template's source
+    against its code, so an edited template is compiled again."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED = CompiledTemplates()
+
+
 async def start_client(settings: Settings) -> TestClient:
-    client = TestClient(TestServer(init_app(settings), host="127.0.0.1"))
+    app = init_app(settings)
+    aiohttp_jinja2.get_env(app).bytecode_cache = COMPILED
+    client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     return client
 

@@ -42,8 +42,8 @@ def _posted(csrf: str | None, phones=PHONES, **changes: str) -> list[tuple[str, 
     ]
 
 
-@pytest.fixture
-def directory(world: World) -> World:
+def _directory(world: World) -> None:
+    """The directory seed, a coordinator and a viewer, in the world every test starts from."""
     with session_scope(world.url) as session:
         seed.load(session)
         for key, role in (("coordinator", "coordinator"), ("viewer", "viewer")):
@@ -51,6 +51,15 @@ def directory(world: World) -> World:
                 session, f"{key}@example.org", key.title(), "team-a-grey", PASSWORD, role=role
             )
             world.navigators[key] = navigator.email
+
+
+@pytest.fixture
+def world_setup():
+    return _directory
+
+
+@pytest.fixture
+def directory(world: World) -> World:
     return world
 
 
