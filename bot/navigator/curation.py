@@ -111,7 +111,7 @@ async def _edit_page(
     try:
         facts, version, changes = await store.run(request.app, read)
     except curation.NotFound:
-        return error_response(request, 404, "There is no such service.")
+        return _no_such_service(request)
     form, phones = posted or (None, [(p.dialled, p.type) for p in facts.phones])
     spare = max(0, min(SPARE_PHONE_LINES, curation.MAX_PHONES - len(phones)))
     return render(
@@ -132,6 +132,10 @@ async def _edit_page(
         },
         status,
     )
+
+
+def _no_such_service(request: web.Request) -> web.Response:
+    return error_response(request, 404, "There is no such service.")
 
 
 def _out_of_date(request: web.Request) -> web.Response:
@@ -162,7 +166,7 @@ async def edit(request: web.Request, who: Who) -> web.Response:
     except curation.Stale as exc:
         return await _edit_page(request, 409, None, (form, phones), exc)
     except curation.NotFound:
-        return error_response(request, 404, "There is no such service.")
+        return _no_such_service(request)
     request["session"].flash("ok", "Saved." if changed else "Nothing had changed.")
     raise web.HTTPSeeOther(f"/curation/services/{service_id}")
 
@@ -179,7 +183,7 @@ async def verified(request: web.Request, who: Who) -> web.Response:
     except curation.Stale as exc:
         return await _edit_page(request, 409, stale=exc, verifying=True)
     except curation.NotFound:
-        return error_response(request, 404, "There is no such service.")
+        return _no_such_service(request)
     request["session"].flash("ok", "Recorded as verified with the organisation today.")
     raise web.HTTPSeeOther(f"/curation/services/{service_id}")
 

@@ -249,6 +249,24 @@ def _directory(session: Session, **records: Iterable[str]) -> Directory:
     return Directory(tables(session, Scope.around(session, **records)))
 
 
+def _page(
+    session: Session,
+    paging: Paging,
+    statement: Any,
+    order: Any,
+    kind: str,
+    nested: Callable[[Directory, str], Any] | None,
+) -> Any:
+    """The page of ``kind`` records ``statement`` finds: each record's own row, or, given
+    ``nested`` (``full=true``), what ``nested(directory, hsds_id)`` makes of each record
+    and all it nests."""
+    total, found = paging.rows(session, statement, order)
+    if nested is None:
+        return paging.body(total, [hsds_row(kind, record) for record in found])
+    directory = _directory(session, **{f"{kind}s": [record.id for record in found]})
+    return paging.body(total, [nested(directory, hsds_id(kind, record.id)) for record in found])
+
+
 def _by_hsds_id(session: Session, model: Any, record_id: str) -> str | None:
     """Our id of the record of ``model`` published as ``record_id``."""
     return session.execute(select(model.id).where(model.hsds_id == record_id)).scalar()
@@ -291,13 +309,15 @@ def organizations(session: Session, request: web.Request) -> Any:
     statement = select(o).where(
         _words(query.text("search"), (o.name, o.alternate_name, o.description))
     )
-    total, found = paging.rows(session, statement, o.id)
-    if not full:
-        return paging.body(total, [hsds_row("organization", org) for org in found])
-    directory = _directory(session, organizations=[org.id for org in found])
-    return paging.body(
-        total,
-        [directory.organization(hsds_id("organization", org.id), full_service) for org in found],
+    return _page(
+        session,
+        paging,
+        statement,
+        o.id,
+        "organization",
+        (lambda directory, record_id: directory.organization(record_id, full_service))
+        if full
+        else None,
     )
 
 
@@ -367,13 +387,13 @@ def service_at_locations(session: Session, request: web.Request) -> Any:
         statement = statement.where(
             exists().where(dm.Address.location_id == at.location_id, code == postcode)
         )
-    total, found = paging.rows(session, statement, at.id)
-    if not full:
-        return paging.body(total, [hsds_row("service_at_location", sal) for sal in found])
-    directory = _directory(session, service_at_locations=[sal.id for sal in found])
-    return paging.body(
-        total,
-        [directory.service_at_location(hsds_id("service_at_location", sal.id)) for sal in found],
+    return _page(
+        session,
+        paging,
+        statement,
+        at.id,
+        "service_at_location",
+        Directory.service_at_location if full else None,
     )
 
 
