@@ -1,0 +1,67 @@
+"""SentenceCountVectorsFeaturizer: Rasa's sentence counts, without the token counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+    CountVectorsFeaturizer,
+)
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.sentence_counts import SentenceCountVectorsFeaturizer
+
+TRAINING = ("kia ora", "i need help with housing in greymouth", "whānau support in hokitika")
+MESSAGES = ("help with housing in westport", "kia ora whānau", "zzz")
+
+
+def _messages(texts: tuple[str, ...]) -> list[Message]:
+    messages = [Message(data={TEXT: text, "intent": "x"}) for text in texts]
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    tokenizer.process(messages)
+    return messages
+
+
+def _trained(cls: Any, config: dict[str, Any], tmp_path: Path) -> Any:
+    (tmp_path / cls.__name__).mkdir()
+    storage = LocalModelStorage(tmp_path / cls.__name__)
+    context = ExecutionContext(GraphSchema({}), "test")
+    featurizer = cls.create(
+        {**cls.get_default_config(), **config}, storage, Resource("counts"), context
+    )
+    featurizer.train(TrainingData(_messages(TRAINING)))
+    return featurizer
+
+
+def _features(message: Message, kind: str) -> list[Any]:
+    return [f.features for f in message.features if f.type == kind and f.attribute == TEXT]
+
+
+@pytest.mark.parametrize(
+    "config", [{}, {"analyzer": "char_wb", "min_ngram": 2, "max_ngram": 5}], ids=["words", "chars"]
+)
+def test_the_sentence_counts_are_rasas_and_there_are_no_token_counts(
+    config: dict[str, Any], tmp_path: Path
+) -> None:
+    ours = _trained(SentenceCountVectorsFeaturizer, config, tmp_path)
+    rasas = _trained(CountVectorsFeaturizer, config, tmp_path)
+    for text in MESSAGES:
+        [mine], [theirs] = ours.process(_messages((text,))), rasas.process(_messages((text,)))
+        assert _features(mine, FEATURE_TYPE_SEQUENCE) == []
+        assert len(_features(theirs, FEATURE_TYPE_SEQUENCE)) == 1
+        [counted], [expected] = (
+            _features(mine, FEATURE_TYPE_SENTENCE),
+            _features(theirs, FEATURE_TYPE_SENTENCE),
+        )
+        assert counted.shape == expected.shape and counted.dtype == expected.dtype
+        assert np.array_equal(counted.toarray(), expected.toarray())
+    assert _features(ours.process(_messages(("housing",)))[0], FEATURE_TYPE_SENTENCE)[0].nnz
