@@ -14,10 +14,9 @@ import socket
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from alembic import command
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import NullPool
@@ -25,12 +24,14 @@ from sqlalchemy.pool import NullPool
 from bot import clock
 from bot.clock import FROZEN_TIME
 from bot.db import get_engine, session_scope
-from bot.directory import seed
 from bot.handoff.accounts import MIN_TEST_N, TEST_COST_ENV
-from bot.migrate import alembic_config
-from bot.schema import Base
-from tests.e2e.conftest import Stack, running_stack
 from tests.figures import FIGURES
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import Stack
+
+# What only some tests need (Alembic, the seed, the e2e stack) is imported where it is
+# used: tests/test_clock_lane.py starts pytest processes that load this file.
 
 PG_URL = os.environ.get("DATABASE_URL_PG")
 # The suite runs on a frozen clock (bot/clock.py): by default 22:05 on a Saturday in New
@@ -138,6 +139,10 @@ def _fresh(url: str) -> str:
     """An empty database migrated to head. PostgreSQL's schema is dropped and made
     again first: a database a test left half-migrated, or one migrated by an older
     revision of a migration, may not downgrade (the migrations' own tests downgrade)."""
+    from alembic import command
+
+    from bot.migrate import alembic_config
+
     if url.startswith("postgresql"):
         engine = get_engine(url)
         with engine.begin() as connection:
@@ -187,6 +192,10 @@ class Templates:
     def sqlite(self, name: str, build: Build, path: Path) -> str:
         """A copy of template ``name`` at ``path``, as a URL."""
         if name not in self.files:
+            from alembic import command
+
+            from bot.migrate import alembic_config
+
             template = self.workdir / f"{name}.db"
             url = f"sqlite:///{template}"
             command.upgrade(alembic_config(url), "head")
@@ -257,6 +266,8 @@ class Templates:
     def _build(self, name: str, url: str, build: Build) -> tuple[Schema, str]:
         """Migrates and loads ``url`` afresh, copies its rows into the schema
         ``template`` and returns the SQL that puts them back."""
+        from bot.schema import Base
+
         _fresh(url)
         self._watching(name, build, url)
         ordered = [t.name for t in Base.metadata.sorted_tables]
@@ -382,6 +393,8 @@ def _nothing(url: str) -> None:
 
 def load_seed(url: str) -> None:
     """Loads the real directory seed."""
+    from bot.directory import seed
+
     with session_scope(url) as session:
         seed.load(session)
 
@@ -409,6 +422,8 @@ def migrated_sqlite_file(templates: Templates, tmp_path_factory: pytest.TempPath
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The real stack (Rasa, action server, web app, inbox), shared by e2e and browser tests."""
+    from tests.e2e.conftest import running_stack
+
     with running_stack(tmp_path_factory.mktemp("stack")) as running:
         yield running
 

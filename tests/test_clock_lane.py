@@ -88,8 +88,13 @@ def test_stamps_name_functions_that_read_the_clock(module, name):
     assert "clock.now()" in inspect.getsource(function)
 
 
+# The small suite needs no Hypothesis: its pytest plugin imports it (a second of each
+# process's start).
+PLUGINS = ("-p", "no:hypothesispytest")
+
+
 def selected(pytester: pytest.Pytester, *args: str) -> set[str]:
-    result = pytester.runpytest_subprocess("-m", "clock", "--collect-only", "-q", *args)
+    result = pytester.runpytest_subprocess(*PLUGINS, "-m", "clock", "--collect-only", "-q", *args)
     return {line.split("::")[-1] for line in result.outlines if "::" in line}
 
 
@@ -100,5 +105,5 @@ def test_the_lane_selects_the_tests_that_read_the_clock(pytester, monkeypatch):
     pytester.makepyfile(test_suite=SUITE)
     # Before the first run nothing is known: every test is in the lane.
     assert selected(pytester) == READERS | {"test_takes_its_time_as_a_parameter"}
-    pytester.runpytest_subprocess("-n", "2").assert_outcomes(passed=4, skipped=1)
+    pytester.runpytest_subprocess(*PLUGINS, "-n", "2").assert_outcomes(passed=4, skipped=1)
     assert selected(pytester) == READERS

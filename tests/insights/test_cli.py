@@ -9,14 +9,16 @@ from bot.__main__ import main
 from bot.db import get_engine, session_scope
 from bot.handoff.models import Navigator, NavigatorTeam
 from bot.insights.models import DemandRecord
+from tests.conftest import Templates
+from tests.handoff.conftest import load_directory_and_teams
 
 
 @pytest.fixture
-def loaded(tmp_path, monkeypatch, capsys) -> str:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+def loaded(tmp_path, monkeypatch, templates: Templates) -> str:
+    """What ``python -m bot directory load`` makes (tests/handoff/test_cli.py runs it): a
+    copy of the handoff tests' template, the seed and the sample teams."""
+    url = templates.sqlite("handoff", load_directory_and_teams, tmp_path / "cli.db")
     monkeypatch.setenv("DATABASE_URL", url)
-    assert main(["directory", "load", "--quiet"]) == 0
-    capsys.readouterr()
     yield url
     get_engine(url).dispose()
 
