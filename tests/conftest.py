@@ -467,8 +467,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "agent" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.model)
             item.add_marker(pytest.mark.xdist_group("model"))
-        if readers.get(item.nodeid, True):
+        if readers.get(_reported_as(item), readers.get(item.nodeid, True)):
             item.add_marker(pytest.mark.clock)
+
+
+def _reported_as(item: pytest.Item) -> str:
+    """The test's id in the reports of a ``--dist loadgroup`` run, which pytest-xdist gives
+    an ``@group`` suffix when the test is in a group (its hook runs after this file's):
+    without it, the tests in a group (those using the model, for one) were never found in
+    the record, and ran in the clock lane every time."""
+    groups = {
+        str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+        for mark in item.iter_markers("xdist_group")
+    }
+    return f"{item.nodeid}@{'_'.join(sorted(groups))}" if groups else item.nodeid
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -44,6 +44,11 @@ def test_takes_its_time_as_a_parameter():
     assert datetime(2026, 12, 1, tzinfo=timezone.utc).weekday() == 1
 
 
+@pytest.mark.xdist_group("model")
+def test_in_an_xdist_group():
+    assert True
+
+
 @pytest.mark.clock
 def test_a_subprocess_reads_it():
     pass
@@ -99,11 +104,15 @@ def selected(pytester: pytest.Pytester, *args: str) -> set[str]:
 
 
 def test_the_lane_selects_the_tests_that_read_the_clock(pytester, monkeypatch):
-    """Recorded on two xdist workers: what each test read reaches the controller."""
+    """Recorded on two xdist workers: what each test read reaches the controller, a test
+    in an xdist group included."""
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     pytester.makeconftest("from tests.conftest import *  # noqa: F403\n")
     pytester.makepyfile(test_suite=SUITE)
     # Before the first run nothing is known: every test is in the lane.
-    assert selected(pytester) == READERS | {"test_takes_its_time_as_a_parameter"}
-    pytester.runpytest_subprocess(*PLUGINS, "-n", "2").assert_outcomes(passed=4, skipped=1)
+    unknown = {"test_takes_its_time_as_a_parameter", "test_in_an_xdist_group"}
+    assert selected(pytester) == READERS | unknown
+    # --dist loadgroup, as make test runs: a test in a group is reported as "<id>@<group>".
+    run = pytester.runpytest_subprocess(*PLUGINS, "-n", "2", "--dist", "loadgroup")
+    run.assert_outcomes(passed=5, skipped=1)
     assert selected(pytester) == READERS
