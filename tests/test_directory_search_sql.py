@@ -21,6 +21,8 @@ from bot.directory.models import Service, ServiceSearch, ServiceWords
 from bot.directory.query import (
     NATIONAL_ONLY,
     ServiceQuery,
+    facet,
+    facets,
     find_by_name,
     get_services,
     search,
@@ -145,7 +147,9 @@ organizations:
     with session_scope(db_url) as session:
         seed.load(session, path)
         assert [v.id for v in find_by_name(session, "is tester open")] == ["test-service"]
-        assert session.execute(select(func.count()).select_from(ServiceSearch)).scalar() == 1
+        # One row for every service and one for everyone's: no kaupapa Māori facet left.
+        facets = session.execute(select(ServiceSearch.facet)).scalars().all()
+        assert sorted(facets) == ["*/", "/"]
     assert _relaxed(db_url) == ("kaupapa_maori",)  # no longer kaupapa Māori
 
 
@@ -160,6 +164,49 @@ def test_migration_0004_indexes_a_directory_loaded_before_it(seeded_url):
     assert _ids(seeded_url, need="drugs_alcohol", place="greymouth") == before
     with session_scope(seeded_url) as session:
         assert [v.id for v in find_by_name(session, "ring lifeline")] == ["lifeline"]
+
+
+FACETED_QUERIES = (
+    {"need": "drugs_alcohol", "place": "greymouth"},
+    {"need": "mental_health", "audience": "rangatahi"},
+    {"need": "mental_health", "audience": "whanau", "free": True},
+    {"need": "housing", "place": "westport", "audience": "tane", "kaupapa_maori": True},
+    {"need": "family_harm", "kaupapa_maori": True, "free": True},
+    {"place": "westport", "audience": "wahine"},
+)
+
+
+def test_migration_0018_spreads_the_rows_over_facets_and_back(seeded_url):
+    before = [_ids(seeded_url, **query) for query in FACETED_QUERIES]
+    with session_scope(seeded_url) as session:
+        rows = session.execute(select(func.count()).select_from(ServiceSearch)).scalar()
+        everyone = session.execute(
+            select(func.count()).where(ServiceSearch.facet == facet("*"))
+        ).scalar()
+    config = alembic_config(seeded_url)
+    command.downgrade(config, "0017")
+    engine = get_engine(seeded_url)
+    columns = {c["name"] for c in inspect(engine).get_columns("service_search")}
+    assert "facet" not in columns and "audiences" in columns
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM service_search").scalar() == (
+            everyone
+        )
+    command.upgrade(config, "head")
+    assert [_ids(seeded_url, **query) for query in FACETED_QUERIES] == before
+    with session_scope(seeded_url) as session:
+        assert session.execute(select(func.count()).select_from(ServiceSearch)).scalar() == rows
+
+
+def test_a_service_is_in_the_facet_of_every_audience_and_filter_combination_it_meets():
+    assert facets([], False, None) == ["*/", "/"]
+    assert facets(["wahine", "tane"], True, True) == [
+        *("*/", "*/k", "*/f", "*/kf"),
+        *("tane/", "tane/k", "tane/f", "tane/kf"),
+        *("wahine/", "wahine/k", "wahine/f", "wahine/kf"),
+    ]
+    assert facets(["rangatahi"], False, False) == ["*/", "rangatahi/"]
+    assert facet("tane", ["free", "kaupapa_maori"]) == "tane/kf"
 
 
 def test_run_db_works_in_a_thread_with_a_session_of_its_own(seeded_url, monkeypatch):
@@ -229,6 +276,72 @@ def test_no_statement_reads_every_service(big_directory):
     assert len(statements) >= 10
     for statement, parameters in statements:
         assert _full_reads(big_directory, statement, parameters) == [], statement
+
+
+def _index_reads(url: str, statement: str, parameters) -> tuple[list[str], int]:
+    """How ``statement`` reads ``service_search``: its index scans (kind, index and
+    condition) and its other reads of the table, and how many sorts its plan has."""
+    engine = get_engine(url)
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            lines = [row[-1] for row in plan]
+            reads = [line for line in lines if "service_search" in line]
+            return reads, sum("TEMP B-TREE" in line for line in lines)
+        connection.exec_driver_sql("SET enable_seqscan = off")
+        (plan,) = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
+    reads, sorts = [], 0
+    nodes = [plan[0][0]["Plan"]]
+    while nodes:
+        node = nodes.pop()
+        nodes += node.get("Plans", [])
+        sorts += node["Node Type"] == "Sort"
+        if node.get("Relation Name") == "service_search" and "Index Name" not in node:
+            reads.append(node["Node Type"])  # a Seq Scan, or the heap of a bitmap scan
+        elif node.get("Index Name", "").startswith("ix_service_search"):
+            reads.append(f"{node['Node Type']} {node['Index Name']} {node['Index Cond']}")
+    return reads, sorts
+
+
+@on_the_big_directory
+@pytest.mark.parametrize(
+    "query",
+    [
+        ServiceQuery(need="housing", place="greymouth", audience="tane"),
+        ServiceQuery(need="housing", place="greymouth", audience="whanau"),
+        ServiceQuery(need="legal", place="westport", kaupapa_maori=True),
+        ServiceQuery(need="legal", place="grey", audience="wahine", free=True),
+        ServiceQuery(audience="kaumatua", kaupapa_maori=True, free=True),
+    ],
+    ids=repr,
+)
+def test_a_search_for_an_audience_or_filter_reads_index_ranges_of_its_facet(big_directory, query):
+    """Each part of the ranking is an index range of the facet asked (the audience,
+    kaupapa Māori, free), read in rank order, not every row of the place for the need."""
+    statements: list[tuple[str, object]] = []
+    engine = get_engine(big_directory)
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "service_search" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with session_scope(big_directory) as session:
+            search(session, query, views=3)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert statements
+    for statement, parameters in statements:
+        reads, sorts = _index_reads(big_directory, statement, parameters)
+        if engine.dialect.name == "sqlite":
+            assert sorts == 1, statement  # the union's, of a few rows: parts read in order
+        else:  # a part of a few rows may be read as a bitmap of its range, then sorted
+            reads = [read for read in reads if read != "Bitmap Heap Scan"]
+        assert reads, statement
+        for read in reads:
+            assert "ix_service_search_need_order" in read or "main_order" in read, read
+            assert "facet" in read, read  # the facet is in the index condition
 
 
 @on_the_big_directory

@@ -251,14 +251,16 @@ class Attribute(Base):
 
 
 class ServiceSearch(Base):
-    """What a search filters and ranks on: one row per active service, place it serves
-    and need it meets, with the service's facts copied in.
+    """What a search filters and ranks on: one row per active service, place it serves,
+    need it meets and facet it is in (``bot.directory.query.facets``: every service, for
+    everyone or for an audience, each with the filters kaupapa Māori and free it meets),
+    with the service's facts copied in.
 
-    The primary key starts with the place and the need; on SQLite the table is that
-    index (``WITHOUT ROWID``). A search reads each place's rows for the need (or each
-    place's main-need rows when no need is asked) already in the order it ranks them,
-    through ``ix_service_search_need_order`` (``..._main_order``), and stops after the
-    rows it keeps (migration 0016).
+    The primary key starts with the place, the need and the facet; on SQLite the table
+    is that index (``WITHOUT ROWID``). A search reads each place's rows for the need (or
+    each place's main-need rows when no need is asked) in the facet asked, already in
+    the order it ranks them, through ``ix_service_search_need_order``
+    (``..._main_order``), and stops after the rows it keeps (migrations 0016, 0018).
     """
 
     __tablename__ = "service_search"
@@ -268,6 +270,7 @@ class ServiceSearch(Base):
             "ix_service_search_need_order",
             "place_key",
             "need",
+            "facet",
             "need_rank",
             text("has_contact DESC"),
             "sort_name",
@@ -276,6 +279,7 @@ class ServiceSearch(Base):
         Index(
             "ix_service_search_main_order",
             "place_key",
+            "facet",
             "need_rank",
             text("has_contact DESC"),
             "sort_name",
@@ -285,6 +289,7 @@ class ServiceSearch(Base):
     )
     place_key = Column(String(64), primary_key=True)
     need = Column(String(64), primary_key=True)
+    facet = Column(String(80), primary_key=True)  # "*/", "/k", "tane/kf"...
     service_id = Column(ID, ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
     locality = Column(SmallInteger, nullable=False)  # LOCALITY of the place's kind
     need_rank = Column(SmallInteger, nullable=False)  # 0: the service's main need, 1: also

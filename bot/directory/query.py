@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from itertools import groupby
+from itertools import combinations, groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -142,6 +142,32 @@ class ServiceQuery:
 # Filters a person can ask for ("anything kaupapa Māori?", "is there anything
 # free?", "who's open now?"); a search relaxes them when nothing matches.
 FILTERS = ("kaupapa_maori", "free", "open_now")
+
+# A ``service_search`` row is stored once under each facet its service is in: the audience
+# part is ``ANY_AUDIENCE`` (every service), ``EVERYONE`` (a service for everyone) or an
+# audience the service is for; the filter part the filters it meets (``FACET_FLAGS``, in
+# that order). So a search reads the services for an audience, or kaupapa Māori, or free,
+# as an index range of their own (``service_search.facet`` before the rank columns)
+# instead of reading every service of the place for the need to find them.
+ANY_AUDIENCE = "*"
+EVERYONE = ""
+FACET_FLAGS = (("kaupapa_maori", "k"), ("free", "f"))
+
+
+def facet(audience: str, filters: Iterable[str] = ()) -> str:
+    """The facet of the rows for ``audience`` that meet ``filters`` (names in ``FILTERS``):
+    e.g. ``"tane/k"``, ``"*/"``."""
+    wanted = set(filters)
+    return audience + "/" + "".join(flag for name, flag in FACET_FLAGS if name in wanted)
+
+
+def facets(audiences: Iterable[str], kaupapa_maori: bool, free: bool | None) -> list[str]:
+    """Every facet a service's rows are stored under (``facet``)."""
+    met = [name for name, value in (("kaupapa_maori", kaupapa_maori), ("free", free)) if value]
+    groups = [ANY_AUDIENCE, *(sorted(audiences) or [EVERYONE])]
+    filter_sets = [c for size in range(len(met) + 1) for c in combinations(met, size)]
+    return [facet(group, filters) for group in groups for filters in filter_sets]
+
 
 # How near the nearest service for the need is to the place asked.
 LOCAL, REGIONAL, NATIONAL_ONLY = "local", "regional", "national"
@@ -406,9 +432,7 @@ class _Shape:
     general: bool  # "general" services rank after those for the need asked
     audience: bool
     exclude_audience: bool
-    kaupapa_maori: bool
-    free: bool
-    open_now: bool
+    open_now: bool  # kaupapa Māori and free are in the facets read (parameters)
     words: int
     limited: bool
     dialect: str
@@ -421,8 +445,6 @@ def _shape(query: ServiceQuery, dialect: str, limit: int | None, places: int) ->
         general=bool(query.need) and query.need != GENERAL_NEED,
         audience=bool(query.audience),
         exclude_audience=bool(query.audience) and query.audience not in INCLUSIVE_AUDIENCES,
-        kaupapa_maori=query.kaupapa_maori,
-        free=query.free,
         open_now=query.open_now,
         words=len(match_key(query.text or "").split()),
         limited=limit is not None,
@@ -436,6 +458,9 @@ def _parameters(query: ServiceQuery, places: list[str], limit: int | None) -> di
     values: dict = {"need": query.need or "", "rows": limit}
     values |= {f"place{i}": key for i, key in enumerate(places)}
     values["audience"] = _pattern(f",{query.audience},") if query.audience else ""
+    in_facet = [name for name, _ in FACET_FLAGS if getattr(query, name)]
+    for i, group in enumerate(_audience_groups(query.audience)):
+        values[f"facet{i}"] = facet(group, in_facet)
     if query.open_now:
         local = (query.at or clock.now()).astimezone(ZoneInfo(TIMEZONE))
         values["today"] = _pattern(hours_mod.DAYS[local.weekday()])
@@ -450,13 +475,7 @@ def _filters(shape: _Shape, rows: Any) -> list[ColumnElement]:
     """What a row of ``rows`` (``service_search`` or an alias of it) must meet to count,
     wherever it is: the place and need conditions are the caller's."""
     where = []
-    if shape.exclude_audience:
-        # A service only for other groups (Women's Refuge when asking for tāne) is left out.
-        where.append(or_(rows.audiences == "", _containing(rows.audiences, "audience")))
-    if shape.kaupapa_maori:
-        where.append(rows.kaupapa_maori.is_(True))
-    if shape.free:
-        where.append(rows.free.is_(True))
+    # The audience, kaupapa Māori and free are the part's facet (``_parts``).
     if shape.open_now:
         where.append(
             or_(rows.always_open.is_(True), and_(rows.has_hours.is_(True), _open_at(rows)))
@@ -489,15 +508,26 @@ def _rank_order(shape: _Shape, rows: Any) -> list[ColumnElement]:
     return [*order, case((rows.has_contact.is_(True), 0), else_=1), name, rows.service_id]
 
 
+def _audience_groups(audience: str | None) -> list[str]:
+    """The audience parts of the facets a search reads (parameters ``facet0``...): every
+    service; or the services for the audience, then those for everyone (a service only
+    for other groups, Women's Refuge when asking for tāne, is left out), or with an
+    inclusive audience (whānau) every service, of which the part keeps those not for it."""
+    if not audience:
+        return [ANY_AUDIENCE]
+    return [audience, ANY_AUDIENCE if audience in INCLUSIVE_AUDIENCES else EVERYONE]
+
+
 def _parts(shape: _Shape) -> list[list[ColumnElement]]:
-    """The conditions of the parts a search reads, each in rank order through an index.
+    """The conditions of the parts a search reads, each an index range read in rank order.
 
     Together the parts hold every row the search ranks: for each place asked, the rows of
     the need (ranked main need before also by the index), of "general" with each need
     rank (ranked alike, so read as two parts), or with no need asked the main-need rows;
-    each split into for-the-audience and not when an audience is asked. Within a part
-    the rank is that of ``ix_service_search_need_order`` (``..._main_order``): need rank,
-    contact, name, id.
+    each the rows of the facet asked (the filters kaupapa Māori and free met), split
+    into for-the-audience and the rest when an audience is asked (``_audience_groups``).
+    Within a part the rank is that of ``ix_service_search_need_order``
+    (``..._main_order``): need rank, contact, name, id.
     """
     rows = ServiceSearch
     needs: list[list[ColumnElement]]
@@ -507,10 +537,12 @@ def _parts(shape: _Shape) -> list[list[ColumnElement]]:
         needs = [[rows.need == bindparam("need")]]
         if shape.general:
             needs += [[rows.need == GENERAL_NEED, rows.need_rank == rank] for rank in (0, 1)]
-    audiences: list[list[ColumnElement]] = [[]]
+    audiences: list[list[ColumnElement]] = [[rows.facet == bindparam("facet0")]]
     if shape.audience:
-        matching = _containing(rows.audiences, "audience")
-        audiences = [[matching], [~matching]]
+        rest = [rows.facet == bindparam("facet1")]
+        if not shape.exclude_audience:  # every service, less those for the audience
+            rest.append(~_containing(rows.audiences, "audience"))
+        audiences.append(rest)
     return [
         [rows.place_key == bindparam(f"place{i}"), *need, *audience]
         for i in range(shape.places)

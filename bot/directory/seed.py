@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import delete, insert, select
+from sqlalchemy import column, delete, insert, select, table
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from tqdm import tqdm
@@ -38,7 +38,7 @@ from bot.directory.models import (
     TaxonomyTerm,
 )
 from bot.directory.places import Point, gazetteer, parse_point
-from bot.directory.query import by_service, locality
+from bot.directory.query import by_service, facets, locality
 from bot.directory.taxonomy import AUDIENCE_TAXONOMY, NEED_TAXONOMY, taxonomies
 from bot.reo import match_key
 
@@ -324,12 +324,16 @@ def load(session: Session, path: Path = SERVICES_FILE, progress: bool = False) -
 INDEX_BATCH = 500
 
 
-def index_services(session: Session | Connection, ids: Iterable[str] | None = None) -> None:
+def index_services(
+    session: Session | Connection, ids: Iterable[str] | None = None, faceted: bool = True
+) -> None:
     """Rebuilds ``service_search`` and ``service_words`` for ``ids`` (every service when
     None) from the services' records; a service that is not active gets no rows.
 
-    The one place that derives them: the loader calls it after writing services, and
-    so do migration 0004 (for a directory loaded before it) and the benchmark.
+    The one place that derives them: the loader calls it after writing services, and so
+    do the HSDS importer, curation's edits, the benchmark and migration 0004 (for a
+    directory loaded before it; with ``faceted`` False, a row per service, place and
+    need, as the table was until migration 0018, which spreads them over the facets).
     """
     if ids is None:
         ids = session.execute(select(Service.id)).scalars().all()
@@ -338,16 +342,26 @@ def index_services(session: Session | Connection, ids: Iterable[str] | None = No
         batch = ids[start : start + INDEX_BATCH]
         for derived in (ServiceSearch, ServiceWords):
             session.execute(delete(derived).where(derived.service_id.in_(batch)))
-        search_rows, word_rows = _index_rows(session, batch)
+        search_rows, word_rows = _index_rows(session, batch, faceted)
         if search_rows:
-            session.execute(insert(ServiceSearch), search_rows)
+            # Before migration 0018 (``faceted`` False) the table has no facet column.
+            columns = search_rows[0].keys()
+            target = (
+                ServiceSearch.__table__
+                if faceted
+                else table(ServiceSearch.__tablename__, *map(column, columns))
+            )
+            session.execute(insert(target), search_rows)
         if word_rows:
             session.execute(insert(ServiceWords), word_rows)
 
 
-def _index_rows(session: Session | Connection, ids: list[str]) -> tuple[list[dict], list[dict]]:
+def _index_rows(
+    session: Session | Connection, ids: list[str], faceted: bool = True
+) -> tuple[list[dict], list[dict]]:
     """The derived rows of the services ``ids``, as ``bot.directory.query.ServiceView``
-    reads the same records (needs, audiences, contact, hours, locality of each area)."""
+    reads the same records (needs, audiences, contact, hours, locality of each area): a
+    search row per place, need and facet (``bot.directory.query.facets``)."""
     services = session.execute(
         select(
             Service.id,
@@ -412,17 +426,19 @@ def _index_rows(session: Session | Connection, ids: list[str]) -> tuple[list[dic
             "has_hours": bool(openings),
             "always_open": hours_mod.is_24_7(openings),
         }
+        in_facets = facets(audiences, s.kaupapa_maori, s.free) if faceted else [None]
         for place_key in {key for _, key in areas[s.id]}:
             for need, rank in needs.items():
-                search_rows.append(
-                    facts
-                    | {
-                        "place_key": place_key,
-                        "need": need,
-                        "locality": locality(place_key),
-                        "need_rank": 0 if rank == "primary" else 1,
-                    }
-                )
+                row = facts | {
+                    "place_key": place_key,
+                    "need": need,
+                    "locality": locality(place_key),
+                    "need_rank": 0 if rank == "primary" else 1,
+                }
+                if not faceted:
+                    search_rows.append(row)
+                    continue
+                search_rows.extend(row | {"facet": f} for f in in_facets)
         word_rows.append(_words(s))
     return search_rows, word_rows
 

@@ -60,10 +60,11 @@ def upgrade() -> None:
     # Loading a service whole reads its locations and their addresses by these.
     op.create_index("ix_service_at_location_service_id", "service_at_location", ["service_id"])
     op.create_index("ix_address_location_id", "address", ["location_id"])
-    # The loader's own derivation (reading only columns that exist at this revision).
+    # The loader's own derivation (reading only columns that exist at this revision),
+    # a row per service, place and need as the table is here (0018 adds the facets).
     from bot.directory.seed import index_services
 
-    index_services(op.get_bind())
+    index_services(op.get_bind(), faceted=False)
 
 
 def downgrade() -> None:
