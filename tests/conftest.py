@@ -206,6 +206,10 @@ class Templates:
         shutil.copyfile(self.files[name], path)
         return f"sqlite:///{path}"
 
+    def empty(self, path: Path) -> str:
+        """A migrated, empty SQLite database at ``path``, as a URL."""
+        return self.sqlite("empty", _nothing, path)
+
     def _watching(self, name: str, build: Build, url: str) -> None:
         """``build(url)``, noting whether it read the clock: a template is built during
         the first test that asks for it, and every test given it depends on that read

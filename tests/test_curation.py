@@ -21,7 +21,8 @@ from bot.directory.hsds.export import export
 from bot.directory.hsds.ids import hsds_id
 from bot.directory.hsds.importer import read, run_import
 from bot.directory.hsds.mapping import load_mapping
-from bot.migrate import alembic_config, upgrade
+from bot.migrate import alembic_config
+from tests.conftest import Templates
 from tests.hsds.schemas import csv_errors, errors
 
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=timezone.utc)
@@ -188,7 +189,7 @@ def test_a_stale_save_is_refused_with_what_changed(seeded_url: str) -> None:
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_verified_travels_as_hsds_assured_date_and_assurer_email(
-    seeded_url: str, tmp_path: Path, fmt: str
+    seeded_url: str, tmp_path: Path, fmt: str, templates: Templates
 ) -> None:
     """Export -> import into an empty database: who verified and when come back, as do the
     phones' types; the export is valid HSDS."""
@@ -205,8 +206,7 @@ def test_verified_travels_as_hsds_assured_date_and_assurer_email(
         assert errors("compiled-service", ours) == []
     else:
         assert csv_errors(tmp_path / "out") == []
-    other = f"sqlite:///{tmp_path / 'other.db'}"
-    upgrade(other)
+    other = templates.empty(tmp_path / "other.db")
     with session_scope(other) as session:
         run_import(session, read(tmp_path / "out"), load_mapping("awhina"))
     with session_scope(other) as session:

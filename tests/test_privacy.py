@@ -21,6 +21,7 @@ from bot.privacy import (
     delete_old_conversations,
     tracker_store_url,
 )
+from tests.conftest import Templates
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 
@@ -127,14 +128,12 @@ def test_the_tracker_store_url_comes_from_endpoints(tmp_path):
     assert tracker_store_url().endswith("var/awhina.db")
 
 
-def test_old_sms_message_ids_are_forgotten(tmp_path):
+def test_old_sms_message_ids_are_forgotten(tmp_path, templates: Templates):
     from bot.channels.models import SmsInbound
     from bot.db import session_scope
-    from bot.migrate import upgrade
     from bot.privacy import delete_old_sms_receipts
 
-    url = f"sqlite:///{tmp_path / 'sms.db'}"
-    upgrade(url)
+    url = templates.empty(tmp_path / "sms.db")
     with session_scope(url) as session:
         session.add(SmsInbound(message_sid="SMold", received_at=NOW - timedelta(days=40)))
         session.add(SmsInbound(message_sid="SMnew", received_at=NOW - timedelta(days=2)))

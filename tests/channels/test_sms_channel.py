@@ -42,7 +42,7 @@ from bot.channels.sms.render import RESULTS_HINT, segments
 from bot.channels.sms.settings import SmsConfig
 from bot.db import get_engine, session_scope
 from bot.directory.query import get_services, services_for_need
-from bot.migrate import upgrade
+from tests.conftest import Templates
 from tests.e2e.fake_gateway import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeGateway, sign
 
 PATH = "/webhooks/sms/webhook"
@@ -438,10 +438,9 @@ def test_message_reaches_the_bot_under_a_hashed_id_and_reply_is_twiml(config, db
 
 
 @pytest.fixture
-def no_opt_out_table(tmp_path) -> Iterator[str]:
+def no_opt_out_table(tmp_path, templates: Templates) -> Iterator[str]:
     """A migrated database whose opt-out table is gone: every read of it fails."""
-    url = f"sqlite:///{tmp_path / 'broken.db'}"
-    upgrade(url)
+    url = templates.empty(tmp_path / "broken.db")
     with session_scope(url) as session:
         session.execute(text("DROP TABLE sms_opt_out"))
     yield url

@@ -15,7 +15,7 @@ from bot.db import session_scope
 from bot.handoff import outbox
 from bot.handoff.models import HandoffRequest, NavigatorTeam, NavigatorTeamArea, NavigatorTeamHours
 from bot.handoff.routing import load_teams
-from bot.migrate import upgrade
+from tests.conftest import Templates
 from tests.handoff.test_outbox import DRAFT
 
 NOW = datetime(2026, 11, 30, 22, 0, tzinfo=timezone.utc)
@@ -97,12 +97,14 @@ def test_retention_removes_every_kind_of_file_older_than_the_limit(tmp_path):
     assert outbox.apply_retention(NOW, 30, tmp_path / "missing") == 0
 
 
-def test_the_retention_command_reaches_the_outbox(tmp_path, monkeypatch, capsys):
+def test_the_retention_command_reaches_the_outbox(
+    tmp_path, monkeypatch, capsys, templates: Templates
+):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
     monkeypatch.setenv(FROZEN_TIME, NOW.isoformat())
     monkeypatch.setattr(outbox, "OUTBOX_DIR", tmp_path / "outbox")
-    upgrade(f"sqlite:///{tmp_path / 'cli.db'}")
+    templates.empty(tmp_path / "cli.db")
     _every_kind(tmp_path / "outbox", "old")
     old = (NOW - timedelta(days=31)).timestamp()
     for path in (tmp_path / "outbox").iterdir():

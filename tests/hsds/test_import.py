@@ -19,6 +19,7 @@ from bot.directory.hsds.importer import ImportFailed, Report, _snapshot, read, r
 from bot.directory.hsds.mapping import MappingError, load_mapping, published_phone
 from bot.directory.models import Attribute, Location, Phone, Schedule, Service, ServiceArea
 from bot.directory.query import ServiceQuery, search
+from tests.conftest import Templates
 from tests.hsds.schemas import OFFICIAL
 
 EXAMPLE = OFFICIAL / "examples-csv"
@@ -75,15 +76,14 @@ def test_importing_again_changes_nothing(db_url: str) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
-def test_round_trip_gives_the_same_rows(db_url: str, tmp_path: Path, fmt: str) -> None:
+def test_round_trip_gives_the_same_rows(
+    db_url: str, tmp_path: Path, fmt: str, templates: Templates
+) -> None:
     """import -> export -> import into an empty database: the same rows."""
     _import(db_url, EXAMPLE)
     with session_scope(db_url) as session:
         export(session, fmt, tmp_path / "out")
-    other = f"sqlite:///{tmp_path / 'other.db'}"
-    from bot.migrate import upgrade
-
-    upgrade(other)
+    other = templates.empty(tmp_path / "other.db")
     _import(other, tmp_path / "out")
     assert _rows(other) == _rows(db_url)
 
