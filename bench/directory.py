@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bench.load import percentile
@@ -85,6 +86,8 @@ class SearchFigures:
     cpu_p50_ms: float = float("nan")
     cpu_p95_ms: float = float("nan")
     load_average: float = float("nan")  # the machine's, over the last minute, at the end
+    # Per kind of search (``kind``): (kind, searches, p50 ms, p95 ms, CPU p95 ms).
+    by_kind: tuple[tuple[str, int, float, float, float], ...] = ()
 
 
 def _service(rng: random.Random, i: int, places: dict[str, list[str]]) -> dict[str, list[dict]]:
@@ -231,20 +234,50 @@ def _queries(rng: random.Random) -> Iterator[ServiceQuery]:
         yield ServiceQuery(need=rng.choice(needs), place=place, audience=audience, at=AT, **filters)
 
 
+def kind(query: ServiceQuery) -> str:
+    """What a search asks beyond a need and a place: "plain", or its audience and filters
+    (e.g. "audience+kaupapa_maori")."""
+    return "+".join((["audience"] if query.audience else []) + list(query.filters)) or "plain"
+
+
+def _by_kind(
+    queries: list[ServiceQuery], latencies: list[float], cpu: list[float]
+) -> tuple[tuple[str, int, float, float, float], ...]:
+    kinds: dict[str, list[int]] = {}
+    for i, query in enumerate(queries):
+        kinds.setdefault(kind(query), []).append(i)
+    return tuple(
+        (
+            name,
+            len(at),
+            percentile([latencies[i] for i in at], 50),
+            percentile([latencies[i] for i in at], 95),
+            percentile([cpu[i] for i in at], 95),
+        )
+        for name, at in sorted(kinds.items(), key=lambda item: -len(item[1]))
+    )
+
+
 def _search(session: Session, query: ServiceQuery) -> list[str]:
     """The ids a search shows, as ``actions.search.show_search`` asks for them."""
     return [s.id for s in search(session, query, views=PAGE_SIZE).services]
 
 
 def _timed(
-    url: str, call: Callable[[Session, Any], Any], arguments: Iterator[Any]
+    url: str,
+    call: Callable[[Session, Any], Any],
+    arguments: Iterator[Any],
+    asked: list[Any] | None = None,
 ) -> tuple[list[float], list[Any], list[float]]:
     """Milliseconds per ``call(session, argument)`` (a fresh session each, as the actions
-    do), the answers, and this process's CPU milliseconds per call."""
+    do), the answers, and this process's CPU milliseconds per call; the arguments go
+    into ``asked``."""
+    asked = [] if asked is None else asked
     latencies, answers, cpu = [], [], []
     deadline = time.perf_counter() + MAX_QUERY_SECONDS
     while len(latencies) < MAX_QUERIES and time.perf_counter() < deadline:
         argument = next(arguments)
+        asked.append(argument)
         began, began_cpu = time.perf_counter(), time.process_time()
         with session_scope(url) as session:
             answers.append(call(session, argument))
@@ -294,8 +327,21 @@ def scratch_database(engine: str, base: str | None = None) -> Iterator[str]:
         yield url
     finally:
         get_engine(url).dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        _drop_schema(admin, schema)
+
+
+def _drop_schema(admin: Any, schema: str, attempts: int = 3) -> None:
+    """Drops ``schema``, again if the drop deadlocks (with autovacuum analysing a table
+    just filled, say: PostgreSQL then cancels one of the two)."""
+    for attempt in range(attempts):
+        try:
+            with admin.begin() as connection:
+                connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            return
+        except OperationalError as error:
+            if "deadlock" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
 
 
 def postgres_url() -> str | None:
@@ -323,7 +369,8 @@ def measure(count: int, engine: str = "sqlite", seed_value: int = 11) -> SearchF
         queries = _queries(rng)
         with session_scope(url) as session:
             _search(session, next(queries))  # warm-up: mappers, statement cache
-        latencies, shown, cpu = _timed(url, _search, queries)
+        asked: list[ServiceQuery] = []
+        latencies, shown, cpu = _timed(url, _search, queries, asked)
         ids_latencies, _, _ = _timed(url, get_services, _pages(rng, shown))
         name_latencies, _, _ = _timed(url, find_by_name, _messages(rng, count))
     return SearchFigures(
@@ -341,6 +388,7 @@ def measure(count: int, engine: str = "sqlite", seed_value: int = 11) -> SearchF
         cpu_p50_ms=percentile(cpu, 50),
         cpu_p95_ms=percentile(cpu, 95),
         load_average=os.getloadavg()[0],
+        by_kind=_by_kind(asked, latencies, cpu),
     )
 
 
@@ -363,6 +411,21 @@ def table(figures: list[SearchFigures]) -> str:
     return "\n".join(lines)
 
 
+def kinds_table(figures: list[SearchFigures]) -> str:
+    """The searches of each run by kind (``kind``), as a Markdown table."""
+    lines = [
+        "| engine | services | kind of search | searches | p50 (ms) | p95 (ms) | CPU p95 (ms) |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for f in figures:
+        for name, count, p50, p95, cpu_p95 in f.by_kind:
+            lines.append(
+                f"| {f.engine} | {f.services:,} | {name} | {count} | {p50:.1f} | {p95:.1f} "
+                f"| {cpu_p95:.1f} |"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
     sizes = [int(a) for a in argv] or [100, 10_000, 100_000]
     figures = []
@@ -371,6 +434,8 @@ def main(argv: list[str]) -> int:
             figures.append(measure(size, engine))
             print(table(figures[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
     print(table(figures))
+    print()
+    print(kinds_table(figures))
     return 0
 
 

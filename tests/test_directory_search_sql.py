@@ -100,6 +100,27 @@ def test_open_now_in_sql_agrees_with_is_open_all_week(db_url, tmp_path):
         assert set(_ids(db_url, need="money_food", open_now=True, at=at)) == expected, at
 
 
+def test_a_service_with_one_schedule_row_is_open_now_from_its_search_rows(db_url, tmp_path):
+    """Open now reads a lone schedule row from the search rows; a service with more
+    (office hours) is read from its schedule."""
+    path = tmp_path / "hours.yml"
+    path.write_text(HOURS)
+    with session_scope(db_url) as session:
+        seed.load(session, path)
+        rows = session.execute(
+            select(ServiceSearch.service_id, ServiceSearch.byday).where(
+                ServiceSearch.facet == facet("*")
+            )
+        ).all()
+    assert dict(rows) == {
+        "late": "FR,SA",
+        "evening": "MO,TU,WE,TH,FR",
+        "always": "MO,TU,WE,TH,FR,SA,SU",
+        "office": None,
+        "unknown": None,
+    }
+
+
 def test_find_by_name_uses_alternate_names_macrons_and_the_order_mentioned(seeded_url):
     with session_scope(seeded_url) as session:
         rows = session.execute(select(Service.id, Service.name)).all()

@@ -301,6 +301,11 @@ class ServiceSearch(Base):
     has_contact = Column(Boolean, nullable=False)
     has_hours = Column(Boolean, nullable=False)
     always_open = Column(Boolean, nullable=False)  # 24/7
+    # The service's schedule row when it has one alone, in New Zealand time (the zone a
+    # search compares): "open now" reads it here instead of the schedule (migration 0018).
+    byday = Column(String(32))
+    opens_at = Column(Time)
+    closes_at = Column(Time)
 
 
 class ServiceWords(Base):

@@ -392,9 +392,10 @@ def _containing(column: ColumnElement, name: str) -> ColumnElement:
     return column.like(bindparam(name), escape="/")
 
 
-def _open_at(rows: Any) -> ColumnElement:
-    """A schedule row of the service open at the time given by the parameters ``today``,
-    ``yesterday`` (day codes) and ``now`` (wall-clock time), as ``hours.is_open`` reads it.
+def _open_at(byday: Any, opens_at: Any, closes_at: Any) -> ColumnElement:
+    """A schedule row (its columns ``byday``, ``opens_at``, ``closes_at``) open at the time
+    given by the parameters ``today``, ``yesterday`` (day codes) and ``now`` (wall-clock
+    time), as ``hours.is_open`` reads it.
 
     A row runs from ``opens_at`` on each of its days to ``closes_at``, on the next
     day when it closes at or before it opens, and to midnight when it closes at 23:59
@@ -403,24 +404,31 @@ def _open_at(rows: Any) -> ColumnElement:
     or skips, this can differ from ``is_open``'s comparison in UTC.
     """
     now = bindparam("now", type_=Schedule.opens_at.type)
-    until_midnight = Schedule.closes_at == hours_mod.END_OF_DAY
-    overnight = Schedule.closes_at <= Schedule.opens_at
-    return exists().where(
+    until_midnight = closes_at == hours_mod.END_OF_DAY
+    overnight = closes_at <= opens_at
+    return or_(
+        and_(
+            _containing(byday, "today"),
+            opens_at <= now,
+            or_(until_midnight, overnight, closes_at > now),
+        ),
+        and_(_containing(byday, "yesterday"), ~until_midnight, overnight, closes_at > now),
+    )
+
+
+def _open_now(rows: Any) -> ColumnElement:
+    """A row of ``service_search`` whose service is open at the time the parameters give
+    (``_open_at``): open all week; or its one schedule row, copied into the row, is open;
+    or it has several and one of them is open (read from ``schedule``)."""
+    schedule = exists().where(
         Schedule.service_id == rows.service_id,
         Schedule.timezone == TIMEZONE,
-        or_(
-            and_(
-                _containing(Schedule.byday, "today"),
-                Schedule.opens_at <= now,
-                or_(until_midnight, overnight, Schedule.closes_at > now),
-            ),
-            and_(
-                _containing(Schedule.byday, "yesterday"),
-                ~until_midnight,
-                overnight,
-                Schedule.closes_at > now,
-            ),
-        ),
+        _open_at(Schedule.byday, Schedule.opens_at, Schedule.closes_at),
+    )
+    return or_(
+        rows.always_open.is_(True),
+        and_(rows.byday.is_not(None), _open_at(rows.byday, rows.opens_at, rows.closes_at)),
+        and_(rows.byday.is_(None), rows.has_hours.is_(True), schedule),
     )
 
 
@@ -477,9 +485,7 @@ def _filters(shape: _Shape, rows: Any) -> list[ColumnElement]:
     where = []
     # The audience, kaupapa Māori and free are the part's facet (``_parts``).
     if shape.open_now:
-        where.append(
-            or_(rows.always_open.is_(True), and_(rows.has_hours.is_(True), _open_at(rows)))
-        )
+        where.append(_open_now(rows))
     if shape.words:
         where.append(
             exists().where(

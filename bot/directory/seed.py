@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from bot.config import DATA_DIR
+from bot.config import DATA_DIR, TIMEZONE
 from bot.directory import hours as hours_mod
 from bot.directory.models import (
     Address,
@@ -410,6 +410,10 @@ def _index_rows(
     word_rows: list[dict] = []
     for s in services:
         openings = [hours_mod.from_schedule_row(*row[1:]) for row in hours[s.id]]
+        # A schedule row alone, in the zone a search compares, is copied into the rows.
+        (alone,) = hours[s.id] if len(hours[s.id]) == 1 else (None,)
+        if alone is not None and alone.timezone != TIMEZONE:
+            alone = None
         needs = {
             code: value or "also"
             for _, link_type, code, value in terms[s.id]
@@ -426,6 +430,12 @@ def _index_rows(
             "has_hours": bool(openings),
             "always_open": hours_mod.is_24_7(openings),
         }
+        if faceted:  # the columns migration 0018 adds
+            facts |= {
+                "byday": alone.byday if alone else None,
+                "opens_at": alone.opens_at if alone else None,
+                "closes_at": alone.closes_at if alone else None,
+            }
         in_facets = facets(audiences, s.kaupapa_maori, s.free) if faceted else [None]
         for place_key in {key for _, key in areas[s.id]}:
             for need, rank in needs.items():

@@ -9,8 +9,13 @@ Māori ``k`` and free ``f`` it meets, e.g. ``"*/"``, ``"tane/kf"``), the facet i
 primary key and in both ordering indexes before the rank columns, so that each part of
 a search is an index range read in rank order with a LIMIT.
 
-The rows are spread over the facets from the rows already there (no other table is
-read); the downgrade keeps the rows of facet ``*/``, which are the table as it was.
+A search for services open now read each candidate's schedule rows (a subquery per
+row); a service with one schedule row (in New Zealand time) now has it copied into its
+search rows (``byday``, ``opens_at``, ``closes_at``), compared in the row itself.
+
+The rows are spread over the facets from the rows already there, with the schedule
+rows copied in; the downgrade keeps the rows of facet ``*/`` without those columns,
+which are the table as it was.
 
 Revision ID: 0018
 Revises: 0017
@@ -42,6 +47,7 @@ COLUMNS = (
     "always_open",
 )
 BATCH = 5_000
+TIMEZONE = "Pacific/Auckland"  # bot.config.TIMEZONE, the zone a search compares
 
 
 def _create(faceted: bool) -> None:
@@ -67,6 +73,15 @@ def _create(faceted: bool) -> None:
         sa.Column("has_contact", sa.Boolean(), nullable=False),
         sa.Column("has_hours", sa.Boolean(), nullable=False),
         sa.Column("always_open", sa.Boolean(), nullable=False),
+        *(
+            [
+                sa.Column("byday", sa.String(length=32), nullable=True),
+                sa.Column("opens_at", sa.Time(), nullable=True),
+                sa.Column("closes_at", sa.Time(), nullable=True),
+            ]
+            if faceted
+            else []
+        ),
         sa.ForeignKeyConstraint(["service_id"], ["service.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint(*key),
         sqlite_with_rowid=False,
@@ -90,16 +105,39 @@ def _rewrite(rows: list[dict], faceted: bool) -> None:
     op.drop_table("service_search")
     _create(faceted)
     columns = [sa.column(name) for name in COLUMNS]
-    table = sa.table("service_search", *columns, *([sa.column("facet")] if faceted else []))
     if faceted:
+        hours = _alone()
+        added = ("facet", "byday", "opens_at", "closes_at")
+        columns += [sa.column(name) for name in added[1:]]
+        columns.append(sa.column("facet"))
         rows = [
-            row | {"facet": f}
+            row | hours.get(row["service_id"], dict.fromkeys(added[1:])) | {"facet": f}
             for row in rows
             for f in _facets(row["audiences"], row["kaupapa_maori"], row["free"])
         ]
+    table = sa.table("service_search", *columns)
     connection = op.get_bind()
     for start in range(0, len(rows), BATCH):
         connection.execute(table.insert(), rows[start : start + BATCH])
+
+
+def _alone() -> dict[str, dict]:
+    """The schedule row of each service that has one alone (with days), in New Zealand
+    time, by service: "open now" reads it from the search rows."""
+    rows = op.get_bind().execute(
+        sa.text(
+            "SELECT service_id, byday, opens_at, closes_at, timezone FROM schedule "
+            "WHERE byday IS NOT NULL"
+        )
+    )
+    by_service: dict[str, list] = {}
+    for row in rows:
+        by_service.setdefault(row.service_id, []).append(row)
+    return {
+        service: {"byday": row.byday, "opens_at": row.opens_at, "closes_at": row.closes_at}
+        for service, (row, *more) in by_service.items()
+        if not more and row.timezone == TIMEZONE
+    }
 
 
 def _rows(where: str = "") -> list[dict]:
