@@ -100,9 +100,10 @@ def _ranked(views: list[ServiceView], query: ServiceQuery, limit: int | None) ->
     best: dict[str, tuple] = {}
     specific: list[int] = []
     for view in views:
-        if not _passes(view, query):
+        rows = list(_rows(view, query, lineage))
+        if not rows or not _passes(view, query):  # the filters (open now: slow) only if needed
             continue
-        for key, need in _rows(view, query, lineage):
+        for key, need in rows:
             best[view.id] = min(best.get(view.id, key), key)
             if need == query.need:
                 specific.append(key[0])
