@@ -24,7 +24,7 @@ def read_data_files() -> None:
 
 def main(host: str = "127.0.0.1", port: int = 5055) -> None:
     os.environ["SANIC_HOST"] = host
-    from bot.rasa_speedups import ACTION_SERVER_KEEPALIVE_S
+    from bot.config import ACTION_SERVER_KEEPALIVE_S
 
     # Longer than Rasa keeps an idle connection (bot/rasa_speedups.py).
     os.environ["SANIC_KEEP_ALIVE_TIMEOUT"] = str(ACTION_SERVER_KEEPALIVE_S)

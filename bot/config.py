@@ -11,6 +11,11 @@ DATA_DIR = ROOT / "data"
 VAR_DIR = ROOT / "var"
 TIMEZONE = "Pacific/Auckland"
 NZ = ZoneInfo(TIMEZONE)  # opening hours, team hours, "mōrena": New Zealand time
+# Seconds Rasa keeps an idle connection to the action server (bot/rasa_speedups.py), and
+# the action server keeps it (bot/action_server.py): the server must hold on longer, so
+# Rasa never writes a call on a connection the server is closing.
+ACTION_CALL_KEEPALIVE_S = 15.0
+ACTION_SERVER_KEEPALIVE_S = 75
 
 
 def database_url() -> str:

@@ -41,12 +41,13 @@ tenth of the Rasa server's time (bench/results/profile-s6-start.md).
 ``endpoint_session`` gives each endpoint one session per event loop that ``async
 with`` does not close, with the same headers, authentication and timeout as
 Rasa's, encoding with ``ujson`` (Rasa's own dependency; the same JSON, several
-times faster), and keeps connections alive for ``KEEPALIVE_S``. A kept-alive
-connection must never be one the action server is closing just as Rasa writes the
-next call on it: that call would fail ("Cannot write to closing transport") and a
-person's message would go unanswered. So the action server keeps an idle
-connection for ``ACTION_SERVER_KEEPALIVE_S`` (``bot.action_server`` sets Sanic's
-keep-alive), five times as long: Rasa always lets go first unless it stalls for a
+times faster), and keeps connections alive for ``ACTION_CALL_KEEPALIVE_S``. A
+kept-alive connection must never be one the action server is closing just as
+Rasa writes the next call on it: that call would fail ("Cannot write to closing
+transport") and a person's message would go unanswered. So the action server
+keeps an idle connection for ``ACTION_SERVER_KEEPALIVE_S`` (both in
+``bot.config``; ``bot.action_server`` sets Sanic's keep-alive), five times as
+long: Rasa always lets go first unless it stalls for a
 whole minute between reading an answer and its next call.
 
 **The intent classifier's weights.** ``LogisticRegressionClassifier`` scores a
@@ -123,12 +124,9 @@ from scipy import sparse
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import QueuePool
 
-Schema = dict[str, Any]
+from bot.config import ACTION_CALL_KEEPALIVE_S
 
-# Seconds Rasa keeps an idle connection to the action server, and the action server
-# keeps it (bot.action_server sets it): the server must always hold on longer.
-KEEPALIVE_S = 15.0
-ACTION_SERVER_KEEPALIVE_S = 75
+Schema = dict[str, Any]
 
 # Rasa's own functions, kept: the check's raises the error for an invalid response,
 # the engine options are what the pool is added to, and the rest are called by ours
@@ -246,7 +244,7 @@ def endpoint_session(self: EndpointConfig) -> KeptSession:
             headers=self.headers,
             auth=auth,
             timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
-            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S),
+            connector=aiohttp.TCPConnector(keepalive_timeout=ACTION_CALL_KEEPALIVE_S),
             json_serialize=ujson.dumps,
         )
         kept = self._kept_session = KeptSession(session, loop)

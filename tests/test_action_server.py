@@ -17,3 +17,30 @@ def test_the_data_files_are_read_before_the_first_search():
     read_data_files()
     assert [read.cache_info().currsize for read in CACHED] == [1, 1, 1, 1]
     assert [read.cache_info().misses for read in CACHED] == [1, 1, 1, 1]
+
+
+def test_the_action_server_never_loads_rasa_itself(tmp_path):
+    """The action server stays small (issue 11: at most 200 MB): with every action
+    registered, neither Rasa's own package nor TensorFlow is loaded."""
+    import os
+    import subprocess
+    import sys
+
+    from bot.config import ROOT
+
+    code = (
+        "import sys, rasa_sdk.endpoint\n"
+        "from rasa_sdk.executor import ActionExecutor\n"
+        "from bot.handoff import forgetting, outbox\n"
+        "outbox.keep_retrying = forgetting.keep_retrying = lambda stop: None\n"
+        "rasa_sdk.endpoint.run = lambda *a, **k: ActionExecutor().register_package('actions')\n"
+        "from bot import action_server\n"
+        "action_server.main(port=0)\n"
+        "loaded = {name.split('.')[0] for name in sys.modules}\n"
+        "print('actions.search' in sys.modules, sorted(loaded & {'rasa', 'tensorflow'}))\n"
+    )
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split("\n")[-2] == "True []"

@@ -28,7 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from sqlalchemy import event
 from sqlalchemy.pool import QueuePool
 
-from bot import rasa_speedups
+from bot import config, rasa_speedups
 from bot.config import ROOT
 
 VALID: list[dict[str, Any]] = [
@@ -242,8 +242,8 @@ def test_the_action_server_keeps_an_idle_connection_longer_than_rasa(
         rasa_sdk.endpoint, "run", lambda *a, **k: kept.append(Config().KEEP_ALIVE_TIMEOUT)
     )
     action_server.main(port=0)
-    assert kept == [rasa_speedups.ACTION_SERVER_KEEPALIVE_S]
-    assert kept[0] >= 60 + rasa_speedups.KEEPALIVE_S
+    assert kept == [config.ACTION_SERVER_KEEPALIVE_S]
+    assert kept[0] >= 60 + config.ACTION_CALL_KEEPALIVE_S
 
 
 def test_the_classifier_s_weights_load_column_by_column_with_the_same_probabilities(
