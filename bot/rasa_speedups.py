@@ -129,8 +129,8 @@ from bot.config import ACTION_CALL_KEEPALIVE_S
 Schema = dict[str, Any]
 
 # Rasa's own functions, kept: the check's raises the error for an invalid response,
-# the engine options are what the pool is added to, and the rest are called by ours
-# (the graph run only by the tests, to compare).
+# the engine options are what the pool is added to, the session, the classifier's load
+# and the states are called by ours, and the tests compare ours with every one.
 rasa_validate_action_result = RemoteAction._validate_action_result
 rasa_create_engine_kwargs = tracker_store.create_engine_kwargs
 rasa_endpoint_session = EndpointConfig.session
