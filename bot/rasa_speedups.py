@@ -117,7 +117,7 @@ from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 from scipy import sparse
@@ -256,14 +256,11 @@ def features_matrix(self: LogisticRegressionClassifier, messages: list[Message])
     features in the order the featurizers added them, then dense), one row each."""
     rows = []
     for message in messages:
-        sentence = [
-            f.features
-            for f in message.features
-            if f.attribute == TEXT and f.is_sparse() and f.type == FEATURE_TYPE_SENTENCE
-        ]
+        # Rasa's own choice of features (get_sparse_features makes it too), sentence ones.
+        _, sentence = message._filter_sparse_features(TEXT, [])
         dense = message.get_dense_features(attribute=TEXT)[1]
         # As Rasa's: the sparse ones joined, then a dense part (empty if none).
-        sparse_part = sparse.hstack(sentence) if sentence else []
+        sparse_part = sparse.hstack([f.features for f in sentence]) if sentence else []
         dense_part = dense.features if dense else []
         rows.append(sparse.hstack([sparse.csr_matrix(sparse_part), sparse.csr_matrix(dense_part)]))
     return sparse.vstack(rows)
