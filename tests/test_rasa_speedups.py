@@ -317,17 +317,20 @@ TEXTS = (
 
 @pytest.mark.parametrize("text", TEXTS)
 def test_the_graph_parses_as_dask_runs_it(agent: Any, text: str) -> None:
-    """The NLU pipeline run node by node gives exactly what Rasa's dask run gives."""
+    """The NLU pipeline run node by node, with our classifier's scoring, gives exactly
+    what Rasa's dask run with Rasa's classifier gives."""
     from rasa.core.channels import UserMessage
     from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
 
     runner = agent.processor.graph_runner
     target = agent.processor.model_metadata.nlu_target
-    parsed = []
-    for run in (rasa_speedups.rasa_run_graph, rasa_speedups.run_graph):
+    inputs = {PLACEHOLDER_MESSAGE: [UserMessage(text)], PLACEHOLDER_TRACKER: None}
+    ours = rasa_speedups.run_graph(runner, inputs, [target])[target][0]
+    with pytest.MonkeyPatch.context() as rasas:
+        rasas.setattr(LogisticRegressionClassifier, "process", rasa_speedups.rasa_classify)
         inputs = {PLACEHOLDER_MESSAGE: [UserMessage(text)], PLACEHOLDER_TRACKER: None}
-        result = run(runner, inputs, [target])
-        parsed.append(result[target][0].as_dict(only_output_properties=True))
+        theirs = rasa_speedups.rasa_run_graph(runner, inputs, [target])[target][0]
+    parsed = [m.as_dict(only_output_properties=True) for m in (theirs, ours)]
     assert parsed[0] == parsed[1]
     assert parsed[1]["intent"]["name"]
 
@@ -425,33 +428,114 @@ def _message(*features: tuple[str, str, Any]) -> Any:
     return message
 
 
-def test_the_classifier_s_features_are_the_matrix_rasa_makes() -> None:
-    """Sentence features from three featurizers (and token features, which are not used),
-    with a dense one and without: the same matrix as Rasa's, in shape, type and values."""
+def _classifier(width: int, intents: int, **config: Any) -> LogisticRegressionClassifier:
+    """Rasa's classifier trained on random rows ``width`` wide, its weights as loaded."""
+    rng = np.random.default_rng(intents)
+    rows = sparse.random(80, width, density=0.3, format="csr", random_state=rng)
+    component = LogisticRegressionClassifier(config, "classifier", None, None)  # type: ignore[arg-type]
+    component.clf.fit(rows, [f"intent_{i % intents}" for i in range(80)])
+    component.clf.coef_ = np.asfortranarray(component.clf.coef_)
+    return component
+
+
+def _classified(classify: Any, component: Any, messages: list[Any]) -> list[Any]:
+    for message in messages:
+        message.data.pop("intent", None)
+        message.data.pop("intent_ranking", None)
+    classify(component, messages)
+    return [(m.get("intent"), m.get("intent_ranking")) for m in messages]
+
+
+def test_the_classifier_ranks_as_rasa_does() -> None:
+    """Sentence features from three featurizers (and token features and another
+    attribute's, which are not used), with a dense one and without, one message or two:
+    the same ranking of the same length as Rasa's, the same names and confidences to
+    1e-12, of the same types, and the intent its first entry."""
     rng = np.random.default_rng(7)
 
     def sparse_row(width: int, dtype: Any) -> Any:
-        return sparse.random(1, width, density=0.3, random_state=rng, dtype=dtype).tocoo()
+        return sparse.random(1, width, density=0.4, random_state=rng, dtype=dtype).tocoo()
 
-    plain = _message(
-        ("sequence", "text", sparse_row(5, np.float64)),
-        ("sentence", "text", sparse_row(4, np.int64)),
-        ("sentence", "intent", sparse_row(3, np.float64)),
-        ("sentence", "text", sparse_row(6, np.float32).tocsr()),
-        ("sentence", "text", sparse_row(2, np.float64)),
+    def plain() -> Any:
+        return _message(
+            ("sequence", "text", sparse_row(5, np.float64)),
+            ("sentence", "text", sparse_row(4, np.int64)),
+            ("sentence", "intent", sparse_row(3, np.float64)),
+            ("sentence", "text", sparse_row(6, np.float32).tocsr()),
+            ("sentence", "text", sparse_row(2, np.float64)),
+        )
+
+    def dense() -> Any:
+        return _message(
+            ("sentence", "text", sparse_row(4, np.float64)),
+            ("sentence", "text", rng.random((1, 3))),
+        )
+
+    cases = [
+        (_classifier(12, 5), [plain()]),
+        (_classifier(12, 5, ranking_length=0), [plain(), plain()]),
+        (_classifier(12, 4, ranking_length=2), [plain()]),
+        (_classifier(7, 3), [dense()]),
+    ]
+    for component, messages in cases:
+        ours = _classified(rasa_speedups.classify, component, messages)
+        rasas = _classified(rasa_speedups.rasa_classify, component, messages)
+        for (intent, ranking), (rasa_intent, rasa_ranking) in zip(ours, rasas, strict=True):
+            assert [e["name"] for e in ranking] == [e["name"] for e in rasa_ranking]
+            intents = len(component.clf.classes_)
+            assert len(ranking) == min(component.config["ranking_length"] or intents, intents)
+            assert np.allclose(
+                [e["confidence"] for e in ranking],
+                [e["confidence"] for e in rasa_ranking],
+                rtol=1e-12,
+                atol=0,
+            )
+            assert intent is ranking[0] and intent["name"] == rasa_intent["name"]
+            assert type(intent["name"]) is type(rasa_intent["name"])
+            assert type(intent["confidence"]) is type(rasa_intent["confidence"])
+
+
+def test_a_classifier_it_does_not_compute_is_left_to_rasa() -> None:
+    """Two intents, and a message whose features are not as wide as the weights: Rasa's
+    own process runs (and raises Rasa's error for the second)."""
+    two = _classifier(6, 2)
+    message = _message(("sentence", "text", sparse.random(1, 6, density=0.5).tocoo()))
+    ranking = _classified(rasa_speedups.classify, two, [message])[0][1]
+    assert ranking == _classified(rasa_speedups.rasa_classify, two, [message])[0][1]
+    narrow = _message(("sentence", "text", sparse.random(1, 4, density=0.5).tocoo()))
+    with pytest.raises(ValueError, match="features"):
+        rasa_speedups.classify(_classifier(6, 4), [narrow])
+
+
+def test_a_slot_copy_is_the_copy_python_makes() -> None:
+    """Every kind of slot: a new object of the same class with the same attributes, as
+    Python's own copy (through ``__reduce_ex__``) makes it, and changing it leaves the
+    original as it was."""
+    from rasa.shared.core.slots import (
+        AnySlot,
+        BooleanSlot,
+        CategoricalSlot,
+        FloatSlot,
+        ListSlot,
+        TextSlot,
     )
-    dense = _message(
-        ("sentence", "text", sparse_row(4, np.float64)),
-        ("sentence", "text", rng.random((1, 3))),
-    )
-    bare = _message(("sentence", "text", rng.random((1, 7))))
-    classifier = SimpleNamespace()
-    for messages in ([plain], [dense], [plain, plain], [bare]):
-        ours = rasa_speedups.features_matrix(classifier, messages)  # type: ignore[arg-type]
-        rasas = rasa_speedups.rasa_create_x(classifier, messages)  # type: ignore[arg-type]
-        assert (type(ours), ours.shape, ours.dtype) == (type(rasas), rasas.shape, rasas.dtype)
-        assert (ours.toarray() == rasas.toarray()).all()
-    assert rasa_speedups.features_matrix(classifier, [plain]).shape == (1, 12)  # type: ignore[arg-type]
+
+    slots = [
+        TextSlot("place", [], initial_value="Hokitika"),
+        BooleanSlot("consent", []),
+        FloatSlot("age", [], max_value=120.0),
+        ListSlot("shown_services", [], initial_value=["a"]),
+        CategoricalSlot("need", [], values=["housing", "drugs_alcohol"]),
+        AnySlot("context", []),
+        *Domain.load(str(ROOT / "domain.yml")).slots,
+    ]
+    for slot in slots:
+        python_s = copy._reconstruct(slot, None, *slot.__reduce_ex__(4)[:3])  # type: ignore[attr-defined]
+        ours = copy.copy(slot)
+        assert ours is not slot and type(ours) is type(python_s) is type(slot)
+        assert ours.__dict__ == python_s.__dict__ == slot.__dict__
+        ours.value = None
+        assert slot.__dict__ == python_s.__dict__
 
 
 def test_a_conversation_s_states_are_worked_out_once_and_each_caller_gets_a_copy(
