@@ -93,14 +93,16 @@ the states they get (the tests check the same predictions either way).
 
 **A conversation's states.** To predict an action the policies turn the whole
 conversation into its dialogue states (``Domain.states_for_tracker_history``),
-replaying every event from the start: RulePolicy asks twice per prediction with
-the same arguments, and the three asks were an eighth of the server's time.
-``states_for_tracker_history`` keeps the last few answers with the objects they
-were worked out from (the domain, the tracker, its events and the latest event,
-held so that no other object can take their place, and the arguments) and gives
-a repeated ask a
-copy of the same states. Callers change the states they get (the latest turn's
-text or intent is removed), so every caller gets its own copy.
+replaying every event from the start on a fresh tracker: three asks per
+prediction, several predictions per message, each longer by a few events, so a
+conversation's cost grew with the square of its length (an eighth of the
+server's time on five-turn conversations). ``states_for_tracker_history`` keeps
+each conversation's replay (``StatesSoFar``, per conversation and arguments):
+when the events asked about begin with the very events already replayed (the
+same objects, in order), it replays only the new ones; anything else (an undo, a
+restart, a tracker read back from the store) starts again from the beginning.
+Callers change the states they get (the latest turn's text or intent is
+removed), so every caller gets its own copy.
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import operator
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import cache, lru_cache
@@ -126,7 +129,9 @@ from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.core.constants import PREVIOUS_ACTION
 from rasa.shared.core.domain import Domain, State
+from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import TEXT
@@ -329,16 +334,88 @@ def rule_states(rule_key: str) -> list[dict[str, Any]]:
     return json.loads(rule_key)
 
 
-# The last few answers of states_for_tracker_history: what each was worked out from
-# (held, so that no other object takes its id while it is kept) and the states.
-RECENT_STATES = 4
-_recent_states: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], list[State]]] = OrderedDict()
+# Conversations whose states were worked out lately (a few hundred: more than a server
+# has conversations at once), least recent first.
+KEPT_CONVERSATIONS = 256
+_conversations: OrderedDict[tuple[Any, ...], StatesSoFar] = OrderedDict()
 
 
 def _own_copy(states: list[State]) -> list[State]:
     """States a caller may change: each state and sub-state a new dict (values are
     strings, numbers and tuples)."""
     return [{kind: dict(sub) for kind, sub in state.items()} for state in states]
+
+
+class StatesSoFar:
+    """Rasa's ``Domain.states_for_tracker_history`` for one conversation and arguments,
+    worked out up to some event and ready to go on from there.
+
+    Rasa replays the conversation's applied events on a fresh copy of its tracker and
+    takes a state before each action and one at the end; ``step`` is the body of its
+    loop, line for line. The replay and the states so far are kept, so a longer
+    conversation replays only its new events.
+    """
+
+    def __init__(
+        self,
+        domain: Domain,
+        tracker: DialogueStateTracker,
+        omit_unset_slots: bool,
+        ignore_rule_only_turns: bool,
+        rule_only_data: dict[str, Any] | None,
+    ) -> None:
+        self.domain = domain
+        self.omit_unset_slots = omit_unset_slots
+        self.ignore_rule_only_turns = ignore_rule_only_turns
+        self.rule_only_data = rule_only_data
+        self.replay = tracker.init_copy()
+        self.events: list[Event] = []  # the applied events replayed, in order
+        self.states: list[State] = []  # the state before each of their actions
+        self.last_ml_action_sub_state: Any = None
+        self.turn_was_hidden = False
+
+    def extends(self, applied: list[Event]) -> bool:
+        """Whether ``applied`` begins with the very events replayed so far."""
+        return len(applied) >= len(self.events) and all(map(operator.is_, self.events, applied))
+
+    def step(self, hide_rule_turn: bool, states: list[State]) -> tuple[State | None, Any, bool]:
+        """The state of the replay now (None if the turn is hidden), and the last ML
+        action's sub-state and whether the turn is hidden, as they stand after it."""
+        domain, tr = self.domain, self.replay
+        last_ml_action_sub_state = self.last_ml_action_sub_state
+        turn_was_hidden = self.turn_was_hidden
+        if self.ignore_rule_only_turns:
+            if not turn_was_hidden:
+                last_ml_action_sub_state = domain._get_prev_action_sub_state(tr)
+            if not tr.followup_action and tr.latest_action_name != tr.active_loop_name:
+                turn_was_hidden = hide_rule_turn
+            if turn_was_hidden:
+                return None, last_ml_action_sub_state, turn_was_hidden
+        state = domain.get_active_state(tr, omit_unset_slots=self.omit_unset_slots)
+        if self.ignore_rule_only_turns:
+            domain._remove_rule_only_features(state, self.rule_only_data)
+            if states:
+                domain._substitute_rule_only_user_input(state, states[-1])
+            if last_ml_action_sub_state:
+                state[PREVIOUS_ACTION] = last_ml_action_sub_state
+        return domain._clean_state(state), last_ml_action_sub_state, turn_was_hidden
+
+    def replay_events(self, events: list[Event]) -> None:
+        """Go on through ``events``, taking the state before each action."""
+        for event in events:
+            if isinstance(event, ActionExecuted):
+                state, self.last_ml_action_sub_state, self.turn_was_hidden = self.step(
+                    event.hide_rule_turn, self.states
+                )
+                if state is not None:
+                    self.states.append(state)
+            self.replay.update(event)
+            self.events.append(event)
+
+    def answer(self) -> list[State]:
+        """Every state so far and the one at the end, as Rasa returns them."""
+        last, _, _ = self.step(False, self.states)
+        return self.states if last is None else [*self.states, last]
 
 
 def states_for_tracker_history(
@@ -348,24 +425,30 @@ def states_for_tracker_history(
     ignore_rule_only_turns: bool = False,
     rule_only_data: dict[str, Any] | None = None,
 ) -> list[State]:
-    """Rasa's states of ``tracker``'s history, worked out once for the same conversation."""
-    events = tracker.events
-    latest = events[-1] if events else None
-    held = (self, tracker, events, latest)
+    """Rasa's states of ``tracker``'s history, going on from where the same conversation
+    was worked out before if its events are those and more; a copy the caller may change."""
+    applied = tracker.applied_events()
     # RulePolicy makes its rule-only slots and loops anew for each ask: keyed by content.
     rule_only = json.dumps(rule_only_data, sort_keys=True)
-    key = (*map(id, held), len(events), omit_unset_slots, ignore_rule_only_turns, rule_only)
-    kept = _recent_states.get(key)
-    if kept is None:
-        states = rasa_states_for_tracker_history(
+    key = (
+        id(self),
+        tracker.sender_id,
+        tracker.is_rule_tracker,
+        tracker._max_event_history,
+        omit_unset_slots,
+        ignore_rule_only_turns,
+        rule_only,
+    )
+    so_far = _conversations.pop(key, None)
+    if so_far is None or so_far.domain is not self or not so_far.extends(applied):
+        so_far = StatesSoFar(
             self, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data
         )
-        kept = _recent_states[key] = (held, _own_copy(states))
-        while len(_recent_states) > RECENT_STATES:
-            _recent_states.popitem(last=False)
-    else:
-        _recent_states.move_to_end(key)
-    return _own_copy(kept[1])
+    so_far.replay_events(applied[len(so_far.events) :])
+    _conversations[key] = so_far
+    while len(_conversations) > KEPT_CONVERSATIONS:
+        _conversations.popitem(last=False)
+    return _own_copy(so_far.answer())
 
 
 def load_classifier(

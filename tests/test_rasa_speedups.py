@@ -538,37 +538,143 @@ def test_a_slot_copy_is_the_copy_python_makes() -> None:
         assert slot.__dict__ == python_s.__dict__
 
 
-def test_a_conversation_s_states_are_worked_out_once_and_each_caller_gets_a_copy(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+STATES_DOMAIN = """
+intents: [greet, ask_help, affirm, bye]
+entities: [place]
+slots:
+  place:
+    type: text
+    mappings: [{type: from_entity, entity: place}]
+  consent:
+    type: bool
+    influence_conversation: true
+    mappings: [{type: custom}]
+  requested_slot:
+    type: categorical
+    values: [consent]
+    mappings: [{type: custom}]
+forms:
+  consent_form:
+    required_slots: [consent]
+responses:
+  utter_hi: [{text: hi}]
+  utter_ask_consent: [{text: "ok?"}]
+  utter_bye: [{text: bye}]
+"""
+
+STATES_ARGUMENTS = [
+    {},
+    {"omit_unset_slots": True},
+    {"ignore_rule_only_turns": True},
+    {
+        "ignore_rule_only_turns": True,
+        "rule_only_data": {"rule_only_slots": ["consent"], "rule_only_loops": ["consent_form"]},
+    },
+    {"rule_only_data": {"rule_only_slots": ["place"], "rule_only_loops": []}},
+]
+
+
+def _conversation() -> list[Any]:
+    """Events of a conversation with a form, rule-only turns, a follow-up, an undone
+    message, an undone action, a restart and a new session."""
+    from rasa.shared.core.events import (
+        ActionReverted,
+        ActiveLoop,
+        FollowupAction,
+        Restarted,
+        SessionStarted,
+        SlotSet,
+        UserUtteranceReverted,
+    )
+
+    def said(intent: str, *entities: dict[str, Any]) -> list[Any]:
+        return [
+            ActionExecuted("action_listen"),
+            UserUttered(intent, {"name": intent}, list(entities)),
+        ]
+
+    return [
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        *said("greet"),
+        ActionExecuted("utter_hi", hide_rule_turn=True),
+        *said("ask_help", {"entity": "place", "value": "Greymouth"}),
+        SlotSet("place", "Greymouth"),
+        ActionExecuted("consent_form"),
+        ActiveLoop("consent_form"),
+        SlotSet("requested_slot", "consent"),
+        ActionExecuted("utter_ask_consent", hide_rule_turn=True),
+        *said("affirm"),
+        ActionExecuted("consent_form"),
+        SlotSet("consent", True),
+        ActiveLoop(None),
+        FollowupAction("utter_bye"),
+        ActionExecuted("utter_bye"),
+        *said("bye"),
+        UserUtteranceReverted(),
+        *said("greet"),
+        ActionExecuted("utter_hi"),
+        ActionReverted(),
+        ActionExecuted("utter_bye"),
+        Restarted(),
+        *said("greet"),
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        *said("ask_help"),
+        ActionExecuted("utter_hi", hide_rule_turn=True),
+    ]
+
+
+def test_a_conversation_s_states_are_rasas_after_every_event() -> None:
+    """The conversation's tracker asked after each of its events, with each set of
+    arguments RulePolicy and MemoizationPolicy use: the states Rasa works out."""
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    domain = Domain.from_yaml(
-        "intents: [greet, bye]\nslots:\n  place:\n    type: text\n    mappings: []\n"
-        "responses:\n  utter_hi:\n  - text: hi\n"
-    )
-    worked_out: list[int] = []
-    real = rasa_speedups.rasa_states_for_tracker_history
+    domain = Domain.from_yaml(STATES_DOMAIN)
+    tracker = DialogueStateTracker("states", domain.slots)
+    for happened in _conversation():
+        tracker.update(happened)
+        for arguments in STATES_ARGUMENTS:
+            ours = domain.states_for_tracker_history(tracker, **arguments)
+            rasas = rasa_speedups.rasa_states_for_tracker_history(domain, tracker, **arguments)
+            assert ours == rasas, (happened, arguments)
 
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        worked_out.append(1)
-        return real(*args, **kwargs)
 
-    monkeypatch.setattr(rasa_speedups, "rasa_states_for_tracker_history", counting)
-    tracker = DialogueStateTracker.from_events(
-        "s", [ActionExecuted("action_listen"), UserUttered("hi", {"name": "greet"})], domain.slots
-    )
-    rule_only = {"rule_only_slots": ["place"], "rule_only_loops": []}
-    first = domain.states_for_tracker_history(tracker, rule_only_data=rule_only)
-    expected = real(domain, tracker, rule_only_data=rule_only)
-    assert first == expected
+def test_a_longer_conversation_replays_only_its_new_events(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Asked again as the conversation grows, a conversation is replayed from the start
+    once per set of arguments; an undone message, another tracker with equal but other
+    events, and other arguments start again. Each caller gets states of its own."""
+    from rasa.shared.core.events import UserUtteranceReverted
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.from_yaml(STATES_DOMAIN)
+    starts: list[int] = []
+    real_init_copy = DialogueStateTracker.init_copy
+
+    def counted(tracker: DialogueStateTracker) -> DialogueStateTracker:
+        starts.append(1)
+        return real_init_copy(tracker)
+
+    monkeypatch.setattr(DialogueStateTracker, "init_copy", counted)
+    events = _conversation()[:14]  # up to the form's second run, which undoes its first
+    tracker = DialogueStateTracker("growing", domain.slots)
+    for happened in events:
+        tracker.update(happened)
+        domain.states_for_tracker_history(tracker)
+    assert len(starts) == 2  # the first event, then the session's start, which drops it
+    first = domain.states_for_tracker_history(tracker)
     first[-1]["user"].pop("intent")  # as Rasa's featurizer does to the latest state
-    # RulePolicy passes the same slots and loops in a new dict each time.
-    second = domain.states_for_tracker_history(tracker, rule_only_data=dict(rule_only))
-    assert second == expected and len(worked_out) == 1
-    domain.states_for_tracker_history(tracker, ignore_rule_only_turns=True)
-    assert len(worked_out) == 2  # other arguments: worked out again
-    tracker.update(ActionExecuted("utter_hi"))
-    third = domain.states_for_tracker_history(tracker, rule_only_data=rule_only)
-    assert len(worked_out) == 3 and third == real(domain, tracker, rule_only_data=rule_only)
-    assert len(third) == len(expected) + 1
+    again = domain.states_for_tracker_history(tracker)
+    assert "intent" in again[-1]["user"] and len(starts) == 2
+    domain.states_for_tracker_history(tracker, omit_unset_slots=True)
+    assert len(starts) == 3
+    tracker.update(UserUtteranceReverted())
+    undone = domain.states_for_tracker_history(tracker)
+    assert len(starts) == 4
+    assert undone == rasa_speedups.rasa_states_for_tracker_history(domain, tracker)
+    stored = [e.as_dict() for e in tracker.events]
+    read_back = DialogueStateTracker.from_dict("growing", stored, domain.slots)
+    domain.states_for_tracker_history(read_back)
+    assert len(starts) == 6  # Rasa's own (above) made one too
