@@ -89,7 +89,11 @@ results. Training keeps dask (this module is loaded by the server only).
 the rules that match a conversation, parses every rule's JSON again for every
 turn it compares, for every prediction: some hundreds of ``json.loads`` per
 action predicted. ``rule_states`` parses each rule once. Rasa's callers only read
-the states they get (the tests check the same predictions either way).
+the states they get (the tests check the same predictions either way). And to
+narrow the rules down, Rasa compares every rule still in the running with every
+turn of the conversation, back to its first, though a rule of n turns matches
+any turn more than n back: ``possible_rule_keys`` stops at the longest rule's
+length, with the same rules left.
 
 **A conversation's states.** To predict an action the policies turn the whole
 conversation into its dialogue states (``Domain.states_for_tracker_history``),
@@ -156,6 +160,7 @@ rasa_load_classifier = LogisticRegressionClassifier.load.__func__
 rasa_run_graph = DaskGraphRunner.run
 rasa_classify = LogisticRegressionClassifier.process
 rasa_rule_states = RulePolicy._rule_key_to_state
+rasa_possible_rule_keys = RulePolicy._get_possible_keys
 rasa_states_for_tracker_history = Domain.states_for_tracker_history
 
 
@@ -332,6 +337,17 @@ def copy_slot(self: Slot) -> Slot:
 def rule_states(rule_key: str) -> list[dict[str, Any]]:
     """``RulePolicy._rule_key_to_state``: a rule's states, parsed from its JSON once."""
     return json.loads(rule_key)
+
+
+def possible_rule_keys(self: RulePolicy, lookup: dict[str, str], states: list[State]) -> set[str]:
+    """``RulePolicy._get_possible_keys``: the rules that apply to the conversation's
+    latest turns, compared with as many turns back as the longest rule has (Rasa's
+    ``_is_rule_applicable`` holds every rule applicable at a turn its length or more back)."""
+    possible_keys = set(lookup)
+    longest = max((len(rule_states(key)) for key in possible_keys), default=0)
+    for i, state in enumerate(reversed(states[-longest:] if longest else [])):
+        possible_keys = {key for key in possible_keys if self._is_rule_applicable(key, i, state)}
+    return possible_keys
 
 
 # Conversations whose states were worked out lately (a few hundred: more than a server
@@ -519,6 +535,7 @@ LogisticRegressionClassifier.load = classmethod(load_classifier)
 LogisticRegressionClassifier.process = classify
 Slot.__copy__ = copy_slot
 RulePolicy._rule_key_to_state = staticmethod(rule_states)
+RulePolicy._get_possible_keys = possible_rule_keys
 Domain.states_for_tracker_history = states_for_tracker_history
 tracker_store.create_engine_kwargs = create_engine_kwargs
 EndpointConfig.session = endpoint_session

@@ -6,6 +6,7 @@ action server share one session; the graph runs node by node with dask's results
 from __future__ import annotations
 
 import copy
+import json
 import sqlite3
 import subprocess
 import sys
@@ -338,7 +339,7 @@ def test_the_graph_parses_as_dask_runs_it(agent: Any, text: str) -> None:
 @pytest.mark.asyncio
 async def test_the_graph_predicts_as_rasa_does(agent: Any) -> None:
     """Every action prediction over a conversation is the same, with the same confidences,
-    as with Rasa's dask run, Rasa's parsing of the rules and Rasa's states."""
+    as with Rasa's dask run, Rasa's parsing and matching of the rules and Rasa's states."""
     from rasa.core.channels import UserMessage
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.engine.constants import PLACEHOLDER_TRACKER
@@ -355,6 +356,9 @@ async def test_the_graph_predicts_as_rasa_does(agent: Any) -> None:
             with pytest.MonkeyPatch.context() as rasas:
                 rasa_rule_states = staticmethod(rasa_speedups.rasa_rule_states)
                 rasas.setattr(RulePolicy, "_rule_key_to_state", rasa_rule_states)
+                rasas.setattr(
+                    RulePolicy, "_get_possible_keys", rasa_speedups.rasa_possible_rule_keys
+                )
                 rasas.setattr(
                     Domain,
                     "states_for_tracker_history",
@@ -380,6 +384,64 @@ def test_a_rule_s_states_are_parsed_once() -> None:
     assert first == rasa_speedups.rasa_rule_states(key)
     assert rasa_speedups.rule_states(key) is first
     assert rasa_speedups.rule_states.cache_info().misses == 1
+
+
+def _rule(*turns: tuple[str, str | None]) -> str:
+    """A rule's key as RulePolicy keeps it: its states (previous action, intent) in JSON."""
+    states = []
+    for action, intent in turns:
+        state: dict[str, Any] = {"prev_action": {"action_name": action}}
+        if intent:
+            state["user"] = {"intent": intent}
+        states.append(state)
+    return json.dumps(states)
+
+
+def test_rules_are_narrowed_down_as_rasa_does_with_fewer_comparisons(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rules of one to three turns against conversations of every length up to twelve
+    turns: the same rules left as Rasa's, comparing each rule with at most as many
+    turns as the longest rule has."""
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    rules = [
+        _rule(("action_listen", "greet")),
+        _rule(("action_listen", "bye")),
+        _rule(("utter_hi", None), ("action_listen", "greet")),
+        _rule(("action_listen", "greet"), ("utter_hi", None), ("action_listen", "bye")),
+        _rule(("action_listen", "ask_help"), ("utter_hi", None), ("action_listen", "greet")),
+    ]
+    lookup = {key: "utter_answer" for key in rules}
+    policy = RulePolicy.__new__(RulePolicy)
+    compared: list[int] = []
+    real = RulePolicy._is_rule_applicable
+
+    def counting(self: Any, key: str, turn: int, state: Any) -> bool:
+        compared.append(turn)
+        return real(self, key, turn, state)
+
+    monkeypatch.setattr(RulePolicy, "_is_rule_applicable", counting)
+    intents = ["greet", "bye", "ask_help"]
+    conversation: list[Any] = [{}]
+    for turn in range(12):
+        conversation.append({"prev_action": {"action_name": "action_listen"}})
+        conversation[-1]["user"] = {"intent": intents[turn % 3]}
+        conversation.append({"prev_action": {"action_name": "utter_hi"}})
+        for length in range(len(conversation) + 1):
+            states = conversation[:length]
+            compared.clear()
+            ours = rasa_speedups.possible_rule_keys(policy, lookup, states)
+            assert compared == [] or max(compared) < 3
+            assert ours == rasa_speedups.rasa_possible_rule_keys(policy, lookup, states)
+    goodbye = [
+        *conversation,
+        {"prev_action": {"action_name": "action_listen"}, "user": {"intent": "greet"}},
+        {"prev_action": {"action_name": "utter_hi"}},
+        {"prev_action": {"action_name": "action_listen"}, "user": {"intent": "bye"}},
+    ]
+    assert rasa_speedups.possible_rule_keys(policy, lookup, goodbye) == {rules[1], rules[3]}
+    assert rasa_speedups.possible_rule_keys(policy, {}, conversation) == set()
 
 
 def _events_to_check() -> list[Any]:
