@@ -92,8 +92,10 @@ action predicted. ``rule_states`` parses each rule once. Rasa's callers only rea
 the states they get (the tests check the same predictions either way). And to
 narrow the rules down, Rasa compares every rule still in the running with every
 turn of the conversation, back to its first, though a rule of n turns matches
-any turn more than n back: ``possible_rule_keys`` stops at the longest rule's
-length, with the same rules left.
+any turn more than n back, and though a rule whose last turn follows another
+action than the conversation's latest can never match: ``possible_rule_keys``
+compares only the rules that follow the latest action (``RuleIndex``, built once
+per lookup) and stops at the longest rule's length, with the same rules left.
 
 **A conversation's states.** To predict an action the policies turn the whole
 conversation into its dialogue states (``Domain.states_for_tracker_history``),
@@ -133,12 +135,12 @@ from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.shared.core.constants import PREVIOUS_ACTION
+from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import ACTION_NAME, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
@@ -339,13 +341,46 @@ def rule_states(rule_key: str) -> list[dict[str, Any]]:
     return json.loads(rule_key)
 
 
+class RuleIndex:
+    """A rule lookup's keys, by the action a rule's last turn must follow (None: a rule
+    whose last turn names none, which any conversation may match), and the longest rule."""
+
+    def __init__(self, lookup: dict[str, str]) -> None:
+        self.lookup = lookup  # held: the index is found by its id
+        self.by_action: dict[str | None, set[str]] = {}
+        for key in lookup:
+            self.by_action.setdefault(self.action_needed(key), set()).add(key)
+        self.longest = max((len(rule_states(key)) for key in lookup), default=0)
+
+    @staticmethod
+    def action_needed(key: str) -> str | None:
+        """The previous action a conversation's latest state must have for Rasa's
+        ``_is_rule_applicable`` to hold the rule applicable at the latest turn."""
+        name = rule_states(key)[-1].get(PREVIOUS_ACTION, {}).get(ACTION_NAME)
+        return name if isinstance(name, str) and name and name != SHOULD_NOT_BE_SET else None
+
+    def candidates(self, latest: State) -> set[str]:
+        """The rules that may apply at the conversation's latest state."""
+        action = latest.get(PREVIOUS_ACTION, {}).get(ACTION_NAME)
+        anywhere = self.by_action.get(None, set())
+        return anywhere | self.by_action.get(action, set()) if action is not None else anywhere
+
+
+_rule_indexes: dict[int, RuleIndex] = {}
+
+
 def possible_rule_keys(self: RulePolicy, lookup: dict[str, str], states: list[State]) -> set[str]:
     """``RulePolicy._get_possible_keys``: the rules that apply to the conversation's
-    latest turns, compared with as many turns back as the longest rule has (Rasa's
-    ``_is_rule_applicable`` holds every rule applicable at a turn its length or more back)."""
-    possible_keys = set(lookup)
-    longest = max((len(rule_states(key)) for key in possible_keys), default=0)
-    for i, state in enumerate(reversed(states[-longest:] if longest else [])):
+    latest turns. Only the rules that follow the latest action are compared (Rasa's
+    ``_is_rule_applicable`` refuses the others at the latest turn), and with as many
+    turns back as the longest rule has (it holds every rule applicable further back)."""
+    index = _rule_indexes.get(id(lookup))
+    if index is None or index.lookup is not lookup:
+        index = _rule_indexes[id(lookup)] = RuleIndex(lookup)
+    if not states or not index.longest:
+        return set(lookup)
+    possible_keys = index.candidates(states[-1])
+    for i, state in enumerate(reversed(states[-index.longest :])):
         possible_keys = {key for key in possible_keys if self._is_rule_applicable(key, i, state)}
     return possible_keys
 

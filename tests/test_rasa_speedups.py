@@ -400,10 +400,12 @@ def _rule(*turns: tuple[str, str | None]) -> str:
 def test_rules_are_narrowed_down_as_rasa_does_with_fewer_comparisons(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Rules of one to three turns against conversations of every length up to twelve
-    turns: the same rules left as Rasa's, comparing each rule with at most as many
-    turns as the longest rule has."""
+    """Rules of one to three turns (one for a conversation's start, one with an action
+    that should not be set) against conversations of every length up to twelve turns:
+    the same rules left as Rasa's, comparing at the latest turn only the rules that may
+    follow its action, and each rule with at most as many turns as the longest has."""
     from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.shared.core.constants import SHOULD_NOT_BE_SET
 
     rules = [
         _rule(("action_listen", "greet")),
@@ -411,7 +413,10 @@ def test_rules_are_narrowed_down_as_rasa_does_with_fewer_comparisons(
         _rule(("utter_hi", None), ("action_listen", "greet")),
         _rule(("action_listen", "greet"), ("utter_hi", None), ("action_listen", "bye")),
         _rule(("action_listen", "ask_help"), ("utter_hi", None), ("action_listen", "greet")),
+        json.dumps([{"user": {"intent": "greet"}}]),  # conversation_start: true
+        json.dumps([{"prev_action": {"action_name": SHOULD_NOT_BE_SET}}]),
     ]
+    follow = {"action_listen": 5, "utter_hi": 0, None: 0}  # rules whose last turn follows it
     lookup = {key: "utter_answer" for key in rules}
     policy = RulePolicy.__new__(RulePolicy)
     compared: list[int] = []
@@ -433,6 +438,8 @@ def test_rules_are_narrowed_down_as_rasa_does_with_fewer_comparisons(
             compared.clear()
             ours = rasa_speedups.possible_rule_keys(policy, lookup, states)
             assert compared == [] or max(compared) < 3
+            latest = states[-1].get("prev_action", {}).get("action_name") if states else None
+            assert compared.count(0) == (follow[latest] + 2 if states else 0)
             assert ours == rasa_speedups.rasa_possible_rule_keys(policy, lookup, states)
     goodbye = [
         *conversation,
