@@ -10,6 +10,15 @@ but in bulk: a temporary SQLite file, and PostgreSQL too when
 directory goes into a schema of its own, dropped afterwards, so the database's
 own tables are never touched.
 
+With ``BENCH_KEEP_DIRECTORY=1`` a built directory is kept and used again by later runs
+(``kept_database``): a SQLite file under the temporary directory
+(``awhina-bench-directory/``), a PostgreSQL schema ``awhina_bench_keep_<size>_<seed>_<key>``.
+Its key is a hash of what its rows depend on (``build_key``: the size, the random seed,
+this generator, the code that writes and derives the rows, the gazetteer, the taxonomy
+and the migrations), so a change to any of them builds it afresh; copies of an older
+key are dropped a day later. The runs only read it. A 100,000-service
+directory takes minutes to build on PostgreSQL and seconds to reuse.
+
 Three things are timed, each as the actions do it (a fresh session each time):
 a search (``search``), a follow-up on the services shown (``get_services`` of
 a page of ids) and a follow-up that may name a service (``find_by_name``, half
@@ -20,6 +29,10 @@ the messages naming one).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import inspect
+import itertools
 import os
 import random
 import sys
@@ -34,11 +47,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from bench.load import percentile
-from bot.config import NZ
+from bot.config import NZ, ROOT
 from bot.db import get_engine, session_scope
 from bot.directory import hours as hours_mod
 from bot.directory import seed
@@ -52,7 +65,17 @@ from bot.directory.models import (
     ServiceArea,
 )
 from bot.directory.places import gazetteer
-from bot.directory.query import ServiceQuery, find_by_name, get_services, search
+from bot.directory.query import (
+    ANY_AUDIENCE,
+    EVERYONE,
+    FACET_FLAGS,
+    ServiceQuery,
+    facet,
+    facets,
+    find_by_name,
+    get_services,
+    search,
+)
 from bot.directory.session_state import PAGE_SIZE
 from bot.directory.taxonomy import AUDIENCE_TAXONOMY, NEED_TAXONOMY, taxonomies
 from bot.migrate import upgrade
@@ -322,10 +345,10 @@ def _messages(rng: random.Random, count: int) -> Iterator[str]:
 
 
 @contextmanager
-def scratch_database(engine: str, base: str | None = None) -> Iterator[str]:
+def scratch_database(engine: str, base: str | None = None, keep: bool = False) -> Iterator[str]:
     """A URL for an empty database on ``engine``: a temporary SQLite file, or a PostgreSQL
-    schema of its own (dropped afterwards) in the database ``base`` (by default
-    ``postgres_url()``) names."""
+    schema of its own (dropped afterwards, unless ``keep`` and nothing failed) in the
+    database ``base`` (by default ``postgres_url()``) names."""
     if engine == "sqlite":
         with tempfile.TemporaryDirectory(prefix="awhina-bench-directory-") as tmp:
             url = f"sqlite:///{Path(tmp) / 'directory.db'}"
@@ -335,18 +358,36 @@ def scratch_database(engine: str, base: str | None = None) -> Iterator[str]:
     base = base or postgres_url()
     if base is None:
         raise RuntimeError("no PostgreSQL URL: set BENCH_DATABASE_URL")
-    schema = f"awhina_bench_{os.getpid()}"
+    schema = f"awhina_bench_{os.getpid()}_{next(_scratch_numbers)}"
     admin = get_engine(base)
     with admin.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
-    # Written out, not with URL.update_query_dict: its "%3D" would upset Alembic's
-    # config parser (bot.migrate), which reads "%" as interpolation.
-    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path={schema}"
+    url = _in_schema(base, schema)
+    drop = not keep
     try:
         yield url
+    except BaseException:
+        drop = True  # a build that failed is not kept
+        raise
     finally:
         get_engine(url).dispose()
-        _drop_schema(admin, schema)
+        if drop:
+            _drop_schema(admin, schema)
+
+
+_scratch_numbers = itertools.count()
+
+
+def _in_schema(base: str, schema: str) -> str:
+    """``base`` with ``schema`` first in the search path."""
+    # Written out, not with URL.update_query_dict: its "%3D" would upset Alembic's
+    # config parser (bot.migrate), which reads "%" as interpolation.
+    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path={schema}"
+
+
+def _schema_of(url: str) -> str:
+    """The schema ``_in_schema`` put first in ``url``'s search path."""
+    return url.rsplit("search_path=", 1)[1]
 
 
 def _drop_schema(admin: Any, schema: str, attempts: int = 3) -> None:
@@ -361,6 +402,119 @@ def _drop_schema(admin: Any, schema: str, attempts: int = 3) -> None:
             if "deadlock" not in str(error) or attempt == attempts - 1:
                 raise
             time.sleep(0.5)
+
+
+@contextmanager
+def generated_database(
+    engine: str, count: int, seed_value: int, base: str | None = None
+) -> Iterator[tuple[str, float]]:
+    """A scratch database (``scratch_database``) with ``count`` services generated from
+    ``seed_value``, and the seconds its build took."""
+    with scratch_database(engine, base) as url:
+        started = time.perf_counter()
+        build(url, count, random.Random(seed_value))
+        yield url, time.perf_counter() - started
+
+
+KEEP = "BENCH_KEEP_DIRECTORY"
+KEPT_FILES = Path(tempfile.gettempdir()) / "awhina-bench-directory"
+KEPT_SCHEMA = "awhina_bench_keep"
+KEPT_FOR_S = 24 * 3600  # a copy of another key is dropped once this old
+# What a generated directory's rows are made from, besides this module's generator.
+BUILT_FROM = (
+    "bot/directory/seed.py",
+    "bot/directory/models.py",
+    "bot/directory/places.py",
+    "bot/directory/taxonomy.py",
+    "bot/directory/hours.py",
+    "bot/reo/normalise.py",
+    "data/directory/places.yml",
+    "data/directory/taxonomy.yml",
+)
+
+
+def build_key(count: int, seed_value: int) -> str:
+    """A hash of what ``build`` writes for ``count`` services from ``seed_value``: the
+    generator's code and constants, the code that writes and derives the rows (``BUILT_FROM``,
+    ``facet``, ``facets``), the gazetteer, the taxonomy and the migrations."""
+    digest = hashlib.sha256(f"{count}/{seed_value}".encode())
+    for function in (_service, _chunks, build, facet, facets):
+        digest.update(inspect.getsource(function).encode())
+    constants = (AREA_KINDS, SERVICES_PER_ORGANIZATION, CHUNK, ANY_AUDIENCE, EVERYONE, FACET_FLAGS)
+    digest.update(repr(constants).encode())
+    migrations = sorted((ROOT / "bot" / "migrations" / "versions").glob("*.py"))
+    for path in [*(ROOT / name for name in BUILT_FROM), *migrations]:
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@contextmanager
+def kept_database(
+    engine: str, count: int, seed_value: int, base: str | None = None
+) -> Iterator[tuple[str, float]]:
+    """A database with ``count`` services generated from ``seed_value`` on ``engine``, built
+    the first time and kept for later runs (keyed by ``build_key``), and the seconds spent
+    building it (none when it was kept). For reading only.
+
+    It is built under a name of its own and renamed when whole, so no run reads one half
+    built, and two runs building it at once keep the first. Copies of other keys (older
+    code) are dropped once a day old: a run of other code may be reading one."""
+    name = f"{count}_{seed_value}_{build_key(count, seed_value)}"
+    started = time.perf_counter()
+    if engine == "sqlite":
+        path = KEPT_FILES / f"directory_{name}.db"
+        if not path.exists():
+            KEPT_FILES.mkdir(exist_ok=True)
+            building = path.with_suffix(f".{os.getpid()}.building")
+            build(f"sqlite:///{building}", count, random.Random(seed_value))
+            get_engine(f"sqlite:///{building}").dispose()  # its write-ahead log folded in
+            with contextlib.suppress(FileExistsError):
+                os.link(building, path)
+            building.unlink()
+        stale = time.time() - KEPT_FOR_S
+        for old in KEPT_FILES.glob(f"directory_{count}_{seed_value}_*.db"):
+            if old != path and old.stat().st_mtime < stale:
+                old.unlink()
+        url = f"sqlite:///{path}"
+    else:
+        base = base or postgres_url()
+        if base is None:
+            raise RuntimeError("no PostgreSQL URL: set BENCH_DATABASE_URL")
+        url = _kept_schema(base, count, seed_value, f"{KEPT_SCHEMA}_{name}")
+    yield url, time.perf_counter() - started
+    get_engine(url).dispose()
+
+
+def _kept_schema(base: str, count: int, seed_value: int, schema: str) -> str:
+    """``kept_database`` on PostgreSQL: the URL of ``schema`` in ``base``, built if need be.
+    Each kept schema's comment is when it was built (seconds since the epoch)."""
+    admin = get_engine(base)
+    with admin.connect() as connection:
+        kept = dict(
+            connection.execute(
+                text(
+                    "SELECT nspname, obj_description(oid, 'pg_namespace') FROM pg_namespace"
+                    " WHERE nspname LIKE :like"
+                ),
+                {"like": f"{KEPT_SCHEMA}_{count}_{seed_value}_%"},
+            ).all()
+        )
+    if schema not in kept:
+        with scratch_database("postgresql", base, keep=True) as url:
+            build(url, count, random.Random(seed_value))
+            building = _schema_of(url)
+        with admin.begin() as connection:
+            connection.execute(text(f"COMMENT ON SCHEMA {building} IS '{time.time():.0f}'"))
+        try:
+            with admin.begin() as connection:
+                connection.execute(text(f"ALTER SCHEMA {building} RENAME TO {schema}"))
+        except ProgrammingError:  # built meanwhile by another run
+            _drop_schema(admin, building)
+    stale = time.time() - KEPT_FOR_S
+    for old, built in kept.items():
+        if old != schema and float(built or 0) < stale:
+            _drop_schema(admin, old)
+    return _in_schema(base, schema)
 
 
 def postgres_url() -> str | None:
@@ -380,11 +534,12 @@ def engines() -> tuple[str, ...]:
 def measure(count: int, engine: str = "sqlite", seed_value: int = 11) -> SearchFigures:
     """Search and follow-up latency over ``count`` generated services on ``engine``, each
     for at most ``MAX_QUERIES`` calls or ``MAX_QUERY_SECONDS``."""
-    rng = random.Random(seed_value)
-    with scratch_database(engine) as url:
-        started = time.perf_counter()
-        build(url, count, rng)
-        build_s = time.perf_counter() - started
+    keep = os.environ.get(KEEP) == "1"
+    directory = kept_database if keep else generated_database
+    with directory(engine, count, seed_value) as (url, build_s):
+        rng = random.Random(seed_value)
+        for _ in _chunks(count, rng):  # the searches go on from where the build left it
+            pass
         queries = _queries(rng)
         # Warm-up, as a server's first searches of each kind: mappers, and each kind's
         # statement built and compiled once per process (10-40 ms each, which a run of 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -11,6 +12,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import DateTime, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
@@ -59,6 +61,42 @@ def sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+# A pooled PostgreSQL connection idle for longer than this is tested ("SELECT 1") before
+# it is used; one used more recently is not: a busy action server checks out a connection
+# for every database call, and the test cost a round trip each time. A connection that
+# died since its last use still fails that one call, and the pool then replaces them all.
+PING_AFTER_IDLE_S = 5.0
+_RETURNED = "awhina_returned"  # when the connection was last returned to the pool
+
+
+def postgres_session(dbapi_connection, record) -> None:
+    """Every PostgreSQL connection of ours: prepared statements (``bot.directory.query``)
+    run with the generic plan made when they were prepared, not planned on every call."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True  # a session setting, outside any transaction
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+    dbapi_connection.autocommit = autocommit
+    record.info[_RETURNED] = time.monotonic()
+
+
+def _returned(_dbapi_connection, record) -> None:
+    record.info[_RETURNED] = time.monotonic()
+
+
+def _ping_when_idle(engine: Engine) -> Callable[..., None]:
+    """A checkout listener: pings a connection idle for ``PING_AFTER_IDLE_S`` or more, and
+    has the pool replace it if the server no longer answers on it."""
+
+    def ping(dbapi_connection, record, _proxy) -> None:
+        if time.monotonic() - record.info.get(_RETURNED, 0.0) < PING_AFTER_IDLE_S:
+            return
+        if not engine.dialect.do_ping(dbapi_connection):
+            raise DisconnectionError("the database closed the connection")
+
+    return ping
+
+
 def get_engine(url: str | None = None) -> Engine:
     return _engine(url or database_url())
 
@@ -80,7 +118,10 @@ def _engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", sqlite_pragmas)
     else:
-        engine = create_engine(url, future=True, hide_parameters=True, pool_pre_ping=True)
+        engine = create_engine(url, future=True, hide_parameters=True)
+        event.listen(engine, "connect", postgres_session)
+        event.listen(engine, "checkin", _returned)
+        event.listen(engine, "checkout", _ping_when_idle(engine))
     return engine
 
 

@@ -8,12 +8,15 @@ import asyncio
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
 from alembic import command
 from sqlalchemy import event, func, inspect, select
+from sqlalchemy.engine import Connection
 
+from bench.directory import kept_database
 from bot.config import NZ
 from bot.db import get_engine, run_db, session_scope
 from bot.directory import seed
@@ -28,7 +31,7 @@ from bot.directory.query import (
     search,
 )
 from bot.migrate import alembic_config
-from tests.conftest import generated_directory
+from tests.conftest import postgres_url
 
 MONDAY = datetime(2026, 11, 30, 0, 0, tzinfo=NZ)
 HOURS = """
@@ -252,38 +255,77 @@ BIG = {"service", "service_search", "service_words", "attribute", "service_area"
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def big_directory(request: pytest.FixtureRequest) -> Iterator[str]:
-    yield from generated_directory(request, SERVICES, seed=11)
+    """The directory generated as the benchmark generates it, built once and kept for later
+    runs while what it is built from is unchanged (``bench.directory.kept_database``): the
+    tests only read it."""
+    base = postgres_url() if request.param == "postgresql" else None
+    with kept_database(request.param, SERVICES, 11, base) as (url, _):
+        yield url
 
 
 # The tests on the big directory run on one xdist worker, which builds it once per engine.
 on_the_big_directory = pytest.mark.xdist_group("big-directory")
 
 
-def _full_reads(url: str, statement: str, parameters) -> list[str]:
-    """The tables in ``BIG`` that ``statement`` would read whole, from its query plan."""
+@contextmanager
+def _statements(url: str) -> Iterator[list[tuple[str, object]]]:
+    """The statements run on ``url``'s engine meanwhile, with their parameters."""
+    statements: list[tuple[str, object]] = []
     engine = get_engine(url)
-    with engine.connect() as connection:
-        if engine.dialect.name == "sqlite":
-            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            lines = [row[-1] for row in plan]
-            return [line for line in lines if re.match(rf"SCAN ({'|'.join(BIG)})\b", line)]
-        connection.exec_driver_sql("SET enable_seqscan = off")  # a seq scan only if forced
-        plan = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters).scalars()
-        return [line for line in plan if re.search(rf"Seq Scan on ({'|'.join(BIG)})\b", line)]
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _text(connection: Connection, statement: str) -> str:
+    """What ``statement`` runs: on PostgreSQL an ``EXECUTE`` runs the statement prepared
+    on the connection (``bot.directory.query._execute``)."""
+    executed = re.match(r"EXECUTE (\w+)", statement)
+    if executed is None:
+        return statement
+    prepared = "SELECT statement FROM pg_prepared_statements WHERE name = %(name)s"
+    text = connection.exec_driver_sql(prepared, {"name": executed[1]}).scalar_one()
+    return re.sub(r"^PREPARE \w+ AS ", "", text)  # as the client sent it
+
+
+def _selects(connection: Connection, statements: list[tuple[str, object]], naming: str = ""):
+    """The SELECT statements among ``statements`` (those naming ``naming`` when given), by
+    what they run (``_text``)."""
+    return [
+        (statement, parameters)
+        for statement, parameters in statements
+        if re.match(rf"\s*SELECT\b.*{naming}", _text(connection, statement), re.S)
+    ]
+
+
+def _plan(connection: Connection, statement: str, parameters, how: str = "") -> list:
+    """The query plan of ``statement`` (on PostgreSQL, of a prepared one its generic plan,
+    the one it runs with), on the connection that ran it."""
+    if connection.dialect.name == "sqlite":
+        return connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # a seq scan only if forced
+    return connection.exec_driver_sql(f"EXPLAIN {how}{statement}", parameters).scalars().all()
+
+
+def _full_reads(connection: Connection, statement: str, parameters) -> list[str]:
+    """The tables in ``BIG`` that ``statement`` would read whole, from its query plan."""
+    plan = _plan(connection, statement, parameters)
+    if connection.dialect.name == "sqlite":
+        lines = [row[-1] for row in plan]
+        return [line for line in lines if re.match(rf"SCAN ({'|'.join(BIG)})\b", line)]
+    return [line for line in plan if re.search(rf"Seq Scan on ({'|'.join(BIG)})\b", line)]
 
 
 @on_the_big_directory
 def test_no_statement_reads_every_service(big_directory):
-    statements: list[tuple[str, object]] = []
-    engine = get_engine(big_directory)
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        with session_scope(big_directory) as session:
+    with session_scope(big_directory) as session:
+        with _statements(big_directory) as statements:
             found = search(session, ServiceQuery(need="housing", place="greymouth"), views=3)
             search(session, ServiceQuery(need="housing", place="grey", audience="tane"), views=3)
             search(session, ServiceQuery(need="legal", place="greymouth", open_now=True), views=3)
@@ -291,28 +333,25 @@ def test_no_statement_reads_every_service(big_directory):
             get_services(session, found.ids[3:6])
             named = find_by_name(session, "is Generated service 4321 open")
             find_by_name(session, "whats their number")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert [v.id for v in named] == ["gen-4321"]
-    assert len(statements) >= 10
-    for statement, parameters in statements:
-        assert _full_reads(big_directory, statement, parameters) == [], statement
+        connection = session.connection()  # the one that ran them (and prepared some)
+        selects = _selects(connection, statements)
+        assert [v.id for v in named] == ["gen-4321"]
+        assert len(selects) >= 10
+        for statement, parameters in selects:
+            full = _full_reads(connection, statement, parameters)
+            assert full == [], _text(connection, statement)
 
 
-def _index_reads(url: str, statement: str, parameters) -> tuple[list[str], int]:
+def _index_reads(connection: Connection, statement: str, parameters) -> tuple[list[str], int]:
     """How ``statement`` reads ``service_search``: its index scans (kind, index and
     condition) and its other reads of the table, and how many sorts its plan has."""
-    engine = get_engine(url)
-    with engine.connect() as connection:
-        if engine.dialect.name == "sqlite":
-            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            lines = [row[-1] for row in plan]
-            reads = [line for line in lines if "service_search" in line]
-            return reads, sum("TEMP B-TREE" in line for line in lines)
-        connection.exec_driver_sql("SET enable_seqscan = off")
-        (plan,) = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
+    if connection.dialect.name == "sqlite":
+        lines = [row[-1] for row in _plan(connection, statement, parameters)]
+        reads = [line for line in lines if "service_search" in line]
+        return reads, sum("TEMP B-TREE" in line for line in lines)
+    (plan,) = _plan(connection, statement, parameters, "(FORMAT JSON) ")
     reads, sorts = [], 0
-    nodes = [plan[0][0]["Plan"]]
+    nodes = [plan[0]["Plan"]]
     while nodes:
         node = nodes.pop()
         nodes += node.get("Plans", [])
@@ -339,30 +378,22 @@ def _index_reads(url: str, statement: str, parameters) -> tuple[list[str], int]:
 def test_a_search_for_an_audience_or_filter_reads_index_ranges_of_its_facet(big_directory, query):
     """Each part of the ranking is an index range of the facet asked (the audience,
     kaupapa Māori, free), read in rank order, not every row of the place for the need."""
-    statements: list[tuple[str, object]] = []
-    engine = get_engine(big_directory)
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if "service_search" in statement:
-            statements.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        with session_scope(big_directory) as session:
+    with session_scope(big_directory) as session:
+        with _statements(big_directory) as statements:
             search(session, query, views=3)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert statements
-    for statement, parameters in statements:
-        reads, sorts = _index_reads(big_directory, statement, parameters)
-        if engine.dialect.name == "sqlite":
-            assert sorts == 1, statement  # the union's, of a few rows: parts read in order
-        else:  # a part of a few rows may be read as a bitmap of its range, then sorted
-            reads = [read for read in reads if read != "Bitmap Heap Scan"]
-        assert reads, statement
-        for read in reads:
-            assert "ix_service_search_need_order" in read or "main_order" in read, read
-            assert "facet" in read, read  # the facet is in the index condition
+        connection = session.connection()
+        ranking = _selects(connection, statements, "service_search")
+        assert ranking
+        for statement, parameters in ranking:
+            reads, sorts = _index_reads(connection, statement, parameters)
+            if connection.dialect.name == "sqlite":
+                assert sorts == 1, statement  # the union's, of a few rows: parts read in order
+            else:  # a part of a few rows may be read as a bitmap of its range, then sorted
+                reads = [read for read in reads if read != "Bitmap Heap Scan"]
+            assert reads, statement
+            for read in reads:
+                assert "ix_service_search_need_order" in read or "main_order" in read, read
+                assert "facet" in read, read  # the facet is in the index condition
 
 
 @on_the_big_directory

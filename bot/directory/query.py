@@ -12,10 +12,16 @@ until enough services are found, one statement reads the rows of the need in ran
 order through an index and stops at the limit; only the services returned are then
 loaded whole, in two statements. Names mentioned in a message are looked up through
 ``service_words.name_key``. No query reads every service.
+
+Each kind of statement is built once per process (``_Query``); on PostgreSQL it is also
+prepared once per connection and then executed with a generic plan (``_execute``), since
+planning a search's statements afresh took as long as running them.
 """
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -41,7 +47,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Connection, CursorResult, Dialect, Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -213,6 +219,62 @@ _SERVICE_COLUMNS = (
 )
 
 
+class _Query:
+    """A statement built once per process, run by ``_execute``; on PostgreSQL prepared
+    unless ``prepare`` is False."""
+
+    _numbers = itertools.count()
+
+    def __init__(self, statement: Select, prepare: bool = True) -> None:
+        self.statement = statement
+        self.prepare = prepare
+        self.name = f"awhina_directory_{next(self._numbers)}"
+        self._prepared: tuple[str, tuple[str, ...], dict[str, Any]] | None = None
+
+    def prepared(self, dialect: Dialect) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+        """The statement as PostgreSQL's PREPARE takes it (``$1``... for its parameters), the
+        names of its parameters in that order, and the values of those bound to constants."""
+        if self._prepared is None:
+            compiled = self.statement.compile(dialect=dialect)
+            names: list[str] = []
+
+            def numbered(match: re.Match) -> str:
+                if match[1] not in names:
+                    names.append(match[1])
+                return f"${names.index(match[1]) + 1}"
+
+            # The psycopg2 dialect writes parameters "%(name)s" and a literal "%" as "%%".
+            text = re.sub(r"%\((\w+)\)s|%%", lambda m: numbered(m) if m[1] else "%", str(compiled))
+            constants = {
+                name: bind.effective_value
+                for name, bind in compiled.binds.items()
+                if not bind.required
+            }
+            self._prepared = text, tuple(names), constants
+        return self._prepared
+
+
+# Where a pooled PostgreSQL connection records the statements prepared on it (the pool
+# record's ``info``, emptied when the connection is replaced).
+_PREPARED = "awhina_directory_prepared"
+
+
+def _execute(connection: Connection, query: _Query, values: dict[str, Any]) -> CursorResult:
+    """Runs ``query`` with ``values``. On PostgreSQL the first run on a connection prepares
+    it, and later runs execute it: the server parses and plans it once per connection
+    (``plan_cache_mode`` is ``force_generic_plan``, ``bot.db``) instead of on every call.
+    The rows are what the statement returns either way."""
+    if connection.dialect.name != "postgresql" or not query.prepare:
+        return connection.execute(query.statement, values)
+    text, names, constants = query.prepared(connection.dialect)
+    prepared = connection.connection.info.setdefault(_PREPARED, set())
+    if query.name not in prepared:
+        connection.exec_driver_sql(f"PREPARE {query.name} AS {text}")
+        prepared.add(query.name)
+    arguments = ", ".join(f"%({name})s" for name in names)
+    return connection.exec_driver_sql(f"EXECUTE {query.name}({arguments})", constants | values)
+
+
 def by_service(rows: Iterable[Row]) -> dict[str, list[Row]]:
     """Rows by their first column (the service id), in the order read."""
     by_service: dict[str, list[Row]] = defaultdict(list)
@@ -253,10 +315,14 @@ def _related(
 
 
 @lru_cache(maxsize=64)
-def _view_statements(count: int) -> tuple[Select, Select]:
+def _view_statements(count: int) -> tuple[_Query, _Query]:
     """What a view is read from, for ``count`` services (parameters ``id0``...): the service
     and its organisation; and in one statement its phones, hours, needs and audiences,
-    areas and addresses, each kind in its own order."""
+    areas and addresses, each kind in its own order.
+
+    Prepared on PostgreSQL for up to ``MAX_RESULTS`` services, what a conversation shows:
+    larger reads (``limit=None``) are rare, and preparing one for every count asked would
+    leave each connection holding a prepared statement per count."""
     # A parameter per id (``id0``...), not an expanding one: SQLAlchemy would rewrite the
     # statement's text on every call, which costs more than reading a page's records.
     ids = [bindparam(f"id{i}") for i in range(count)]
@@ -311,9 +377,9 @@ def _view_statements(count: int) -> tuple[Select, Select]:
         .where(ServiceAtLocation.service_id.in_(ids)),
     )
     related = union_all(*(select(kind.subquery()) for kind in kinds)).subquery("related")
-    return main, select(related).order_by(
-        related.c.kind, related.c.service_id, related.c.o0, related.c.o1, related.c.o2
-    )
+    order = (related.c.kind, related.c.service_id, related.c.o0, related.c.o1, related.c.o2)
+    prepare = count <= MAX_RESULTS
+    return _Query(main, prepare), _Query(select(related).order_by(*order), prepare)
 
 
 def _views(session: Session, ids: list[str]) -> dict[str, ServiceView]:
@@ -323,9 +389,9 @@ def _views(session: Session, ids: list[str]) -> dict[str, ServiceView]:
     main, related = _view_statements(len(ids))
     values = {f"id{i}": value for i, value in enumerate(ids)}
     connection = session.connection()  # plain rows: the ORM's machinery is not needed
-    services = connection.execute(main, values).all()
+    services = _execute(connection, main, values).all()
     kinds: dict[int, dict[str, list[Row]]] = {kind: defaultdict(list) for kind in range(5)}
-    for row in connection.execute(related, values):
+    for row in _execute(connection, related, values):
         kinds[row.kind][row.service_id].append(row)
     return {row.id: _view(row, *(kinds[kind][row.id] for kind in range(5))) for row in services}
 
@@ -558,7 +624,7 @@ def _parts(shape: _Shape) -> list[list[ColumnElement]]:
 
 
 @lru_cache(maxsize=256)
-def _ranking(shape: _Shape) -> Select:
+def _ranking(shape: _Shape) -> _Query:
     """The rows of the best services in the places of one locality, best first (built
     once per shape).
 
@@ -589,8 +655,10 @@ def _ranking(shape: _Shape) -> Select:
             part = part.limit(bindparam("rows", type_=Integer))
         parts.append(select(part.subquery()))
     ranked = union_all(*parts).subquery("ranked")
-    return select(ranked.c.service_id, ranked.c.locality, ranked.c.need).order_by(
-        *_rank_order(shape, ranked.c)
+    return _Query(
+        select(ranked.c.service_id, ranked.c.locality, ranked.c.need).order_by(
+            *_rank_order(shape, ranked.c)
+        )
     )
 
 
@@ -618,7 +686,7 @@ def _ranked(
     for near, group in groupby(sorted(lineage, key=locality), key=locality):
         places = list(group)
         shape = _shape(query, dialect, limit, len(places))
-        rows = session.connection().execute(_ranking(shape), _parameters(query, places, limit))
+        rows = _execute(session.connection(), _ranking(shape), _parameters(query, places, limit))
         for row in rows:  # each service's first row is its best
             localities.setdefault(row.service_id, row.locality)
             found = True
