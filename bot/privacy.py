@@ -150,6 +150,11 @@ def _tracker_pragmas(dbapi_connection: Any, record: Any) -> None:
     cursor.close()
 
 
+# The columns of an ``events`` row ``ForgetfulSQLTrackerStore._row`` writes (``id`` is the
+# database's).
+ROW = ("sender_id", "type_name", "timestamp", "intent_name", "action_name", "data")
+
+
 class ForgetfulSQLTrackerStore(SQLTrackerStore):
     """Rasa's SQL tracker store, cheaper per turn; a conversation that asked to be forgotten
     is deleted, not saved.
@@ -170,11 +175,16 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cache = TrackerCache(int(cache_size))
-        # _stored's query, asked twice a turn, as text: building and looking up the same
-        # Core select every time cost more than running it.
+        # _stored's query, asked twice a turn, and the insert of a turn's events, as text:
+        # building and looking up the same Core statement every time cost more than
+        # running it.
         quote = self.engine.dialect.identifier_preparer.quote
         self._stored_query = sa.text(
             f"SELECT count(id), max(id) FROM {quote(self.table.name)} WHERE sender_id = :sender_id"
+        )
+        self._insert = sa.text(
+            f"INSERT INTO {quote(self.table.name)} ({', '.join(map(quote, ROW))}) "
+            f"VALUES ({', '.join(f':{column}' for column in ROW)})"
         )
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _tracker_pragmas)
@@ -250,7 +260,7 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
                 ).scalar_one()
             new = events[saved:]
             if new:
-                conn.execute(sa.insert(self.table), [self._row(sender_id, e) for e in new])
+                conn.execute(self._insert, [self._row(sender_id, e) for e in new])
             after = self._stored(conn, sender_id)
         # Kept only if the database now holds what this tracker holds and a read would
         # rebuild it as it is: nobody else wrote meanwhile, and no event predates the

@@ -424,6 +424,7 @@ class StatesSoFar:
         self.states: list[State] = []  # the state before each of their actions
         self.last_ml_action_sub_state: Any = None
         self.turn_was_hidden = False
+        self.answered: list[State] | None = None  # the answer since the last event
 
     def extends(self, applied: list[Event]) -> bool:
         """Whether ``applied`` begins with the very events replayed so far."""
@@ -453,6 +454,8 @@ class StatesSoFar:
 
     def replay_events(self, events: list[Event]) -> None:
         """Go on through ``events``, taking the state before each action."""
+        if events:
+            self.answered = None
         for event in events:
             if isinstance(event, ActionExecuted):
                 state, self.last_ml_action_sub_state, self.turn_was_hidden = self.step(
@@ -464,9 +467,12 @@ class StatesSoFar:
             self.events.append(event)
 
     def answer(self) -> list[State]:
-        """Every state so far and the one at the end, as Rasa returns them."""
-        last, _, _ = self.step(False, self.states)
-        return self.states if last is None else [*self.states, last]
+        """Every state so far and the one at the end, as Rasa returns them (not to be
+        changed: the next ask with no new event gets it again)."""
+        if self.answered is None:
+            last, _, _ = self.step(False, self.states)
+            self.answered = self.states if last is None else [*self.states, last]
+        return self.answered
 
 
 def states_for_tracker_history(
