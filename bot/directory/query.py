@@ -10,7 +10,7 @@ Filtering and ranking happen in SQL over ``service_search`` (a row per service, 
 and need): for the place asked, then the district, region and country containing it
 until enough services are found, one statement reads the rows of the need in rank
 order through an index and stops at the limit; only the services returned are then
-loaded whole, in two statements. Names mentioned in a message are looked up through
+loaded whole, in one statement. Names mentioned in a message are looked up through
 ``service_words.name_key``. No query reads every service.
 
 Each kind of statement is built once per process (``_Query``); on PostgreSQL it is also
@@ -32,6 +32,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    Boolean,
+    Date,
     Integer,
     String,
     Time,
@@ -201,21 +203,20 @@ class SearchResult:
     ids: list[str] = field(default_factory=list)
 
 
-# The columns of ``service`` a view shows.
-_SERVICE_COLUMNS = (
-    "id",
+# The text columns of a service's own row in a view's statement (``_view_statement``), in
+# order: the service's, then its organisation's name and website.
+_SERVICE_TEXTS = (
     "name",
     "description",
     "url",
     "email",
-    "kaupapa_maori",
-    "free",
     "fees_description",
     "referral",
     "eligibility_description",
     "source",
-    "last_verified",
     "alert",
+    "organization",
+    "website",
 )
 
 
@@ -283,42 +284,48 @@ def by_service(rows: Iterable[Row]) -> dict[str, list[Row]]:
     return by_service
 
 
-# What a view shows of each kind of record related to a service, read in one statement:
-# each kind's columns in the same positions, typed by the first kind (so the times of
-# opening hours come back as times), and its order within a service.
-_PHONE, _SCHEDULE, _TERM, _AREA, _ADDRESS = range(5)
+# What a view shows of a service and each kind of record related to it, read in one
+# statement: each kind's columns in the same positions (the service's texts, flags and
+# date in columns of their own), typed by the first kind (so the times of opening hours
+# come back as times), and its order within a service.
+_SERVICE, _PHONE, _SCHEDULE, _TERM, _AREA, _ADDRESS = range(6)
 
 
 def _related(
     kind: int,
     service_id: ColumnElement,
-    texts: tuple[ColumnElement | None, ...],
-    times: tuple[ColumnElement | None, ...],
-    order: tuple[ColumnElement | None, ...],
+    texts: tuple[ColumnElement, ...],
+    times: tuple[ColumnElement | None, ...] = (),
+    order: tuple[ColumnElement | None, ...] = (),
+    flags: tuple[ColumnElement, ...] = (),
+    day: ColumnElement | None = None,
 ) -> Select:
-    """One kind's rows: the kind, the service, five text columns, two times and the
-    order (a number and two strings), NULL where the kind has none."""
+    """One kind's rows: the kind, the service, the texts (``t0``...), two times, the order
+    (a number and two strings), two flags and a date, NULL where the kind has none."""
 
-    def typed(columns: tuple[ColumnElement | None, ...], types: tuple[Any, ...]) -> list:
+    def typed(name: str, columns: tuple[ColumnElement | None, ...], types: tuple) -> list:
+        columns += (None,) * (len(types) - len(columns))
         return [
-            cast(null(), type_) if column is None else column
-            for column, type_ in zip(columns, types, strict=True)
+            (cast(null(), type_) if column is None else column).label(f"{name}{i}")
+            for i, (column, type_) in enumerate(zip(columns, types, strict=True))
         ]
 
     return select(
         literal_column(str(kind), Integer).label("kind"),
         service_id.label("service_id"),
-        *(c.label(f"t{i}") for i, c in enumerate(typed(texts, (String(),) * 5))),
-        *(c.label(f"time{i}") for i, c in enumerate(typed(times, (Time(),) * 2))),
-        *(c.label(f"o{i}") for i, c in enumerate(typed(order, (Integer(), String(), String())))),
+        *typed("t", texts, (String(),) * len(_SERVICE_TEXTS)),
+        *typed("time", times, (Time(),) * 2),
+        *typed("o", order, (Integer(), String(), String())),
+        *typed("f", flags, (Boolean(),) * 2),
+        *typed("d", (day,), (Date(),)),
     )
 
 
 @lru_cache(maxsize=64)
-def _view_statements(count: int) -> tuple[_Query, _Query]:
-    """What a view is read from, for ``count`` services (parameters ``id0``...): the service
-    and its organisation; and in one statement its phones, hours, needs and audiences,
-    areas and addresses, each kind in its own order.
+def _view_statement(count: int) -> _Query:
+    """What views are read from, for ``count`` services (parameters ``id0``...), in one
+    statement: the services and their organisations, their phones, hours, needs and
+    audiences, areas and addresses, each kind in its own order.
 
     Prepared on PostgreSQL for up to ``MAX_RESULTS`` services, what a conversation shows:
     larger reads (``limit=None``) are rare, and preparing one for every count asked would
@@ -326,74 +333,73 @@ def _view_statements(count: int) -> tuple[_Query, _Query]:
     # A parameter per id (``id0``...), not an expanding one: SQLAlchemy would rewrite the
     # statement's text on every call, which costs more than reading a page's records.
     ids = [bindparam(f"id{i}") for i in range(count)]
-    main = (
-        select(
-            *(getattr(Service, name) for name in _SERVICE_COLUMNS),
-            Organization.name.label("organization"),
-            Organization.website,
+    kinds = (
+        _related(
+            _SERVICE,
+            Service.id,
+            (
+                *(getattr(Service, name) for name in _SERVICE_TEXTS[:-2]),
+                Organization.name,
+                Organization.website,
+            ),
+            flags=(Service.kaupapa_maori, Service.free),
+            day=Service.last_verified,
         )
         .join(Organization, Organization.id == Service.organization_id)
-        .where(Service.id.in_(ids))
-    )
-    kinds = (
+        .where(Service.id.in_(ids)),
         _related(
             _SCHEDULE,
             Schedule.service_id,
-            (Schedule.byday, Schedule.timezone, Schedule.description, None, None),
+            (Schedule.byday, Schedule.timezone, Schedule.description),
             (Schedule.opens_at, Schedule.closes_at),
-            (None, Schedule.id, None),
+            (None, Schedule.id),
         ).where(Schedule.service_id.in_(ids)),
         _related(
             _PHONE,
             Phone.service_id,
-            (Phone.number, Phone.type, Phone.description, None, None),
-            (None, None),
-            (Phone.position, Phone.id, None),
+            (Phone.number, Phone.type, Phone.description),
+            order=(Phone.position, Phone.id),
         ).where(Phone.service_id.in_(ids)),
         _related(
             _TERM,
             Attribute.link_id,
-            (Attribute.link_type, TaxonomyTerm.code, Attribute.value, None, None),
-            (None, None),
-            (Attribute.id, None, None),
+            (Attribute.link_type, TaxonomyTerm.code, Attribute.value),
+            order=(Attribute.id,),
         )
         .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
         .where(Attribute.link_entity == "service", Attribute.link_id.in_(ids)),
         _related(
             _AREA,
             ServiceArea.service_id,
-            (ServiceArea.place_key, None, None, None, None),
-            (None, None),
-            (None, ServiceArea.id, None),
+            (ServiceArea.place_key,),
+            order=(None, ServiceArea.id),
         ).where(ServiceArea.service_id.in_(ids)),
         _related(
             _ADDRESS,
             ServiceAtLocation.service_id,
-            (Address.address_1, Address.address_2, Address.city, None, None),
-            (None, None),
-            (None, ServiceAtLocation.id, Address.id),
+            (Address.address_1, Address.address_2, Address.city),
+            order=(None, ServiceAtLocation.id, Address.id),
         )
         .join(Address, Address.location_id == ServiceAtLocation.location_id)
         .where(ServiceAtLocation.service_id.in_(ids)),
     )
-    related = union_all(*(select(kind.subquery()) for kind in kinds)).subquery("related")
-    order = (related.c.kind, related.c.service_id, related.c.o0, related.c.o1, related.c.o2)
-    prepare = count <= MAX_RESULTS
-    return _Query(main, prepare), _Query(select(related).order_by(*order), prepare)
+    rows = union_all(*(select(kind.subquery()) for kind in kinds)).subquery("rows")
+    order = (rows.c.kind, rows.c.service_id, rows.c.o0, rows.c.o1, rows.c.o2)
+    return _Query(select(rows).order_by(*order), prepare=count <= MAX_RESULTS)
 
 
 def _views(session: Session, ids: list[str]) -> dict[str, ServiceView]:
-    """The services ``ids`` whole, by id, in two indexed statements (the services, and
-    every record related to them), read afresh each time (what the bot says about a
-    service is never cached)."""
-    main, related = _view_statements(len(ids))
+    """The services ``ids`` whole, by id, in one indexed statement (``_view_statement``),
+    read afresh each time (what the bot says about a service is never cached)."""
     values = {f"id{i}": value for i, value in enumerate(ids)}
     connection = session.connection()  # plain rows: the ORM's machinery is not needed
-    services = _execute(connection, main, values).all()
-    kinds: dict[int, dict[str, list[Row]]] = {kind: defaultdict(list) for kind in range(5)}
-    for row in _execute(connection, related, values):
+    kinds: dict[int, dict[str, list[Row]]] = {kind: defaultdict(list) for kind in range(6)}
+    for row in _execute(connection, _view_statement(len(ids)), values):
         kinds[row.kind][row.service_id].append(row)
-    return {row.id: _view(row, *(kinds[kind][row.id] for kind in range(5))) for row in services}
+    return {
+        service_id: _view(row, *(kinds[kind][service_id] for kind in range(_PHONE, 6)))
+        for service_id, (row,) in kinds[_SERVICE].items()
+    }
 
 
 def _view(
@@ -404,7 +410,8 @@ def _view(
     areas: list[Row],
     addresses: list[Row],
 ) -> ServiceView:
-    """A view from its service row and its related rows of each kind (``_related``)."""
+    """A view from its service's row and its related rows of each kind (``_related``)."""
+    service = dict(zip(_SERVICE_TEXTS, _texts([row], len(_SERVICE_TEXTS))[0], strict=True))
     needs = {
         code: value or "also"
         for link_type, code, value in _texts(terms, 3)
@@ -412,12 +419,12 @@ def _view(
     }
     audiences = sorted(code for kind, code, _ in _texts(terms, 3) if kind == AUDIENCE_TAXONOMY)
     return ServiceView(
-        id=row.id,
-        name=row.name,
-        organization=row.organization,
-        description=row.description,
-        website=row.url or row.website,
-        email=row.email,
+        id=row.service_id,
+        name=service["name"],
+        organization=service["organization"],
+        description=service["description"],
+        website=service["url"] or service["website"],
+        email=service["email"],
         phones=tuple(PhoneView(*p) for p in _texts(phones, 3)),
         hours=tuple(
             hours_mod.from_schedule_row(s.t0, s.time0, s.time1, s.t1) for s in schedules if s.t0
@@ -427,14 +434,14 @@ def _view(
         audiences=tuple(audiences),
         area_keys=tuple(a.t0 for a in areas),
         addresses=tuple(", ".join(part for part in a if part) for a in _texts(addresses, 3)),
-        kaupapa_maori=bool(row.kaupapa_maori),
-        free=row.free,
-        fees_description=row.fees_description,
-        referral=row.referral,
-        eligibility=row.eligibility_description,
-        source=row.source,
-        last_verified=row.last_verified,
-        alert=row.alert,
+        kaupapa_maori=bool(row.f0),
+        free=row.f1,
+        fees_description=service["fees_description"],
+        referral=service["referral"],
+        eligibility=service["eligibility_description"],
+        source=service["source"],
+        last_verified=row.d0,
+        alert=service["alert"],
     )
 
 
