@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.db import session_scope
+from bot.directory import query
 from bot.directory.query import (
     LOCAL,
     NATIONAL_ONLY,
@@ -15,6 +16,7 @@ from bot.directory.query import (
     get_services,
     search,
     services_for_need,
+    warm_up,
 )
 
 NZ = ZoneInfo("Pacific/Auckland")
@@ -142,3 +144,22 @@ def test_threats_and_drug_debts_find_police_crimestoppers_and_victim_support(see
     found = {v.id: v for v in views.services if "threats_intimidation" in v.needs}
     assert set(found) == {"police-105", "crimestoppers", "victim-support"}
     assert not found["victim-support"].verified  # the reference says "verify"
+
+
+def _built() -> tuple[int, int]:
+    """How many statements search has built in this process."""
+    return query._ranking.cache_info().misses, query._view_statement.cache_info().misses
+
+
+def test_after_warm_up_a_conversation_builds_no_statement(seeded_url):
+    with session_scope(seeded_url) as session:
+        warm_up(session)
+        built = _built()
+        for asked in (
+            ServiceQuery("housing", "westport", "wahine", open_now=True),
+            ServiceQuery("general", "hokitika", "whanau", free=True),
+            ServiceQuery(place="greymouth", kaupapa_maori=True),
+        ):
+            found = search(session, asked, views=3)
+            get_services(session, found.ids[1:3])
+        assert _built() == built
