@@ -385,9 +385,10 @@ def possible_rule_keys(self: RulePolicy, lookup: dict[str, str], states: list[St
     return possible_keys
 
 
-# Conversations whose states were worked out lately (a few hundred: more than a server
-# has conversations at once), least recent first.
-KEPT_CONVERSATIONS = 256
+# The replays kept, least recently asked first: one per conversation and set of arguments
+# (the policies use three), so those of about 170 conversations at once. A conversation
+# whose replay was dropped is replayed from its start at its next ask, as Rasa does.
+KEPT_CONVERSATIONS = 512
 _conversations: OrderedDict[tuple[Any, ...], StatesSoFar] = OrderedDict()
 
 

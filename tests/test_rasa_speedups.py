@@ -750,3 +750,25 @@ def test_a_longer_conversation_replays_only_its_new_events(
     read_back = DialogueStateTracker.from_dict("growing", stored, domain.slots)
     domain.states_for_tracker_history(read_back)
     assert len(starts) == 6  # Rasa's own (above) made one too
+
+
+def test_only_the_latest_conversations_replays_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With room for two replays, a third conversation drops the least recently asked;
+    that conversation is replayed from its start again, with Rasa's states."""
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.from_yaml(STATES_DOMAIN)
+    monkeypatch.setattr(rasa_speedups, "KEPT_CONVERSATIONS", 2)
+    monkeypatch.setattr(rasa_speedups, "_conversations", type(rasa_speedups._conversations)())
+    trackers = {
+        name: DialogueStateTracker.from_events(name, _conversation()[:8], domain.slots)
+        for name in ("first", "second", "third")
+    }
+    for tracker in trackers.values():
+        domain.states_for_tracker_history(tracker)
+    kept = {key[1] for key in rasa_speedups._conversations}
+    assert kept == {"second", "third"}
+    assert domain.states_for_tracker_history(trackers["first"]) == (
+        rasa_speedups.rasa_states_for_tracker_history(domain, trackers["first"])
+    )
+    assert {key[1] for key in rasa_speedups._conversations} == {"third", "first"}
