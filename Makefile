@@ -95,9 +95,11 @@ test: train lint ## set up, train if needed, lint, run the whole suite in timed 
 		"servers (e2e + browser, a stack per worker)" "$(SERVERS)" \
 		"clock lane (Tuesday 10:00)" "$(CLOCK_LANE)"
 
-test-fast: $(STAMP) ## unit tests only: no servers, no trained model
-	@scripts/timed-groups "fast (no servers, no model)" \
-		"$(PYTEST) $(PARALLEL) --ignore=tests/browser -m 'not e2e and not model'"
+# Leaves out the tests marked `processes` too (those starting other Python processes:
+# seconds each); make test's unit group and clock lane run them.
+test-fast: $(STAMP) ## unit tests only: no servers, no trained model, no other processes
+	@scripts/timed-groups "fast (no servers, no model, no processes)" \
+		"$(PYTEST) $(PARALLEL) --ignore=tests/browser -m 'not e2e and not model and not processes'"
 
 test-clocks: train ## the tests that read the clock, at 10:00 on a Tuesday
 	@scripts/timed-groups "clock lane (Tuesday 10:00)" "$(CLOCK_LANE)"

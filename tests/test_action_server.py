@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.action_server import read_data_files
 from bot.directory.places import gazetteer
 from bot.directory.taxonomy import taxonomies
@@ -19,6 +21,7 @@ def test_the_data_files_are_read_before_the_first_search():
     assert [read.cache_info().misses for read in CACHED] == [1, 1, 1, 1]
 
 
+@pytest.mark.processes
 def test_the_action_server_never_loads_rasa_itself(tmp_path):
     """The action server stays small (issue 11: at most 200 MB): with every action
     registered, neither Rasa's own package nor TensorFlow is loaded."""

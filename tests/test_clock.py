@@ -50,6 +50,7 @@ def test_a_malformed_frozen_time_is_refused_naming_the_variable(monkeypatch, val
     assert "e.g. 2026-11-28T22:05:00+13:00" in message
 
 
+@pytest.mark.processes
 def test_a_subprocess_sees_the_same_frozen_time(monkeypatch):
     monkeypatch.setenv(FROZEN_TIME, "2026-12-01T10:00:00+13:00")
     done = subprocess.run(

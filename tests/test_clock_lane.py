@@ -103,6 +103,7 @@ def selected(pytester: pytest.Pytester, *args: str) -> set[str]:
     return {line.split("::")[-1] for line in result.outlines if "::" in line}
 
 
+@pytest.mark.processes
 def test_the_lane_selects_the_tests_that_read_the_clock(pytester, monkeypatch):
     """Recorded on two xdist workers: what each test read reaches the controller, a test
     in an xdist group included."""

@@ -103,6 +103,7 @@ def test_errors_our_own_warnings_and_everything_else_stay():
     assert [line for line in lines if keep(line)] == lines[1:]
 
 
+@pytest.mark.processes
 def test_python_m_bot_quiet_filters_a_pipe():
     text = "\n".join([*KNOWN_WARNINGS, "Loaded 33 services", "  indented, not after a warning"])
     result = subprocess.run(
@@ -275,6 +276,7 @@ def group_gone(pgid: int) -> bool:
     )
 
 
+@pytest.mark.processes
 def test_ctrl_c_repeats_the_banner_and_stops_every_process(tmp_path):
     port = free_port()
     procfile = fake_procfile(
@@ -306,6 +308,7 @@ def test_ctrl_c_repeats_the_banner_and_stops_every_process(tmp_path):
         assert child.returncode is not None and group_gone(child.pid)
 
 
+@pytest.mark.processes
 def test_a_process_that_ignores_sigterm_is_killed(tmp_path, monkeypatch):
     monkeypatch.setattr(devrun, "STOP_TIMEOUT", 0.5)
     procfile = fake_procfile(tmp_path, stubborn=f'{PY} -c "{IGNORE_SIGTERM}"')
@@ -315,6 +318,7 @@ def test_a_process_that_ignores_sigterm_is_killed(tmp_path, monkeypatch):
     assert child.returncode is not None and group_gone(child.pid)
 
 
+@pytest.mark.processes
 def test_a_process_that_exits_stops_the_others_and_fails(tmp_path):
     procfile = fake_procfile(
         tmp_path,
@@ -327,6 +331,7 @@ def test_a_process_that_exits_stops_the_others_and_fails(tmp_path):
     assert group_gone(runner.children["worker"].pid)
 
 
+@pytest.mark.processes
 def test_python_m_bot_run_stops_everything_on_sigint(tmp_path, teams_url):
     """The real command line and signal handling, with the fake Procfile and .env."""
     port = free_port()

@@ -159,6 +159,7 @@ print("\\n".join(sorted(sys.modules)))
 """
 
 
+@pytest.mark.processes
 def test_the_action_server_does_not_load_rasas_tracker_store():
     """It forgets through bot.handoff.service; the tracker store is the Rasa server's."""
     loaded = subprocess.run(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from bot.config import ROOT
 
 
@@ -18,6 +20,7 @@ def _imported(stderr: str) -> list[str]:
     ]
 
 
+@pytest.mark.processes
 def test_it_is_rasas_command_with_skops_imported_first() -> None:
     out = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "bot.rasa_cli", "--version"],

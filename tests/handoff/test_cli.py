@@ -167,6 +167,7 @@ def test_retention_and_escalation_commands(loaded, capsys, monkeypatch, frozen, 
         assert request.team_id == team
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize(("frozen", "team", "out_of_hours"), CLOCKS)
 def test_python_m_bot_escalates_by_the_frozen_clock(loaded, frozen, team, out_of_hours):
     """The variable reaches a separate process, as it reaches the servers the e2e tests start."""
@@ -198,6 +199,7 @@ def test_a_malformed_frozen_time_stops_a_command_before_it_starts(loaded, capsys
         assert session.get(HandoffRequest, request_id).team_id == "grey-navigators"
 
 
+@pytest.mark.processes
 def test_python_m_bot_runs_the_commands(tmp_path):
     url = f"sqlite:///{tmp_path / 'sub.db'}"
     upgrade(url)
