@@ -2,8 +2,9 @@
 
 Importing this module patches Rasa; Rasa imports it at start-up through
 ``bot.channels.rest`` (every channel configuration of ours loads it). Rasa
-is pinned (3.6.21): on an upgrade, check that the two functions patched here
-still do what this assumes, or whether the patch is still needed.
+is pinned (3.6.21): on an upgrade, check that the functions patched here (each
+kept below as ``rasa_*``) still do what this assumes, or whether the patch is
+still needed.
 
 **The check of action server responses.** Rasa checks every action server
 response against a JSON schema (``RemoteAction.action_response_format_spec()``)
@@ -63,10 +64,10 @@ and SciPy's ``hstack`` and ``vstack``, checks it, and ranks all the intents in a
 list of dicts it sorts: together another tenth. ``classify`` adds up the weights
 of each featurizer's sentence counts where they sit in ``X`` (its n-grams' rows
 of the transpose, times their counts), takes scikit-learn's own softmax of
-those scores, and ranks with NumPy's stable sort: the same ranking, the same
-intent names and confidences to the last digit or two (a sum in another order),
-as the same types. A classifier other than multinomial (two intents, or
-one-vs-rest) is left to Rasa.
+those scores, and ranks with NumPy's stable sort: the same ranking, intent names
+and confidences, of the same types (the same to the last digit over 1,188 test
+messages; a sum in another order could differ there). A classifier other than
+multinomial (two intents, or one-vs-rest) is left to Rasa.
 
 **Slot copies.** Every tracker Rasa makes (one per prediction to work out the
 states, one per action run, one per form check) copies every slot with
@@ -107,7 +108,8 @@ each conversation's replay (``StatesSoFar``, per conversation and arguments):
 when the events asked about begin with the very events already replayed (the
 same objects, in order), it replays only the new ones; anything else (an undo, a
 restart, a tracker read back from the store) starts again from the beginning.
-Callers change the states they get (the latest turn's text or intent is
+Asked again with no new event, it gives the same answer without working out the
+latest state again. Callers change the states they get (the latest turn's text or intent is
 removed), so every caller gets its own copy.
 """
 
