@@ -388,8 +388,12 @@ def bearer(world: World, key: str = "a") -> dict[str, str]:
     return {"Authorization": f"Bearer {world.tokens[key]}"}
 
 
-async def read_sse(response, timeout: float) -> list[tuple[str, str]]:
-    """The (event, data) pairs a stream sends within ``timeout`` seconds."""
+async def read_sse(
+    response, timeout: float, until: Callable[[list[tuple[str, str]]], bool] | None = None
+) -> list[tuple[str, str]]:
+    """The (event, data) pairs a stream sends within ``timeout`` seconds; with ``until``,
+    only until they satisfy it (a test waiting for an event stops when it comes, rather
+    than always waiting the whole time)."""
     events: list[tuple[str, str]] = []
     name, data = "message", ""
     loop = asyncio.get_running_loop()
@@ -409,6 +413,8 @@ async def read_sse(response, timeout: float) -> list[tuple[str, str]]:
         elif line == "" and data:
             events.append((name, data))
             name, data = "message", ""
+            if until is not None and until(events):
+                break
     return events
 
 

@@ -14,14 +14,23 @@ from tests.navigator.conftest import PASSWORD, World, csrf_in
 pytestmark = pytest.mark.asyncio
 
 
-def _add(world: World, key: str, role: str) -> None:
+def _coordinator_viewer_and_demo_rows(world: World) -> None:
+    """A coordinator, a viewer and 14 weeks of demo records, added to the world once per
+    session (tests/navigator/conftest.py's ``world_setup``): each test gets a copy, where
+    writing the demo rows for each test took about half a second."""
     with session_scope(world.url) as session:
-        navigator = accounts.create_navigator(
-            session, f"{key}@example.org", key.title(), "team-a-grey", PASSWORD, role=role
-        )
-        world.navigators[key] = navigator.email
-        world.tokens[key] = accounts.issue_api_token(session, navigator)
+        for key in ("coordinator", "viewer"):
+            navigator = accounts.create_navigator(
+                session, f"{key}@example.org", key.title(), "team-a-grey", PASSWORD, role=key
+            )
+            world.navigators[key] = navigator.email
+            world.tokens[key] = accounts.issue_api_token(session, navigator)
         demo.write(session, world.clock().date(), weeks=14)
+
+
+@pytest.fixture
+def world_setup():
+    return _coordinator_viewer_and_demo_rows
 
 
 async def _sign_in(client, world: World, key: str) -> None:
@@ -36,7 +45,6 @@ async def _sign_in(client, world: World, key: str) -> None:
 
 
 async def test_a_coordinator_sees_the_figures_marked_demo(client, world: World):
-    _add(world, "coordinator", "coordinator")
     await _sign_in(client, world, "coordinator")
     response = await client.get("/insights")
     html = await response.text()
@@ -52,7 +60,6 @@ async def test_a_coordinator_sees_the_figures_marked_demo(client, world: World):
 
 
 async def test_the_csv_and_the_monthly_pdf(client, world: World):
-    _add(world, "coordinator", "coordinator")
     await _sign_in(client, world, "coordinator")
     response = await client.get("/insights/export.csv", params={"area": "buller"})
     lines = (await response.text()).splitlines()
@@ -73,7 +80,6 @@ async def test_the_csv_and_the_monthly_pdf(client, world: World):
     ],
 )
 async def test_bad_filters_get_a_clear_error(client, world: World, path: str, message: str):
-    _add(world, "coordinator", "coordinator")
     await _sign_in(client, world, "coordinator")
     response = await client.get(path)
     assert response.status in (400, 404)
@@ -89,7 +95,6 @@ async def test_a_navigator_may_not_see_the_insights(client, world: World):
 
 
 async def test_a_viewer_sees_only_the_insights(client, world: World):
-    _add(world, "viewer", "viewer")
     await _sign_in(client, world, "viewer")
     for path in ("/requests", f"/requests/{world.req_a}", "/"):
         response = await client.get(path, allow_redirects=False)
@@ -110,7 +115,6 @@ async def test_an_unknown_role_is_refused(world: World):
 
 
 async def test_a_page_and_its_charts_build_the_figures_once(client, world: World, monkeypatch):
-    _add(world, "coordinator", "coordinator")
     await _sign_in(client, world, "coordinator")
     calls = []
     build = report.build

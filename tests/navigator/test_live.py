@@ -52,10 +52,9 @@ async def test_a_new_request_reaches_only_its_organisations_streams(
         new_id = await asyncio.to_thread(
             world.submit, "conv-live", place_key="greymouth", urgent=True
         )
-        events_a = await read_sse(stream_a, 1.5)
-        assert ("request", json.dumps({"kind": "created", "id": new_id, "urgent": True})) in [
-            (name, data) for name, data in events_a
-        ]
+        created = ("request", json.dumps({"kind": "created", "id": new_id, "urgent": True}))
+        events_a = await read_sse(stream_a, 10, until=lambda events: created in events)
+        assert created in events_a
         # Org B's app has its own hub: it sees the event, but not for its organisation.
         assert [e for e in await read_sse(stream_b, 0.8) if e[0] == "request"] == []
         stream_a.close()
@@ -89,9 +88,14 @@ async def test_an_escalated_request_arrives_in_the_new_organisations_stream(
         await asyncio.sleep(0.2)
         coast = await asyncio.to_thread(world.submit, "conv-coast", place_key="westport")
         world.clock.advance(minutes=31)
+        escalated = {"kind": "escalated", "id": coast, "urgent": False}
+
+        def requests(events: list[tuple[str, str]]) -> list[dict]:
+            return [json.loads(data) for name, data in events if name == "request"]
+
         async with escalating(settings):
-            events = [json.loads(d) for name, d in await read_sse(stream, 1.5) if name == "request"]
-        assert {"kind": "escalated", "id": coast, "urgent": False} in events
+            events = await read_sse(stream, 10, until=lambda events: escalated in requests(events))
+        assert escalated in requests(events)
         assert world.request(coast).team_id == "team-b-nz"
         stream.close()
     finally:
