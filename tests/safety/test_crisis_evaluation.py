@@ -13,11 +13,18 @@ import pytest
 import yaml
 
 from bot.config import DATA_DIR
-from bot.safety.detector import CRISIS_PREFIX, load_patterns
+from bot.safety.detector import CRISIS_PREFIX, CrisisPatterns, load_patterns
 from tests.figures import record
 
 EVAL = yaml.safe_load((Path(__file__).parent / "crisis_eval.yml").read_text(encoding="utf-8"))
 TRAINING = DATA_DIR / "nlu"
+
+
+@pytest.fixture(scope="module")
+def patterns() -> CrisisPatterns:
+    """The patterns as data/safety's file gives them, read once for the module's tests
+    (each read, YAML and regular expressions, takes about a fifth of a second)."""
+    return load_patterns()
 
 
 def _intents(agent, texts: list[str]) -> list[str]:
@@ -70,8 +77,8 @@ def test_each_kind_gets_its_own_answer(agent, category):
     assert not wrong, wrong
 
 
-def test_patterns_alone_catch_the_obvious_even_without_the_model():
-    detect = load_patterns().detect
+def test_patterns_alone_catch_the_obvious_even_without_the_model(patterns):
+    detect = patterns.detect
     assert detect("I want to KILL MYSELF") == "suicide"
     assert detect("dont see the point anymore") == "suicide"
     assert detect("this app is killing me") is None
@@ -88,8 +95,7 @@ def test_patterns_alone_catch_the_obvious_even_without_the_model():
         "my legs have been killing me all day",
     ],
 )
-def test_talking_about_crisis_is_not_a_crisis(text):
-    patterns = load_patterns()
+def test_talking_about_crisis_is_not_a_crisis(patterns, text):
     assert patterns.detect(text) is None
     assert patterns.in_safe_context(text)
 
@@ -103,8 +109,7 @@ def test_talking_about_crisis_is_not_a_crisis(text):
         ("my 6 year old was found wandering the streets at 3am", "child"),
     ],
 )
-def test_urgent_signs_count_even_when_framed_as_safe(text, category):
-    patterns = load_patterns()
+def test_urgent_signs_count_even_when_framed_as_safe(patterns, text, category):
     assert patterns.detect(text) == category
     assert not patterns.in_safe_context(text)
 
@@ -120,8 +125,8 @@ def test_urgent_signs_count_even_when_framed_as_safe(text, category):
         ("cant talk out loud, my partner will hear", "text_only"),
     ],
 )
-def test_patterns_tell_the_kind(text, category):
-    assert load_patterns().detect(text) == category
+def test_patterns_tell_the_kind(patterns, text, category):
+    assert patterns.detect(text) == category
 
 
 @pytest.mark.parametrize(
@@ -135,8 +140,8 @@ def test_patterns_tell_the_kind(text, category):
         "i can't ring during work hours, can i text instead",
     ],
 )
-def test_needs_near_a_crisis_kind_match_no_pattern(text):
-    assert load_patterns().detect(text) is None
+def test_needs_near_a_crisis_kind_match_no_pattern(patterns, text):
+    assert patterns.detect(text) is None
 
 
 @pytest.mark.parametrize(
@@ -153,5 +158,5 @@ def test_needs_near_a_crisis_kind_match_no_pattern(text):
         ("suicide", "anything at all", True),
     ],
 )
-def test_the_models_guess_needs_the_signs_of_its_kind(category, text, allowed):
-    assert load_patterns().model_may_say(category, text) is allowed
+def test_the_models_guess_needs_the_signs_of_its_kind(patterns, category, text, allowed):
+    assert patterns.model_may_say(category, text) is allowed
