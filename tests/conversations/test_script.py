@@ -5,9 +5,7 @@ These run without the servers; tests/e2e/test_conversations.py plays the convers
 
 from __future__ import annotations
 
-from rasa.shared.nlu.training_data.loading import load_data
-
-from bot.config import ROOT
+from tests.conftest import trained_examples
 from tests.conversations.script import check, is_bare_question, load
 
 # Short turns ("skip", "more", "greymouth") are bound to be in the training data too.
@@ -23,7 +21,7 @@ def test_there_are_enough_conversations_with_unique_names():
 
 
 def test_conversations_are_not_training_examples():
-    trained = {m.get("text").lower() for m in load_data(str(ROOT / "data" / "nlu")).intent_examples}
+    trained = {text.lower() for _, text in trained_examples()}
     repeated = [
         turn.user
         for conversation in load()

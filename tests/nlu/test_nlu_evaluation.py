@@ -9,10 +9,10 @@ import pytest
 
 from bot.evaluation import evaluate as run_evaluation
 from bot.evaluation import load_examples
+from tests.conftest import trained_examples
 from tests.figures import record
 
 HERE = Path(__file__).parent
-TRAINING = Path(__file__).parents[2] / "data" / "nlu"
 HELD_OUT_SETS = (
     "test_nlu.yml",
     "test_nlu_reo.yml",
@@ -25,9 +25,7 @@ HOW_PEOPLE_WRITE_TARGET = 0.85
 
 
 def test_test_sets_are_held_out_from_training():
-    from rasa.shared.nlu.training_data.loading import load_data
-
-    trained = {m.get("text").lower() for m in load_data(str(TRAINING)).intent_examples}
+    trained = {text.lower() for _, text in trained_examples()}
     for name in HELD_OUT_SETS:
         overlap = [e.text for e in load_examples(HERE / name) if e.text.lower() in trained]
         assert not overlap, f"{name} repeats training examples: {overlap}"

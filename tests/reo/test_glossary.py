@@ -20,6 +20,7 @@ from bot.reo.glossary import (
     extract_term,
 )
 from bot.reo.normalise import strip_diacritics
+from tests.conftest import trained_examples
 
 # Every group of words that fold to one key. A new collision fails here until
 # someone has checked that both words and meanings are right and added it.
@@ -272,7 +273,7 @@ def test_every_explain_term_example_names_a_glossary_word(glossary, path):
 
 
 def test_held_out_explain_set_is_held_out():
-    trained = {m.get("text").lower() for m in load_data(str(ROOT / "data" / "nlu")).intent_examples}
+    trained = {text.lower() for _, text in trained_examples()}
     held_out = _explain_examples(HELD_OUT)
     assert not [t for t in held_out if t.lower() in trained]
     train_terms = {

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from rasa.shared.nlu.training_data.loading import load_data
 
 from bot.config import DATA_DIR, ROOT
 from bot.safety.detector import CATEGORIES, CRISIS_PREFIX, CrisisPatterns, load_patterns
+from tests.conftest import trained_examples
 from tests.phone_numbers import NUMBER
 
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -27,7 +27,7 @@ def _answer(category: str) -> str:
 
 @pytest.fixture(scope="module")
 def trained_intents() -> set[str]:
-    return {m.get("intent") for m in load_data(str(DATA_DIR / "nlu")).intent_examples}
+    return {intent for intent, _ in trained_examples()}
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.config import DATA_DIR
 from bot.safety.detector import CRISIS_PREFIX, CrisisPatterns, load_patterns
+from tests.conftest import trained_examples
 from tests.figures import record
 
 EVAL = yaml.safe_load((Path(__file__).parent / "crisis_eval.yml").read_text(encoding="utf-8"))
-TRAINING = DATA_DIR / "nlu"
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +38,7 @@ def _flagged(agent, texts: list[str]) -> list[bool]:
 
 
 def test_held_out_set_is_not_in_the_training_data():
-    from rasa.shared.nlu.training_data.loading import load_data
-
-    trained = {m.get("text").lower() for m in load_data(str(TRAINING)).intent_examples}
+    trained = {text.lower() for _, text in trained_examples()}
     held_out = [t for group in ("crisis", "kind") for texts in EVAL[group].values() for t in texts]
     overlap = [t for t in held_out + EVAL["not_crisis"] if t.lower() in trained]
     assert not overlap, f"crisis_eval.yml repeats training examples: {overlap}"
