@@ -264,7 +264,9 @@ def _execute(connection: Connection, query: _Query, values: dict[str, Any]) -> C
     """Runs ``query`` with ``values``. On PostgreSQL the first run on a connection prepares
     it, and later runs execute it: the server parses and plans it once per connection
     (``plan_cache_mode`` is ``force_generic_plan``, ``bot.db``) instead of on every call.
-    The rows are what the statement returns either way."""
+    The rows are the same either way: SQLAlchemy converts none of these columns' values
+    on PostgreSQL (psycopg2 returns texts, numbers, booleans, dates and times as they are),
+    and the parameters' values are psycopg2's to quote, as for any statement."""
     if connection.dialect.name != "postgresql" or not query.prepare:
         return connection.execute(query.statement, values)
     text, names, constants = query.prepared(connection.dialect)
