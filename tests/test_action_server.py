@@ -47,3 +47,27 @@ def test_the_action_server_never_loads_rasa_itself(tmp_path):
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.split("\n")[-2] == "True []"
+
+
+def test_the_search_statements_are_built_before_it_serves(seeded_url, monkeypatch):
+    """On a seeded directory, every kind of search runs once at start (bot.directory.query's
+    warm_up, whose own test shows a conversation then builds no statement)."""
+    from bot import action_server
+    from bot.directory import query
+
+    searched = []
+    real_search = query.search
+    monkeypatch.setattr(query, "search", lambda *a, **k: searched.append(1) or real_search(*a, **k))
+    monkeypatch.setenv("DATABASE_URL", seeded_url)
+    action_server.warm_up_searches()
+    assert len(searched) >= 12
+
+
+def test_a_database_not_ready_is_logged_and_the_server_starts(tmp_path, monkeypatch, caplog):
+    """An empty database file (not migrated): a warning without the statement, no error."""
+    from bot import action_server
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    with caplog.at_level("WARNING", logger="bot.action_server"):
+        action_server.warm_up_searches()
+    assert caplog.messages == ["search statements not built ahead (OperationalError)"]
