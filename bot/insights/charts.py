@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import io
 import textwrap
+from functools import cache
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
+from bot.handoff.models import OUTCOMES
+from bot.insights import report as rep
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-from bot.handoff.models import OUTCOMES  # noqa: E402
-from bot.insights import report as rep  # noqa: E402
-
-plt.rcParams.update({"svg.hashsalt": "awhina", "font.size": 9, "axes.spines.top": False})
 COLOURS = ("#1b6e6b", "#c0562f", "#4f6fa8", "#8a6d1d", "#7b4a8c", "#3f7f3f")
 STAGE_LABELS = {
     "sent": "Sent",
@@ -33,11 +31,25 @@ STAGE_LABELS = {
 TOP_NEEDS = 5
 
 
+@cache
+def pyplot() -> ModuleType:
+    """matplotlib's pyplot on the Agg backend with our settings, imported at the first
+    chart: about a second that a process drawing none (the inbox at start, a test run)
+    no longer spends."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"svg.hashsalt": "awhina", "font.size": 9, "axes.spines.top": False})
+    return plt
+
+
 def svg(figure: Figure) -> str:
     """The figure as an SVG element (no XML prolog), to put in a page."""
     out = io.StringIO()
     figure.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(figure)
+    pyplot().close(figure)
     text = out.getvalue()
     return text[text.index("<svg") :]
 
@@ -54,7 +66,7 @@ def needs_over_time(report: rep.Report) -> Figure:
     places = [c for c in report.columns if c not in (rep.NOT_GIVEN, rep.ELSEWHERE, "west-coast")]
     columns = places or list(report.columns)
     months = report.filters.months
-    figure, axes = plt.subplots(
+    figure, axes = pyplot().subplots(
         1, len(columns), figsize=(3.2 * len(columns), 2.8), sharey=True, squeeze=False
     )
     for ax, column in zip(axes[0], columns, strict=True):
@@ -95,7 +107,7 @@ def gap_map(report: rep.Report) -> Figure:
         ],
         dtype=float,
     )
-    figure, ax = plt.subplots(figsize=(1.5 * len(columns) + 2.5, 0.34 * len(rows) + 1.2))
+    figure, ax = pyplot().subplots(figsize=(1.5 * len(columns) + 2.5, 0.34 * len(rows) + 1.2))
     ax.imshow(np.ones_like(grid), cmap="Greys", vmin=0, vmax=8, aspect="auto")
     image = ax.imshow(grid, cmap="OrRd", vmin=0, vmax=1, aspect="auto")
     for y in range(len(rows)):
@@ -121,7 +133,7 @@ def funnel(report: rep.Report) -> Figure:
     """Handoff requests reaching each step, and how the closed ones ended."""
     if all(value is None for value in report.funnel.values()):
         return _note("Fewer than 5 handoff requests, or steps too close to show, in this period.")
-    figure, (left, right) = plt.subplots(1, 2, figsize=(8, 2.6))
+    figure, (left, right) = pyplot().subplots(1, 2, figsize=(8, 2.6))
     stages = list(rep.STAGES)
     values = [report.funnel[s] or 0 for s in stages]
     bars = left.barh([STAGE_LABELS[s] for s in stages], values, color=COLOURS[0])
@@ -148,13 +160,13 @@ def funnel(report: rep.Report) -> Figure:
 
 def _note(text: str) -> Figure:
     """A chart with nothing it may show: the reason, in words."""
-    figure = plt.figure(figsize=(6, 0.6))
+    figure = pyplot().figure(figsize=(6, 0.6))
     figure.text(0.01, 0.5, text, va="center")
     return figure
 
 
 def channels(report: rep.Report) -> Figure:
-    figure, ax = plt.subplots(figsize=(4, 2.2))
+    figure, ax = pyplot().subplots(figsize=(4, 2.2))
     rows = [c for c in report.channels.rows if report.channels.value(c, rep.COUNT)]
     ax.barh(rows, [report.channels.value(c, rep.COUNT) for c in rows], color=COLOURS[2])
     ax.invert_yaxis()
@@ -164,7 +176,7 @@ def channels(report: rep.Report) -> Figure:
 
 def cover(report: rep.Report, summaries: dict[str, str]) -> Figure:
     """The report's first page (A4): the period, a demo warning, a paragraph per district."""
-    page = plt.figure(figsize=(8.27, 11.69))
+    page = pyplot().figure(figsize=(8.27, 11.69))
     lines = [f"Āwhina needs and gaps: {rep.period_label(report.filters)}", ""]
     if report.demo:
         lines += ["DEMO DATA: synthetic figures, not a measurement.", ""]
@@ -182,12 +194,14 @@ def cover(report: rep.Report, summaries: dict[str, str]) -> Figure:
 
 def monthly_pdf(report: rep.Report, summaries: dict[str, str]) -> bytes:
     """The leadership group's report: the charts, then a paragraph per district."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
     out = io.BytesIO()
     with PdfPages(out, metadata={"Title": "Āwhina needs and gaps", "CreationDate": None}) as pdf:
         pdf.savefig(cover(report, summaries))
-        plt.close("all")
+        pyplot().close("all")
         for build in (needs_over_time, gap_map, funnel, channels):
             figure = build(report)
             pdf.savefig(figure, bbox_inches="tight")
-            plt.close(figure)
+            pyplot().close(figure)
     return out.getvalue()
