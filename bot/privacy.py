@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from bot.channels.models import SmsInbound
 from bot.config import ROOT
 from bot.db import sqlite_pragmas
+from bot.rasa_speedups import forget_states
 
 log = logging.getLogger(__name__)
 # The name of actions.privacy.ActionForgetMe, which the action server runs without
@@ -244,6 +245,7 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         if asked_to_forget(tracker):
             with self.engine.begin() as conn:
                 conn.execute(sa.delete(self.table).where(self.table.c.sender_id == sender_id))
+            forget_states(sender_id)
             log.info("a conversation was deleted at the person's request")
             return
         await self.stream_events(tracker)

@@ -109,8 +109,10 @@ when the events asked about begin with the very events already replayed (the
 same objects, in order), it replays only the new ones; anything else (an undo, a
 restart, a tracker read back from the store) starts again from the beginning.
 Asked again with no new event, it gives the same answer without working out the
-latest state again. Callers change the states they get (the latest turn's text or intent is
-removed), so every caller gets its own copy.
+latest state again. A conversation the person asked to be forgotten has its replays
+dropped with it (``forget_states``, from the tracker store). Callers change the
+states they get (the latest turn's text or intent is removed), so every caller gets
+its own copy.
 """
 
 from __future__ import annotations
@@ -509,6 +511,13 @@ def states_for_tracker_history(
     while len(_conversations) > KEPT_CONVERSATIONS:
         _conversations.popitem(last=False)
     return _own_copy(so_far.answer())
+
+
+def forget_states(sender_id: str) -> None:
+    """Drops the replays kept of a conversation (one the person asked to be forgotten: its
+    events then live nowhere in the server, not even in memory)."""
+    for key in [key for key in _conversations if key[1] == sender_id]:
+        del _conversations[key]
 
 
 def load_classifier(

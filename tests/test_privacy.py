@@ -13,6 +13,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from actions.privacy import FORGET_QUEUED, FORGOTTEN, ActionForgetMe
+from bot import rasa_speedups
 from bot.config import ROOT
 from bot.privacy import (
     FORGET_ACTION,
@@ -80,9 +81,14 @@ def test_forgetting_one_conversation_leaves_the_others(store):
     bob = conversation(
         "bob", NOW, UserUttered("forget me"), ActionExecuted(FORGET_ACTION), answered()
     )
+    states = Domain.empty().states_for_tracker_history  # kept in memory (bot/rasa_speedups.py)
+    states(bob)
+    states(conversation("alice", NOW))
     asyncio.run(store.save(bob))
     assert asyncio.run(store.retrieve("alice")) is not None
     assert asyncio.run(store.retrieve("bob")) is None
+    assert {key[1] for key in rasa_speedups._conversations} >= {"alice"}
+    assert "bob" not in {key[1] for key in rasa_speedups._conversations}
 
 
 def test_the_forget_action_in_an_earlier_turn_does_not_erase_later_turns(store):
