@@ -435,7 +435,7 @@ class StatesSoFar:
         """Whether ``applied`` begins with the very events replayed so far."""
         return len(applied) >= len(self.events) and all(map(operator.is_, self.events, applied))
 
-    def step(self, hide_rule_turn: bool, states: list[State]) -> tuple[State | None, Any, bool]:
+    def step(self, hide_rule_turn: bool) -> tuple[State | None, Any, bool]:
         """The state of the replay now (None if the turn is hidden), and the last ML
         action's sub-state and whether the turn is hidden, as they stand after it."""
         domain, tr = self.domain, self.replay
@@ -451,8 +451,8 @@ class StatesSoFar:
         state = domain.get_active_state(tr, omit_unset_slots=self.omit_unset_slots)
         if self.ignore_rule_only_turns:
             domain._remove_rule_only_features(state, self.rule_only_data)
-            if states:
-                domain._substitute_rule_only_user_input(state, states[-1])
+            if self.states:
+                domain._substitute_rule_only_user_input(state, self.states[-1])
             if last_ml_action_sub_state:
                 state[PREVIOUS_ACTION] = last_ml_action_sub_state
         return domain._clean_state(state), last_ml_action_sub_state, turn_was_hidden
@@ -464,7 +464,7 @@ class StatesSoFar:
         for event in events:
             if isinstance(event, ActionExecuted):
                 state, self.last_ml_action_sub_state, self.turn_was_hidden = self.step(
-                    event.hide_rule_turn, self.states
+                    event.hide_rule_turn
                 )
                 if state is not None:
                     self.states.append(state)
@@ -475,7 +475,7 @@ class StatesSoFar:
         """Every state so far and the one at the end, as Rasa returns them (not to be
         changed: the next ask with no new event gets it again)."""
         if self.answered is None:
-            last, _, _ = self.step(False, self.states)
+            last, _, _ = self.step(False)
             self.answered = self.states if last is None else [*self.states, last]
         return self.answered
 
