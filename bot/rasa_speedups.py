@@ -370,17 +370,17 @@ class RuleIndex:
         return anywhere | self.by_action.get(action, set()) if action is not None else anywhere
 
 
-_rule_indexes: dict[int, RuleIndex] = {}
-
-
 def possible_rule_keys(self: RulePolicy, lookup: dict[str, str], states: list[State]) -> set[str]:
     """``RulePolicy._get_possible_keys``: the rules that apply to the conversation's
     latest turns. Only the rules that follow the latest action are compared (Rasa's
     ``_is_rule_applicable`` refuses the others at the latest turn), and with as many
     turns back as the longest rule has (it holds every rule applicable further back)."""
-    index = _rule_indexes.get(id(lookup))
+    # Kept with the policy (its rules and its loops' unhappy paths), so a new model's
+    # policy builds its own and the old one's go with it.
+    indexes: dict[int, RuleIndex] = vars(self).setdefault("_awhina_rule_indexes", {})
+    index = indexes.get(id(lookup))
     if index is None or index.lookup is not lookup:
-        index = _rule_indexes[id(lookup)] = RuleIndex(lookup)
+        index = indexes[id(lookup)] = RuleIndex(lookup)
     if not states or not index.longest:
         return set(lookup)
     possible_keys = index.candidates(states[-1])
