@@ -151,8 +151,8 @@ def _tracker_pragmas(dbapi_connection: Any, record: Any) -> None:
     cursor.close()
 
 
-# The columns of an ``events`` row ``ForgetfulSQLTrackerStore._row`` writes (``id`` is the
-# database's).
+# The columns of an ``events`` row ``ForgetfulSQLTrackerStore._row`` writes, in its order
+# (``id`` is the database's): the insert names them from here.
 ROW = ("sender_id", "type_name", "timestamp", "intent_name", "action_name", "data")
 
 
@@ -278,14 +278,15 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
     def _row(sender_id: str, event: Event) -> dict[str, Any]:
         """An ``events`` row, as Rasa's ``SQLTrackerStore.save`` writes it."""
         data = event.as_dict()
-        return {
-            "sender_id": sender_id,
-            "type_name": event.type_name,
-            "timestamp": data.get("timestamp"),
-            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-            "action_name": data.get("name"),
-            "data": json.dumps(data),
-        }
+        values = (
+            sender_id,
+            event.type_name,
+            data.get("timestamp"),
+            data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            data.get("name"),
+            json.dumps(data),
+        )
+        return dict(zip(ROW, values, strict=True))
 
     @property
     def domain(self) -> Domain:
