@@ -436,7 +436,7 @@ def _index_rows(
                 "opens_at": alone.opens_at if alone else None,
                 "closes_at": alone.closes_at if alone else None,
             }
-        in_facets = facets(audiences, s.kaupapa_maori, s.free) if faceted else [None]
+        in_facets = facets(audiences, s.kaupapa_maori, s.free) if faceted else []
         for place_key in {key for _, key in areas[s.id]}:
             for need, rank in needs.items():
                 row = facts | {
@@ -445,10 +445,10 @@ def _index_rows(
                     "locality": locality(place_key),
                     "need_rank": 0 if rank == "primary" else 1,
                 }
-                if not faceted:
+                if faceted:
+                    search_rows.extend(row | {"facet": f} for f in in_facets)
+                else:
                     search_rows.append(row)
-                    continue
-                search_rows.extend(row | {"facet": f} for f in in_facets)
         word_rows.append(_words(s))
     return search_rows, word_rows
 
