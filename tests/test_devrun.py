@@ -11,7 +11,6 @@ import io
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.procs import free_port
 from bot import devrun
 from bot.config import ROOT
 from bot.db import get_engine, session_scope
@@ -218,12 +218,6 @@ IGNORE_SIGTERM = (
     "print('up', flush=True); signal.pause()"
 )
 FAKE_LOGINS = [PY, "-c", "print('Sample navigator logins (sample data):')"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fake_procfile(tmp_path: Path, **processes: str) -> Path:

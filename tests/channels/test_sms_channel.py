@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -31,6 +30,7 @@ from sanic.touchup import TouchUp
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from bench.procs import free_port
 from bot.channels.guard import SAFE_REPLY
 from bot.channels.limits import too_long_reply
 from bot.channels.models import SmsInbound, SmsOptOut
@@ -227,12 +227,6 @@ def messages(xml: str) -> list[str]:
     root = ET.fromstring(xml)
     assert root.tag == "Response"
     return [m.text or "" for m in root.findall("Message")]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

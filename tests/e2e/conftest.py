@@ -6,7 +6,6 @@ Each gets its own port and a fresh SQLite database seeded from the real director
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from bench.procs import free_port
 from bot.config import ROOT
 from bot.db import session_scope
 from bot.directory import seed
@@ -32,12 +32,6 @@ NAVIGATOR_EMAIL = "mere@grey.example.org"
 NAVIGATOR_PASSWORD = "e2e navigator password"
 # The URL the SMS gateway signs, as if Rasa sat behind a proxy (SMS_PUBLIC_URL).
 SMS_PUBLIC_URL = "https://sms.awhina.test/webhooks/sms/webhook"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(url: str, timeout: float, procs: list[subprocess.Popen], ok=lambda r: True) -> None:
