@@ -20,8 +20,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-# Rasa imports this module at start-up, which applies bot/rasa_speedups.py (issue 11).
-from bot import rasa_speedups  # noqa: F401
+# Rasa imports this module at start-up, which applies bot/rasa_speedups.py and
+# bot/turn_queue.py (issue 11).
+from bot import rasa_speedups, turn_queue  # noqa: F401
 from bot.channels.guard import guarded
 from bot.channels.limits import MAX_MESSAGE_CHARS, too_long_reply
 from bot.text import has_controls
