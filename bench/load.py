@@ -118,6 +118,13 @@ async def _converse(
     answered_once: Callable[[], None],
     samples: list[Sample],
 ) -> None:
+    # Conversations spread over their scripts: worker w first greets w % (script length)
+    # times in a conversation of its own, during the warm-up. Started together, every
+    # worker would send its search at the same moment, six turns apart, for good: a
+    # closed loop keeps the lock-step, and real conversations do not move in one.
+    for _ in range(worker % len(SCRIPTS[0])):
+        lead = {"sender": f"bench-{tag}-{worker}-lead", "message": "kia ora"}
+        await _post(session, url, lead, [])
     conversation = 0
     while not stop.is_set():
         script = SCRIPTS[(worker + conversation) % len(SCRIPTS)]
@@ -163,8 +170,9 @@ async def run_level(
     """``concurrency`` conversations at once; figures for ``duration_s`` after the warm-up.
 
     The warm-up lasts at least ``warmup_s`` and until every conversation has had
-    its first answer: all of them start at the same instant, and only once each
-    has been answered do the messages arrive as they would in steady use.
+    its first answer: all of them start at the same instant, each a few turns
+    behind the one before (see ``_converse``), and only once each has been
+    answered do the messages arrive as they would in steady use.
     ``cpu_s`` reads the bot's CPU seconds so far; its increase over the
     measured window, per answered message, is the least noisy figure on a
     shared machine. Messages still in flight at the end are waited for (at
