@@ -323,6 +323,14 @@ def _related(
     )
 
 
+# Where a row of ``_related`` has each part, after the kind and the service: the texts,
+# the two times, the order's three columns, the two flags and the date.
+_T = 2
+_TIME = _T + len(_SERVICE_TEXTS)
+_FLAG = _TIME + 2 + 3
+_DAY = _FLAG + 2
+
+
 @lru_cache(maxsize=64)
 def _view_statement(count: int) -> _Query:
     """What views are read from, for ``count`` services (parameters ``id0``...), in one
@@ -392,12 +400,15 @@ def _view_statement(count: int) -> _Query:
 
 def _views(session: Session, ids: list[str]) -> dict[str, ServiceView]:
     """The services ``ids`` whole, by id, in one indexed statement (``_view_statement``),
-    read afresh each time (what the bot says about a service is never cached)."""
+    read afresh each time (what the bot says about a service is never cached).
+
+    Rows are fetched at once and read by position: a row at a time, by column name,
+    SQLAlchemy's per-row work cost more than reading a page's records."""
     values = {f"id{i}": value for i, value in enumerate(ids)}
     connection = session.connection()  # plain rows: the ORM's machinery is not needed
     kinds: dict[int, dict[str, list[Row]]] = {kind: defaultdict(list) for kind in range(6)}
-    for row in _execute(connection, _view_statement(len(ids)), values):
-        kinds[row.kind][row.service_id].append(row)
+    for row in _execute(connection, _view_statement(len(ids)), values).all():
+        kinds[row[0]][row[1]].append(row)
     return {
         service_id: _view(row, *(kinds[kind][service_id] for kind in range(_PHONE, 6)))
         for service_id, (row,) in kinds[_SERVICE].items()
@@ -413,7 +424,7 @@ def _view(
     addresses: list[Row],
 ) -> ServiceView:
     """A view from its service's row and its related rows of each kind (``_related``)."""
-    service = dict(zip(_SERVICE_TEXTS, _texts([row], len(_SERVICE_TEXTS))[0], strict=True))
+    service = dict(zip(_SERVICE_TEXTS, row[_T:_TIME], strict=True))
     needs = {
         code: value or "also"
         for link_type, code, value in _texts(terms, 3)
@@ -421,7 +432,7 @@ def _view(
     }
     audiences = sorted(code for kind, code, _ in _texts(terms, 3) if kind == AUDIENCE_TAXONOMY)
     return ServiceView(
-        id=row.service_id,
+        id=row[1],
         name=service["name"],
         organization=service["organization"],
         description=service["description"],
@@ -429,27 +440,29 @@ def _view(
         email=service["email"],
         phones=tuple(PhoneView(*p) for p in _texts(phones, 3)),
         hours=tuple(
-            hours_mod.from_schedule_row(s.t0, s.time0, s.time1, s.t1) for s in schedules if s.t0
+            hours_mod.from_schedule_row(s[_T], s[_TIME], s[_TIME + 1], s[_T + 1])
+            for s in schedules
+            if s[_T]
         ),
-        hours_text="; ".join(s.t2 for s in schedules if not s.t0 and s.t2) or None,
+        hours_text="; ".join(s[_T + 2] for s in schedules if not s[_T] and s[_T + 2]) or None,
         needs=needs,
         audiences=tuple(audiences),
-        area_keys=tuple(a.t0 for a in areas),
+        area_keys=tuple(a[_T] for a in areas),
         addresses=tuple(", ".join(part for part in a if part) for a in _texts(addresses, 3)),
-        kaupapa_maori=bool(row.f0),
-        free=row.f1,
+        kaupapa_maori=bool(row[_FLAG]),
+        free=row[_FLAG + 1],
         fees_description=service["fees_description"],
         referral=service["referral"],
         eligibility=service["eligibility_description"],
         source=service["source"],
-        last_verified=row.d0,
+        last_verified=row[_DAY],
         alert=service["alert"],
     )
 
 
 def _texts(rows: list[Row], count: int) -> list[tuple]:
     """The first ``count`` text columns of related rows (``_related``)."""
-    return [tuple(getattr(row, f"t{i}") for i in range(count)) for row in rows]
+    return [tuple(row[_T : _T + count]) for row in rows]
 
 
 def locality(place_key: str) -> int:
@@ -695,11 +708,12 @@ def _ranked(
     for near, group in groupby(sorted(lineage, key=locality), key=locality):
         places = list(group)
         shape = _shape(query, dialect, limit, len(places))
-        rows = _execute(session.connection(), _ranking(shape), _parameters(query, places, limit))
-        for row in rows:  # each service's first row is its best
-            localities.setdefault(row.service_id, row.locality)
+        values = _parameters(query, places, limit)
+        rows = _execute(session.connection(), _ranking(shape), values).all()
+        for service_id, service_locality, need in rows:  # each service's first row is its best
+            localities.setdefault(service_id, service_locality)
             found = True
-            if nearest is None and (not query.need or row.need == query.need):
+            if nearest is None and (not query.need or need == query.need):
                 nearest = near
         if limit is not None and len(localities) >= limit and nearest is not None:
             break
