@@ -295,12 +295,12 @@ def _text(connection: Connection, statement: str) -> str:
 
 
 def _selects(connection: Connection, statements: list[tuple[str, object]], naming: str = ""):
-    """The SELECT statements among ``statements`` (those naming ``naming`` when given), by
-    what they run (``_text``)."""
+    """The queries among ``statements`` (a SELECT, or a WITH and then one; those naming
+    ``naming`` when given), by what they run (``_text``)."""
     return [
         (statement, parameters)
         for statement, parameters in statements
-        if re.match(rf"\s*SELECT\b.*{naming}", _text(connection, statement), re.S)
+        if re.match(rf"\s*(SELECT|WITH)\b.*{naming}", _text(connection, statement), re.S)
     ]
 
 

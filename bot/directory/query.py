@@ -612,8 +612,9 @@ def _audience_groups(audience: str | None) -> list[str]:
     return [audience, ANY_AUDIENCE if audience in INCLUSIVE_AUDIENCES else EVERYONE]
 
 
-def _parts(shape: _Shape) -> list[list[ColumnElement]]:
-    """The conditions of the parts a search reads, each an index range read in rank order.
+def _parts(shape: _Shape) -> list[tuple[bool, list[ColumnElement]]]:
+    """The conditions of the parts a search reads, each an index range read in rank order,
+    and whether the part holds "general" services (asked for another need).
 
     Together the parts hold every row the search ranks: for each place asked, the rows of
     the need (ranked main need before also by the index), of "general" with each need
@@ -624,13 +625,13 @@ def _parts(shape: _Shape) -> list[list[ColumnElement]]:
     (``..._main_order``): need rank, contact, name, id.
     """
     rows = ServiceSearch
-    needs: list[list[ColumnElement]]
+    needs: list[tuple[bool, list[ColumnElement]]]
     if not shape.need:
-        needs = [[rows.need_rank == 0]]  # every service has one main need
+        needs = [(False, [rows.need_rank == 0])]  # every service has one main need
     else:
-        needs = [[rows.need == bindparam("need")]]
+        needs = [(False, [rows.need == bindparam("need")])]
         if shape.general:
-            needs += [[rows.need == GENERAL_NEED, rows.need_rank == rank] for rank in (0, 1)]
+            needs += [(True, [rows.need == GENERAL_NEED, rows.need_rank == r]) for r in (0, 1)]
     audiences: list[list[ColumnElement]] = [[rows.facet == bindparam("facet0")]]
     if shape.audience:
         rest = [rows.facet == bindparam("facet1")]
@@ -638,9 +639,9 @@ def _parts(shape: _Shape) -> list[list[ColumnElement]]:
             rest.append(~_containing(rows.audiences, "audience"))
         audiences.append(rest)
     return [
-        [rows.place_key == bindparam(f"place{i}"), *need, *audience]
+        (general, [rows.place_key == bindparam(f"place{i}"), *need, *audience])
         for i in range(shape.places)
-        for need in needs
+        for general, need in needs
         for audience in audiences
     ]
 
@@ -657,6 +658,13 @@ def _ranking(shape: _Shape) -> _Query:
     before the limit-th service than that, and the union ranked again holds the best
     ``rows`` services in order. A part for the need has a row when its place has a
     service for the need itself, which ``reach`` needs.
+
+    "General" services rank after every service for the need in the same locality, so
+    when the parts for the need hold ``rows`` services the general parts are not read:
+    their limit is then 0 (a limit is worked out once, before any row is read; a
+    condition in the WHERE clause would be tested on every row of the range). Not with
+    open now: then the parts for the need seldom fill the limit, and counting them cost
+    SQLite more than it saved.
     """
     rows = ServiceSearch
     # What a part reads through its index, in that index's order.
@@ -670,13 +678,25 @@ def _ranking(shape: _Shape) -> _Query:
         rows.has_contact,
         rows.sort_name,
     )
-    parts = []
-    for where in _parts(shape):
-        part = select(*columns).where(*where, *_filters(shape, rows)).order_by(*within)
+
+    def part(where: list[ColumnElement], limit: ColumnElement | None = None) -> Select:
+        read = select(*columns).where(*where, *_filters(shape, rows)).order_by(*within)
         if shape.limited:
-            part = part.limit(bindparam("rows", type_=Integer))
-        parts.append(select(part.subquery()))
-    ranked = union_all(*parts).subquery("ranked")
+            read = read.limit(bindparam("rows", type_=Integer) if limit is None else limit)
+        return select(read.subquery())
+
+    parts = _parts(shape)
+    own = [part(where) for general, where in parts if not general]
+    general = [where for is_general, where in parts if is_general]
+    limit = None
+    if shape.limited and general and not shape.open_now:
+        found = union_all(*own).cte("found")
+        # A service is in one part for the need per place: counted once with one place.
+        count = func.count(func.distinct(found.c.service_id)) if shape.places > 1 else func.count()
+        short = select(count).select_from(found).scalar_subquery() < bindparam("rows")
+        limit = case((short, bindparam("rows", type_=Integer)), else_=0)
+        own = [select(found)]
+    ranked = union_all(*own, *(part(where, limit) for where in general)).subquery("ranked")
     return _Query(
         select(ranked.c.service_id, ranked.c.locality, ranked.c.need).order_by(
             *_rank_order(shape, ranked.c)
