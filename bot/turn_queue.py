@@ -6,7 +6,7 @@ action server call per action), and at every step it waits behind the steps of
 every other turn in progress. A turn of four actions (a service search) therefore
 waits four times as long as a turn of one, and under load the slowest tenth of
 answers are those turns: with 20 conversations at once, a search took 790 ms
-where other turns took 260-420 ms (bench/results/session7.md).
+where other turns took 260-420 ms (bench/results/turn-queue.md).
 
 ``TurnQueue`` lets ``size`` turns be in progress at once and queues the others
 in arrival order: a turn, once started, runs with few others, and each message
@@ -15,12 +15,14 @@ work, so throughput is unchanged, but the long turns no longer pay for every
 other conversation's steps again and again. ``size`` is more than one so that
 the server has a turn to work on while another waits for the action server.
 
-Two kinds of message never wait:
+Two kinds of message go ahead of the queue:
 
-- a message in which the crisis patterns see danger goes ahead of the queue;
-- a message that has waited ``max_wait_s`` goes ahead, over the limit, and a
-  warning is logged. A turn stuck on a slow action server holds its place in
-  the queue, and this keeps such a stall from holding up every conversation.
+- a message in which the crisis patterns see danger, at once;
+- a message that has waited ``max_wait_s``, over the limit, and a
+  warning is logged (for the 1st, 10th, 100th... such message, so that an
+  overload does not flood the log). A turn stuck on a slow action server holds
+  its place in the queue, and this keeps such a stall from holding up every
+  conversation.
 
 ``Agent.handle_message`` is patched to take its turn after the conversation's
 own lock (so a second message of the same conversation does not hold a place
@@ -60,6 +62,7 @@ class TurnQueue:
         self.size = size
         self.max_wait_s = max_wait_s
         self.running = 0
+        self.went_ahead = 0  # messages that waited max_wait_s
         self._waiting: deque[asyncio.Future[None]] = deque()
 
     @property
@@ -104,12 +107,16 @@ class TurnQueue:
             return
         self._waiting.remove(admitted)
         self.running += 1
+        self.went_ahead += 1
         admitted.set_result(None)
-        log.warning(
-            "a message waited %.0f s for its turn and went ahead (%d turns in progress)",
-            self.max_wait_s,
-            self.running,
-        )
+        if _power_of_ten(self.went_ahead):
+            log.warning(
+                "%d messages so far waited %.0f s for their turn and went ahead "
+                "(%d turns in progress): the server is overloaded or stalled",
+                self.went_ahead,
+                self.max_wait_s,
+                self.running,
+            )
 
     def _admit(self) -> None:
         """Hand free places to the longest-waiting messages."""
@@ -118,6 +125,10 @@ class TurnQueue:
             if not admitted.done():
                 self.running += 1
                 admitted.set_result(None)
+
+
+def _power_of_ten(n: int) -> bool:
+    return str(n).rstrip("0") == "1"
 
 
 TURNS = TurnQueue(env_int("RASA_TURNS_AT_ONCE", TURNS_AT_ONCE), MAX_WAIT_S)

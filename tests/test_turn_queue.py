@@ -104,7 +104,8 @@ async def test_a_message_that_waited_too_long_goes_ahead_and_the_count_comes_bac
     turns.start("next")
     await asyncio.wait_for(_until(lambda: "next" in turns.started), 5)
     assert turns.queue.running == 2
-    assert "went ahead" in caplog.text
+    assert turns.queue.went_ahead == 1
+    assert "1 messages so far waited" in caplog.text
     await turns.finish("next")
     await turns.finish("stuck")
     assert (turns.queue.running, turns.queue.waiting) == (0, 0)
@@ -212,3 +213,20 @@ async def test_a_crisis_message_is_not_queued(monkeypatch: pytest.MonkeyPatch) -
     assert processor.handled == ["hi", "i want to kill myself"]
     processor.release.set()
     await asyncio.gather(busy, waiting, crisis)
+
+
+async def test_messages_going_ahead_are_logged_at_the_1st_10th_100th(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    turns = Turns(TurnQueue(1, max_wait_s=0.001))
+    turns.start("stuck")
+    for n in range(120):
+        turns.start(f"m{n}")
+    await asyncio.wait_for(_until(lambda: len(turns.started) == 121), 5)
+    assert turns.queue.went_ahead == 120
+    logged = [r.getMessage().split(" messages")[0] for r in caplog.records]
+    assert logged == ["1", "10", "100"]
+    for name in turns.release:
+        turns.release[name].set()
+    await asyncio.gather(*turns.tasks.values())
+    assert (turns.queue.running, turns.queue.waiting) == (0, 0)
