@@ -23,6 +23,8 @@ from pathlib import Path
 from bench import bots, directory, load, report
 
 LEVELS = (1, 10, 20, 50)
+# Messages of danger sent while this many conversations load Āwhina (load.run_urgent).
+URGENT_LOAD, URGENT_PROBES = 50, 10
 
 
 def _log(message: str) -> None:
@@ -99,6 +101,10 @@ async def _load(
                 f"  {result.throughput:.1f} msg/s, p50 {result.p50_ms:.0f} ms, "
                 f"p95 {result.p95_ms:.0f} ms, {result.errors} errors"
             )
+    _log(f"messages of danger while {URGENT_LOAD} conversations load Āwhina")
+    urgent = await load.run_urgent(ours.url, URGENT_LOAD, warmup_s, URGENT_PROBES, ours.cpu_s)
+    figures["urgent"] = asdict(urgent)
+    _log(f"  {urgent.helped}/{urgent.probes} given crisis help, p50 {urgent.p50_ms:.0f} ms")
     figures["peak_rss_mb"] = {
         server.name: server.peak_rss_mb() for bot in pair.values() for server in bot.servers
     }

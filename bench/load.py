@@ -220,3 +220,53 @@ async def run_parse(
             i += 1
         end, cpu_used = time.perf_counter(), cpu_s() - cpu_before
     return summarise(samples, 1, (began, end), cpu_used)
+
+
+# A message of danger, as a person in crisis might write it; the reply must give
+# 111 or 1737 (bot/channels/guard.py's promise).
+URGENT_TEXT = "i want to kill myself tonight"
+URGENT_HELP = ("111", "1737")
+
+
+@dataclass(frozen=True)
+class UrgentResult:
+    concurrency: int
+    probes: int
+    helped: int  # replies that gave 111 or 1737
+    p50_ms: float
+    max_ms: float
+    others_p50_ms: float  # the loading conversations' messages meanwhile
+
+
+async def run_urgent(
+    url: str, concurrency: int, warmup_s: float, probes: int, cpu_s: Callable[[], float]
+) -> UrgentResult:
+    """``probes`` messages of danger, each in a conversation of its own, one every half
+    second while ``concurrency`` conversations load the bot: how soon crisis help comes
+    when the server is busy (a crisis message goes ahead of the turn queue)."""
+    gap_s = 0.5
+    level = asyncio.create_task(
+        run_level(url, concurrency, warmup_s, probes * gap_s + 1, "urgent-load", cpu_s)
+    )
+    latencies: list[float] = []
+    helped = 0
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        await asyncio.sleep(warmup_s + 0.5)
+        for probe in range(probes):
+            sent = time.perf_counter()
+            payload = {"sender": f"bench-urgent-{probe}", "message": URGENT_TEXT}
+            async with session.post(f"{url}/webhooks/rest/webhook", json=payload) as response:
+                text = await response.text()
+            latencies.append((time.perf_counter() - sent) * 1000)
+            helped += response.status == 200 and any(number in text for number in URGENT_HELP)
+            await asyncio.sleep(gap_s)
+    others = await level
+    return UrgentResult(
+        concurrency=concurrency,
+        probes=probes,
+        helped=helped,
+        p50_ms=percentile(latencies, 50),
+        max_ms=max(latencies),
+        others_p50_ms=others.p50_ms,
+    )

@@ -152,10 +152,25 @@ def markdown(r: dict[str, Any]) -> str:
     for d in r["directory"]:
         lines.append(
             f"| {d.get('engine', 'sqlite')} | {d['services']:,} | {d['queries']} "
-            f"| {_ms(d['p50_ms'])} | {_ms(d['p95_ms'])} | {d['mean_results']:.0f} "
-            f"| {_ms(d.get('by_ids_p95_ms', float('nan')))} "
-            f"| {_ms(d.get('by_name_p95_ms', float('nan')))} | {d['build_s']:.0f} |"
+            f"| {d['p50_ms']:.1f} | {d['p95_ms']:.1f} | {d['mean_results']:.0f} "
+            f"| {d.get('by_ids_p95_ms', float('nan')):.1f} "
+            f"| {d.get('by_name_p95_ms', float('nan')):.1f} | {d['build_s']:.0f} |"
         )
+    urgent = r.get("urgent")
+    if urgent:
+        lines += [
+            "",
+            "## A message of danger under load (Āwhina)",
+            "",
+            f"{urgent['probes']} messages of danger, one every half second, each in a "
+            f"conversation of its own, while {urgent['concurrency']} conversations load the "
+            "bot: a crisis message goes ahead of the turn queue (bot/turn_queue.py).",
+            "",
+            "| given 111 or 1737 | p50 (ms) | slowest (ms) | the other messages' p50 (ms) |",
+            "|---:|---:|---:|---:|",
+            f"| {urgent['helped']} / {urgent['probes']} | {_ms(urgent['p50_ms'])} "
+            f"| {_ms(urgent['max_ms'])} | {_ms(urgent['others_p50_ms'])} |",
+        ]
     lines += ["", f"![latency and throughput against concurrency]({r['label']}.png)", ""]
     return "\n".join(lines)
 

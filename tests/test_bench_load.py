@@ -10,29 +10,42 @@ from bench import load
 pytestmark = pytest.mark.asyncio
 
 
+class Bot:
+    """A webhook on a free port that records what it was sent and answers it: crisis help
+    to a message of danger (``helps``: whether it does), "kia ora" to anything else."""
+
+    def __init__(self, helps: bool = True) -> None:
+        self.helps = helps
+        self.received: list[tuple[str, str]] = []
+        self.url = ""
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.received.append((body["sender"], body["message"]))
+        urgent = self.helps and body["message"] == load.URGENT_TEXT
+        text = "Call 111 now, or call or text 1737" if urgent else "kia ora"
+        return web.json_response([{"recipient_id": body["sender"], "text": text}])
+
+    async def __aenter__(self) -> Bot:
+        app = web.Application()
+        app.router.add_post("/webhooks/rest/webhook", self.webhook)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.runner.cleanup()
+
+
 async def test_conversations_start_spread_over_their_scripts() -> None:
     """Each worker is a turn behind the one before, so they do not all search at once."""
-    received: list[tuple[str, str]] = []
-
-    async def webhook(request: web.Request) -> web.Response:
-        body = await request.json()
-        received.append((body["sender"], body["message"]))
-        return web.json_response([{"recipient_id": body["sender"], "text": "kia ora"}])
-
-    app = web.Application()
-    app.router.add_post("/webhooks/rest/webhook", webhook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
     turns = len(load.SCRIPTS[0])
-    try:
-        result = await load.run_level(
-            f"http://127.0.0.1:{port}", turns + 2, 0.0, 0.2, "t", lambda: 0.0
-        )
-    finally:
-        await runner.cleanup()
+    async with Bot() as bot:
+        result = await load.run_level(bot.url, turns + 2, 0.0, 0.2, "t", lambda: 0.0)
+    received = bot.received
 
     assert result.errors == 0 and result.messages > 0
     for worker in range(turns + 2):
@@ -43,3 +56,14 @@ async def test_conversations_start_spread_over_their_scripts() -> None:
         # Every lead greeting came before the worker's first scripted message.
         order = [s for s, _ in received if s.startswith(f"bench-t-{worker}-")]
         assert order[: worker % turns] == [f"bench-t-{worker}-lead"] * (worker % turns)
+
+
+@pytest.mark.parametrize("helps", [True, False])
+async def test_messages_of_danger_under_load_are_sent_and_their_help_counted(helps: bool) -> None:
+    async with Bot(helps) as bot:
+        result = await load.run_urgent(bot.url, 3, 0.0, 2, lambda: 0.0)
+    urgent = [s for s, m in bot.received if m == load.URGENT_TEXT]
+    assert urgent == ["bench-urgent-0", "bench-urgent-1"]
+    assert any(s.startswith("bench-urgent-load-") for s, _ in bot.received)
+    assert (result.probes, result.helped) == (2, 2 if helps else 0)
+    assert 0 < result.p50_ms <= result.max_ms
