@@ -9,7 +9,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from alembic import command
@@ -28,6 +28,7 @@ from bot.directory.query import (
     facets,
     find_by_name,
     get_services,
+    opening_numbers,
     search,
 )
 from bot.migrate import alembic_config
@@ -104,24 +105,45 @@ def test_open_now_in_sql_agrees_with_is_open_all_week(db_url, tmp_path):
 
 
 def test_a_service_with_one_schedule_row_is_open_now_from_its_search_rows(db_url, tmp_path):
-    """Open now reads a lone schedule row from the search rows; a service with more
-    (office hours) is read from its schedule."""
+    """Open now reads a lone schedule row from the search rows, as numbers: the days as
+    bits (Monday first), the seconds of the day it opens and closes, the closing counted
+    from the day it opens (past midnight: a day later; at 24:00, 86,400). A service with
+    more (office hours) is read from its schedule."""
     path = tmp_path / "hours.yml"
     path.write_text(HOURS)
     with session_scope(db_url) as session:
         seed.load(session, path)
         rows = session.execute(
-            select(ServiceSearch.service_id, ServiceSearch.byday).where(
-                ServiceSearch.facet == facet("*")
-            )
+            select(
+                ServiceSearch.service_id,
+                ServiceSearch.open_days,
+                ServiceSearch.opens_second,
+                ServiceSearch.closes_second,
+            ).where(ServiceSearch.facet == facet("*"))
         ).all()
-    assert dict(rows) == {
-        "late": "FR,SA",
-        "evening": "MO,TU,WE,TH,FR",
-        "always": "MO,TU,WE,TH,FR,SA,SU",
-        "office": None,
-        "unknown": None,
+    assert {service_id: tuple(numbers) for service_id, *numbers in rows} == {
+        "late": (0b0110000, 20 * 3600, 26 * 3600),
+        "evening": (0b0011111, 18 * 3600, 24 * 3600),
+        "always": (0b1111111, 0, 24 * 3600),
+        "office": (None, None, None),
+        "unknown": (None, None, None),
     }
+
+
+@pytest.mark.parametrize(
+    ("row", "numbers"),
+    [
+        (("MO,WE", time(9), time(17, 0, 30)), (0b101, 9 * 3600, 17 * 3600 + 30)),
+        (("SU", time(22), time(6)), (0b1000000, 22 * 3600, 30 * 3600)),
+        (("MO-FR", time(9), time(9)), (0b11111, 9 * 3600, 33 * 3600)),
+        (("SA", time(0), time(0)), (0b100000, 0, 24 * 3600)),
+        (("tu", time(12), time(23, 59)), (0b10, 12 * 3600, 24 * 3600)),
+    ],
+)
+def test_a_schedule_row_as_numbers_closes_the_day_it_opens_or_later(row, numbers):
+    """Past midnight, a whole day from the same time, or all day: the closing is counted
+    from the day it opens; 23:59 is until midnight (``hours.from_schedule_row``)."""
+    assert opening_numbers(*row) == numbers
 
 
 def test_find_by_name_uses_alternate_names_macrons_and_the_order_mentioned(seeded_url):
@@ -220,6 +242,49 @@ def test_migration_0018_spreads_the_rows_over_facets_and_back(seeded_url):
     assert [_ids(seeded_url, **query) for query in FACETED_QUERIES] == before
     with session_scope(seeded_url) as session:
         assert session.execute(select(func.count()).select_from(ServiceSearch)).scalar() == rows
+
+
+def _numbers(url: str) -> set[tuple]:
+    """Each search row's service, facet and open-now numbers."""
+    with session_scope(url) as session:
+        return set(
+            session.execute(
+                select(
+                    ServiceSearch.service_id,
+                    ServiceSearch.place_key,
+                    ServiceSearch.need,
+                    ServiceSearch.facet,
+                    ServiceSearch.open_days,
+                    ServiceSearch.opens_second,
+                    ServiceSearch.closes_second,
+                )
+            ).all()
+        )
+
+
+def test_migration_0019_keeps_open_now_as_numbers_and_back(seeded_url):
+    """Down, the rows get their lone schedule row's text back (as 0018 copied it); up,
+    the same numbers the loader writes, and the same services open now all week."""
+    week = [MONDAY + timedelta(hours=7 * step) for step in range(24)]
+    before = [_ids(seeded_url, open_now=True, at=at) for at in week]
+    numbers = _numbers(seeded_url)
+    kept = {row[0] for row in numbers if row[4] is not None}
+    assert kept and any(row[4] is None for row in numbers)  # lone rows and others
+    config = alembic_config(seeded_url)
+    command.downgrade(config, "0018")
+    engine = get_engine(seeded_url)
+    columns = {c["name"] for c in inspect(engine).get_columns("service_search")}
+    assert {"byday", "opens_at", "closes_at"} <= columns and "open_days" not in columns
+    with engine.connect() as connection:
+        copied = connection.exec_driver_sql(
+            "SELECT DISTINCT s.service_id FROM service_search s JOIN schedule h"
+            " ON h.service_id = s.service_id AND h.byday = s.byday"
+            " AND h.opens_at = s.opens_at AND h.closes_at = s.closes_at"
+        )
+        assert set(copied.scalars()) == kept
+    command.upgrade(config, "head")
+    assert _numbers(seeded_url) == numbers
+    assert [_ids(seeded_url, open_now=True, at=at) for at in week] == before
 
 
 def test_a_service_is_in_the_facet_of_every_audience_and_filter_combination_it_meets():

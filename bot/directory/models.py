@@ -302,10 +302,13 @@ class ServiceSearch(Base):
     has_hours = Column(Boolean, nullable=False)
     always_open = Column(Boolean, nullable=False)  # 24/7
     # The service's schedule row when it has one alone, in New Zealand time (the zone a
-    # search compares): "open now" reads it here instead of the schedule (migration 0018).
-    byday = Column(String(32))
-    opens_at = Column(Time)
-    closes_at = Column(Time)
+    # search compares), as numbers "open now" compares in the row itself instead of reading
+    # the schedule (migrations 0018, 0019; ``bot.directory.query.opening_numbers``): the days
+    # it opens on (bit i for ``hours.DAYS[i]``), and the second of the day it opens and
+    # closes, closing counted into the next day (past 86,400) when it runs past midnight.
+    open_days = Column(SmallInteger)
+    opens_second = Column(Integer)
+    closes_second = Column(Integer)
 
 
 class ServiceWords(Base):

@@ -25,7 +25,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import lru_cache
 from itertools import combinations, groupby
 from typing import Any
@@ -504,19 +504,56 @@ def _open_at(byday: Any, opens_at: Any, closes_at: Any) -> ColumnElement:
     )
 
 
+DAY_SECONDS = 24 * 60 * 60
+
+
+def _second(at: time) -> int:
+    """The second of the day ``at`` is in (a fraction of a second left out)."""
+    return at.hour * 3600 + at.minute * 60 + at.second
+
+
+def opening_numbers(byday: str, opens_at: time, closes_at: time) -> tuple[int, int, int]:
+    """A schedule row as a search row keeps it (``ServiceSearch.open_days``,
+    ``opens_second``, ``closes_second``): its days as bits (bit i for ``hours.DAYS[i]``),
+    and the seconds of the day it opens and closes, the closing counted from the day it
+    opens: 86,400 (midnight) when it closes at 23:59, and a day later than the time when
+    it closes at or before it opens (``_open_at``, ``hours.from_schedule_row``).
+
+    ``_open_now`` then compares them with the second of the day it is (``_parameters``)
+    as ``_open_at`` compares the times: the same for times to the second, as our data
+    and HSDS give them."""
+    days = sum(1 << hours_mod.DAYS.index(day) for day in hours_mod.parse_days(byday))
+    if closes_at == hours_mod.END_OF_DAY:
+        closes = DAY_SECONDS
+    else:
+        closes = _second(closes_at) + (DAY_SECONDS if closes_at <= opens_at else 0)
+    return days, _second(opens_at), closes
+
+
 def _open_now(rows: Any) -> ColumnElement:
-    """A row of ``service_search`` whose service is open at the time the parameters give
-    (``_open_at``): open all week; or its one schedule row, copied into the row, is open;
-    or it has several and one of them is open (read from ``schedule``)."""
+    """A row of ``service_search`` whose service is open at the time the parameters give:
+    open all week; or its one schedule row, kept in the row as numbers
+    (``opening_numbers``), is open: opened today and not yet closed, or opened yesterday
+    and closing after the time it is now counted from yesterday; or it has several and one
+    of them is open (read from ``schedule``, ``_open_at``)."""
     schedule = exists().where(
         Schedule.service_id == rows.service_id,
         Schedule.timezone == TIMEZONE,
         _open_at(Schedule.byday, Schedule.opens_at, Schedule.closes_at),
     )
+
+    def on(day: str) -> ColumnElement:
+        return rows.open_days.op("&")(bindparam(day, type_=Integer)) != 0
+
+    second = bindparam("second", type_=Integer)
     return or_(
         rows.always_open.is_(True),
-        and_(rows.byday.is_not(None), _open_at(rows.byday, rows.opens_at, rows.closes_at)),
-        and_(rows.byday.is_(None), rows.has_hours.is_(True), schedule),
+        and_(on("today_bit"), rows.opens_second <= second, rows.closes_second > second),
+        and_(
+            on("yesterday_bit"),
+            rows.closes_second > bindparam("second_from_yesterday", type_=Integer),
+        ),
+        and_(rows.open_days.is_(None), rows.has_hours.is_(True), schedule),
     )
 
 
@@ -559,9 +596,13 @@ def _parameters(query: ServiceQuery, places: list[str], limit: int | None) -> di
         values[f"facet{i}"] = facet(group, in_facet)
     if query.open_now:
         local = (query.at or clock.now()).astimezone(ZoneInfo(TIMEZONE))
-        values["today"] = _pattern(hours_mod.DAYS[local.weekday()])
-        values["yesterday"] = _pattern(hours_mod.DAYS[(local.weekday() - 1) % 7])
+        today, yesterday = local.weekday(), (local.weekday() - 1) % 7
+        values["today"] = _pattern(hours_mod.DAYS[today])
+        values["yesterday"] = _pattern(hours_mod.DAYS[yesterday])
         values["now"] = local.time().replace(tzinfo=None)
+        values["today_bit"], values["yesterday_bit"] = 1 << today, 1 << yesterday
+        values["second"] = _second(local.time())
+        values["second_from_yesterday"] = values["second"] + DAY_SECONDS
     for i, word in enumerate(match_key(query.text or "").split()):
         values[f"word{i}"] = _pattern(f" {word} ")
     return values

@@ -38,7 +38,7 @@ from bot.directory.models import (
     TaxonomyTerm,
 )
 from bot.directory.places import Point, gazetteer, parse_point
-from bot.directory.query import by_service, facets, locality
+from bot.directory.query import by_service, facets, locality, opening_numbers
 from bot.directory.taxonomy import AUDIENCE_TAXONOMY, NEED_TAXONOMY, taxonomies
 from bot.reo import match_key
 
@@ -410,7 +410,7 @@ def _index_rows(
     word_rows: list[dict] = []
     for s in services:
         openings = [hours_mod.from_schedule_row(*row[1:]) for row in hours[s.id]]
-        # A schedule row alone, in the zone a search compares, is copied into the rows.
+        # A schedule row alone, in the zone a search compares, is kept in the rows as numbers.
         (alone,) = hours[s.id] if len(hours[s.id]) == 1 else (None,)
         if alone is not None and alone.timezone != TIMEZONE:
             alone = None
@@ -430,12 +430,9 @@ def _index_rows(
             "has_hours": bool(openings),
             "always_open": hours_mod.is_24_7(openings),
         }
-        if faceted:  # the columns migration 0018 adds
-            facts |= {
-                "byday": alone.byday if alone else None,
-                "opens_at": alone.opens_at if alone else None,
-                "closes_at": alone.closes_at if alone else None,
-            }
+        if faceted:  # the columns migrations 0018 and 0019 add
+            days, opens, closes = opening_numbers(*alone[1:4]) if alone else (None,) * 3
+            facts |= {"open_days": days, "opens_second": opens, "closes_second": closes}
         in_facets = facets(audiences, s.kaupapa_maori, s.free) if faceted else []
         for place_key in {key for _, key in areas[s.id]}:
             for need, rank in needs.items():
