@@ -10,11 +10,13 @@ from datetime import datetime, timezone
 from functools import cache
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import DateTime, create_engine, event
+from sqlalchemy import DateTime, String, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 from sqlalchemy.pool import QueuePool
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from bot.config import database_url
@@ -52,13 +54,40 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+class casefolded(FunctionElement):
+    """A text column case blind (``casefolded(column).like(...)``): SQLite's ``lower()``
+    folds only ASCII letters, so "ŌTAUTAHI" would not match "ōtautahi"; there it is
+    Python's ``str.casefold`` (registered by ``sqlite_pragmas``), elsewhere ``lower()``
+    (PostgreSQL folds every letter in a UTF-8 database)."""
+
+    type = String()
+    name = "casefolded"
+    inherit_cache = True
+
+
+@compiles(casefolded)
+def _lower(element: casefolded, compiler: Any, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(casefolded, "sqlite")
+def _casefold(element: casefolded, compiler: Any, **kw: Any) -> str:
+    return f"casefold({compiler.process(element.clauses, **kw)})"
+
+
+def _casefold_text(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
 def sqlite_pragmas(dbapi_connection, _record) -> None:
-    """Every SQLite connection of ours: foreign keys on, write-ahead log, a busy wait."""
+    """Every SQLite connection of ours: foreign keys on, write-ahead log, a busy wait, and
+    ``casefold()`` for ``casefolded``."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+    dbapi_connection.create_function("casefold", 1, _casefold_text, deterministic=True)
 
 
 # A pooled PostgreSQL connection idle for longer than this is tested ("SELECT 1") before

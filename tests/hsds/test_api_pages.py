@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from bench.directory import build, scratch_database
 from bot.db import session_scope
@@ -160,3 +160,26 @@ def test_a_page_loads_only_its_services(generated: str) -> None:
     assert answers[f"/api/hsds/services/{some}"][1]["name"] == "Generated service 123"
     organizations = answers["/api/hsds/organizations?per_page=4&full=true&full_service=true"][1]
     assert [len(o["services"]) for o in organizations["contents"]] == [5, 5, 5, 5]
+
+
+def test_search_is_case_blind_beyond_ascii(
+    seeded_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "ŌTAUTAHI" is found as "ōtautahi" and the other way round, on SQLite too (whose
+    ``lower()`` folds only ASCII letters)."""
+    monkeypatch.setenv("DATABASE_URL", seeded_url)
+    with session_scope(seeded_url) as session:
+        service = session.scalars(select(dm.Service).order_by(dm.Service.id)).first()
+        service.name = "ŌTAUTAHI WHĀNAU SUPPORT"
+        wanted = hsds_id("service", service.id)
+    paths = [
+        "/api/hsds/services?search=ōtautahi%20whānau",
+        "/api/hsds/services?search=Ōtautahi",
+        "/api/hsds/services?search=ŌTAUTAHI%20SUPPORT",
+        "/api/hsds/services?search=otautahi",
+    ]
+    answers = _get_all(paths)
+    for path in paths[:3]:
+        status, page = answers[path]
+        assert status == 200 and [s["id"] for s in page["contents"]] == [wanted], path
+    assert answers[paths[3]][1]["contents"] == []  # a macron is a letter of its own

@@ -6,8 +6,8 @@ Each request reads the directory afresh, so an edit or import is served at once,
 reads only what it returns: a list filters, counts and pages in SQL (LIMIT and OFFSET
 in id order), a record is found by its indexed HSDS id, and the objects returned are
 built from the records of the page alone (``tables.Scope``) by the same code as the
-JSON export. Searching text compares each word with the database's ``lower()``, which
-on SQLite folds only ASCII letters.
+JSON export. Searching text compares each word case blind (``bot.db.casefolded``,
+every letter folded, "Ō" as "ō", on SQLite too).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlalchemy import and_, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
-from bot.db import run_db
+from bot.db import casefolded, run_db
 from bot.directory import models as dm
 from bot.directory.hsds.ids import hsds_id
 from bot.directory.hsds.objects import Directory
@@ -152,7 +152,7 @@ def _words(words: str | None, columns: Iterable[Any]) -> ColumnElement:
     columns = list(columns)
     return and_(
         *(
-            or_(*(func.lower(c).like(_pattern(word), escape="/") for c in columns))
+            or_(*(casefolded(c).like(_pattern(word), escape="/") for c in columns))
             for word in words.casefold().split()
         )
     )
