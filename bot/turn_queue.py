@@ -144,5 +144,4 @@ async def handle_message(self: Agent, message: UserMessage) -> list[dict[str, An
         return await self.processor.handle_message(message)  # type: ignore[union-attr]
 
 
-rasa_handle_message = Agent.handle_message
 Agent.handle_message = handle_message
