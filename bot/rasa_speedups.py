@@ -113,12 +113,21 @@ latest state again. A conversation the person asked to be forgotten has its repl
 dropped with it (``forget_states``, from the tracker store). Callers change the
 states they get (the latest turn's text or intent is removed), so every caller gets
 its own copy.
+
+**The garbage collector.** Loaded, the server holds about 560,000 objects that
+live as long as it does (TensorFlow, spaCy, scikit-learn, the model), and every
+full collection of Python's cyclic garbage collector walked all of them: 300 ms
+or so each, about every 20 s under load, during which no conversation moved.
+``load_agent_on_start`` runs Rasa's, then collects once and freezes what is
+left (``gc.freeze``), so later collections look only at objects made since.
+A model loaded later (``PUT /model``) is not frozen; it is collected as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import gc
 import json
 import operator
 from collections import OrderedDict
@@ -132,8 +141,9 @@ import numpy as np
 import ujson
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
-from rasa.core import tracker_store
+from rasa.core import run, tracker_store
 from rasa.core.actions.action import RemoteAction
+from rasa.core.agent import Agent
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
@@ -582,6 +592,16 @@ def run_graph(
     return dict(results[target] for target in run_targets)
 
 
+async def load_agent_on_start(*args: Any, **kwargs: Any) -> Agent:
+    """Rasa's ``load_agent_on_start``, then what it loaded kept out of the collector's way."""
+    agent = await rasa_load_agent_on_start(*args, **kwargs)
+    gc.collect()
+    gc.freeze()
+    return agent
+
+
+rasa_load_agent_on_start = run.load_agent_on_start
+run.load_agent_on_start = load_agent_on_start
 RemoteAction._validate_action_result = validate_action_result
 DaskGraphRunner.run = run_graph
 LogisticRegressionClassifier.load = classmethod(load_classifier)

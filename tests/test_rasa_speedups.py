@@ -6,6 +6,7 @@ action server share one session; the graph runs node by node with dask's results
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import sqlite3
 import subprocess
@@ -772,3 +773,28 @@ def test_only_the_latest_conversations_replays_are_kept(monkeypatch: pytest.Monk
         rasa_speedups.rasa_states_for_tracker_history(domain, trackers["first"])
     )
     assert {key[1] for key in rasa_speedups._conversations} == {"third", "first"}
+
+
+@pytest.mark.asyncio
+async def test_what_the_server_loaded_is_frozen_out_of_the_collectors_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rasa's server loads its agent through ours, which freezes every object alive then:
+    a full collection no longer walks the model and libraries."""
+    from rasa.core import run
+
+    assert run.load_agent_on_start is rasa_speedups.load_agent_on_start
+    agent = object()
+    loaded: list[tuple[Any, ...]] = []
+
+    async def rasa_load(*args: Any) -> object:
+        loaded.append(args)
+        return agent
+
+    monkeypatch.setattr(rasa_speedups, "rasa_load_agent_on_start", rasa_load)
+    # The suite froze what collection made (tests/conftest.py); this test's objects are new.
+    frozen_before = gc.get_freeze_count()
+    answer = await run.load_agent_on_start("models/x.tar.gz", None, None, "app", "loop")
+    assert answer is agent
+    assert loaded == [("models/x.tar.gz", None, None, "app", "loop")]
+    assert gc.get_freeze_count() > frozen_before
