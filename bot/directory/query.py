@@ -52,6 +52,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, CursorResult, Dialect, Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.types import TypeEngine
 
 from bot import clock
 from bot.config import TIMEZONE
@@ -293,6 +294,22 @@ def by_service(rows: Iterable[Row]) -> dict[str, list[Row]]:
 _SERVICE, _PHONE, _SCHEDULE, _TERM, _AREA, _ADDRESS = range(6)
 
 
+# The parts of a ``_related`` row after the kind and the service, each a name (its columns
+# are named name0, name1...) and its columns' types: the texts, two times, the order (a
+# number and two strings), two flags and a date.
+_PARTS: dict[str, tuple[TypeEngine, ...]] = {
+    "t": (String(),) * len(_SERVICE_TEXTS),
+    "time": (Time(),) * 2,
+    "o": (Integer(), String(), String()),
+    "f": (Boolean(),) * 2,
+    "d": (Date(),),
+}
+# Where each part begins in a row, so that a view reads the row by position.
+_T, _TIME, _, _FLAG, _DAY = itertools.accumulate(
+    (len(types) for types in list(_PARTS.values())[:-1]), initial=2
+)
+
+
 def _related(
     kind: int,
     service_id: ColumnElement,
@@ -312,23 +329,12 @@ def _related(
             for i, (column, type_) in enumerate(zip(columns, types, strict=True))
         ]
 
+    parts = zip(_PARTS.items(), (texts, times, order, flags, (day,)), strict=True)
     return select(
         literal_column(str(kind), Integer).label("kind"),
         service_id.label("service_id"),
-        *typed("t", texts, (String(),) * len(_SERVICE_TEXTS)),
-        *typed("time", times, (Time(),) * 2),
-        *typed("o", order, (Integer(), String(), String())),
-        *typed("f", flags, (Boolean(),) * 2),
-        *typed("d", (day,), (Date(),)),
+        *(column for (name, types), columns in parts for column in typed(name, columns, types)),
     )
-
-
-# Where a row of ``_related`` has each part, after the kind and the service: the texts,
-# the two times, the order's three columns, the two flags and the date.
-_T = 2
-_TIME = _T + len(_SERVICE_TEXTS)
-_FLAG = _TIME + 2 + 3
-_DAY = _FLAG + 2
 
 
 @lru_cache(maxsize=64)
