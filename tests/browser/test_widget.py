@@ -10,7 +10,7 @@ import re
 
 import pytest
 import requests
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from bot.db import session_scope
 from bot.directory.query import ServiceQuery, search
@@ -245,6 +245,35 @@ def test_dropped_connection_reconnects_and_catches_up(browsing: Browsing, widget
     expect(bot_messages(page).last).to_contain_text(domain_text("utter_capabilities")[:60])
     assert session_id(page) == conversation_id
     say(page, "thanks")
+
+
+def test_history_that_fails_after_a_reconnect_is_fetched_again(
+    browsing: Browsing, widget_site: WidgetSite
+):
+    """The history read after a dropped connection fails once: the widget says so, tries
+    again, and the message said meanwhile still shows."""
+    page, conversation_id = greeted(browsing, widget_site)
+    status = page.locator(".awhina-status")
+    browsing.context.set_offline(True)
+    expect(status).to_have_text("Connection lost. Trying again…")
+    pushed = widget_site.stack.execute(conversation_id, "utter_capabilities")
+    assert pushed.status_code == 200, pushed.text
+    refused: list[str] = []
+
+    def refuse_once(route: Route) -> None:
+        if refused:
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.fulfill(status=502, json={"error": "The assistant could not give it just now."})
+
+    page.route("**/api/history/*", refuse_once)
+    browsing.context.set_offline(False)
+    expect(status).to_have_text("Earlier messages could not be loaded just now.")
+    expect(bot_messages(page).last).to_contain_text(domain_text("utter_capabilities")[:60])
+    expect(status).to_be_empty()
+    assert refused == [f"{widget_site.url}/api/history/{conversation_id}"]
+    assert log_items(page).count(log_items(page)[-1]) == 1
 
 
 def test_keyboard_only(browsing: Browsing, widget_site: WidgetSite):

@@ -22,6 +22,8 @@
   const OPEN_KEY = "awhina.open";
   const SESSION_ID = /^[0-9a-f]{32}$/;
   const TYPING_TIMEOUT_MS = 30000;
+  const HISTORY_TIMEOUT_MS = 15000;
+  const HISTORY_RETRY_MS = [1000, 3000, 10000, 30000];
   const MIN_CONTRAST = 4.5;
 
   const LABELS = {
@@ -273,6 +275,9 @@
   let confirmed = false; // the server confirmed sessionId on this connection
   let shown = 0; // conversation items on screen (as counted by the history API)
   let syncing = false;
+  let resync = false; // another sync was asked for while one was running
+  let retryTimer = null;
+  let retries = 0;
   let queued = []; // live messages that arrived while the history was loading
   let outbox = []; // messages typed before the session was confirmed
   let unreadCount = 0;
@@ -368,35 +373,63 @@
     showGreeting();
   };
 
-  /** Adds what the server has that is not on screen yet (after a reload or reconnect). */
-  const syncHistory = async () => {
-    const id = sessionId;
-    if (!id || syncing) return;
-    syncing = true;
-    queued = [];
-    const before = shown;
-    let messages = null;
+  /** The conversation's messages from our server, or null when they could not be had. */
+  const fetchHistory = async (id) => {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), HISTORY_TIMEOUT_MS);
     try {
       const response = await fetch(config.historyUrl + id, {
         credentials: "omit",
         cache: "no-store",
         referrerPolicy: "no-referrer",
+        signal: abort.signal,
       });
       const data = response.ok ? await response.json() : null;
-      if (data && Array.isArray(data.messages)) messages = data.messages;
+      return data && Array.isArray(data.messages) ? data.messages : null;
     } catch (e) {
-      messages = null;
+      return null;
+    } finally {
+      clearTimeout(timer);
     }
+  };
+
+  /**
+   * Adds what the server has that is not on screen yet (after a reload or reconnect).
+   * A sync asked for while one runs follows it; one that fails is tried again while
+   * connected, so a message said during a dropped connection is never left unshown.
+   */
+  const syncHistory = async () => {
+    const id = sessionId;
+    if (!id) return;
+    if (syncing) {
+      resync = true;
+      return;
+    }
+    syncing = true;
+    resync = false;
+    clearTimeout(retryTimer);
+    queued = [];
+    const before = shown;
+    const messages = await fetchHistory(id);
     syncing = false;
     if (id !== sessionId) return; // cleared meanwhile
     if (messages === null) {
       status.textContent = label("historyFailed");
-    } else if (messages.length > before) {
-      log.setAttribute("aria-busy", "true");
-      for (const m of messages.slice(before)) {
-        if (m && (m.sender === "user" || m.sender === "bot") && render(m.sender, m)) shown += 1;
+      const delay = HISTORY_RETRY_MS[Math.min(retries, HISTORY_RETRY_MS.length - 1)];
+      retries += 1;
+      retryTimer = setTimeout(() => {
+        if (socket && socket.connected) syncHistory();
+      }, delay);
+    } else {
+      retries = 0;
+      if (status.textContent === label("historyFailed")) status.textContent = "";
+      if (messages.length > before) {
+        log.setAttribute("aria-busy", "true");
+        for (const m of messages.slice(before)) {
+          if (m && (m.sender === "user" || m.sender === "bot") && render(m.sender, m)) shown += 1;
+        }
+        log.removeAttribute("aria-busy");
       }
-      log.removeAttribute("aria-busy");
     }
     // Live messages that came in meanwhile: skip those the history already had.
     let from = before;
@@ -406,6 +439,7 @@
       else receive(msg);
     }
     queued = [];
+    if (resync) syncHistory();
   };
 
   // ---- the socket ----------------------------------------------------------
@@ -490,6 +524,8 @@
     confirmed = false;
     outbox = [];
     queued = [];
+    clearTimeout(retryTimer);
+    retries = 0;
     setTyping(false);
     resetLog();
     confirmBox.hidden = true;
