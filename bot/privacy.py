@@ -176,10 +176,13 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cache = TrackerCache(int(cache_size))
-        # _stored's query, asked twice a turn, and the insert of a turn's events, as text:
-        # building and looking up the same Core statement every time cost more than
-        # running it.
+        # Every statement a turn runs is built once: SQLAlchemy works out a statement's
+        # cache key each time a new one is run (for the session query, nested, the
+        # Rasa server's costliest step), and only once for the same one. _stored's query,
+        # asked twice a turn, and the insert of a turn's events are text.
         quote = self.engine.dialect.identifier_preparer.quote
+        self._session_rows = self._session_query()
+        self._session_count = sa.select(sa.func.count()).select_from(self._session_rows.subquery())
         self._stored_query = sa.text(
             f"SELECT count(id), max(id) FROM {quote(self.table.name)} WHERE sender_id = :sender_id"
         )
@@ -215,16 +218,18 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
                 return kept.tracker
             if not self.domain or not stored.count:
                 return None
-            rows = conn.execute(self._session_query(sender_id)).scalars().all()
+            rows = conn.execute(self._session_rows, {"sender_id": sender_id}).scalars().all()
         tracker = DialogueStateTracker.from_dict(
             sender_id, [json.loads(data) for data in rows], self.domain.slots
         )
         self.cache.lent(sender_id, Kept(tracker, len(tracker.events), stored))
         return tracker
 
-    def _session_query(self, sender_id: str) -> sa.sql.Select:
-        """The events of the latest session, as Rasa's ``_event_query`` selects them."""
+    def _session_query(self) -> sa.sql.Select:
+        """The events of the latest session of the conversation bound as ``sender_id``, as
+        Rasa's ``_event_query`` selects them."""
         t = self.table
+        sender_id = sa.bindparam("sender_id")
         session_start = (
             sa.select(sa.func.max(t.c.timestamp))
             .where(t.c.sender_id == sender_id, t.c.type_name == SessionStarted.type_name)
@@ -255,11 +260,10 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
                 before, saved = lent.stored, lent.events
             else:  # as Rasa does: the events past those of the session already stored
                 before = self._stored(conn, sender_id)
-                saved = conn.execute(
-                    sa.select(sa.func.count()).select_from(
-                        self._session_query(sender_id).subquery()
-                    )
-                ).scalar_one()
+                saved = (
+                    before.count
+                    and conn.execute(self._session_count, {"sender_id": sender_id}).scalar_one()
+                )
             new = events[saved:]
             if new:
                 conn.execute(self._insert, [self._row(sender_id, e) for e in new])

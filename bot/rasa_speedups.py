@@ -114,6 +114,15 @@ dropped with it (``forget_states``, from the tracker store). Callers change the
 states they get (the latest turn's text or intent is removed), so every caller gets
 its own copy.
 
+**The applied events.** Every ask for the states above, and much else in Rasa,
+first works out the conversation's applied events (``applied_events``: the
+events left once undone ones are taken out), going through every event each
+time, though the three asks of one prediction ask it of the same unchanged
+tracker. ``applied_events`` keeps the last answer on the tracker with the events
+it was worked out from (the same event list, as long, ending in the same event:
+events are only ever added at the end) and gives a copy of it while they are
+unchanged.
+
 **The garbage collector.** Loaded, the server holds about 560,000 objects that
 live as long as it does (TensorFlow, spaCy, scikit-learn, the model), and every
 full collection of Python's cyclic garbage collector walked all of them: 300 ms
@@ -178,6 +187,7 @@ rasa_classify = LogisticRegressionClassifier.process
 rasa_rule_states = RulePolicy._rule_key_to_state
 rasa_possible_rule_keys = RulePolicy._get_possible_keys
 rasa_states_for_tracker_history = Domain.states_for_tracker_history
+rasa_applied_events = DialogueStateTracker.applied_events
 
 
 class ResponseCheck:
@@ -523,6 +533,17 @@ def states_for_tracker_history(
     return _own_copy(so_far.answer())
 
 
+def applied_events(self: DialogueStateTracker) -> list[Event]:
+    """Rasa's applied events of the tracker, worked out again only when its events changed."""
+    events = self.events
+    last = events[-1] if events else None
+    kept = self.__dict__.get("_applied")
+    if kept is None or kept[0] is not events or kept[1] != len(events) or kept[2] is not last:
+        kept = (events, len(events), last, rasa_applied_events(self))
+        self._applied = kept
+    return list(kept[3])
+
+
 def forget_states(sender_id: str) -> None:
     """Drops the replays kept of a conversation (one the person asked to be forgotten: its
     events then live nowhere in the server, not even in memory)."""
@@ -610,5 +631,6 @@ Slot.__copy__ = copy_slot
 RulePolicy._rule_key_to_state = staticmethod(rule_states)
 RulePolicy._get_possible_keys = possible_rule_keys
 Domain.states_for_tracker_history = states_for_tracker_history
+DialogueStateTracker.applied_events = applied_events
 tracker_store.create_engine_kwargs = create_engine_kwargs
 EndpointConfig.session = endpoint_session

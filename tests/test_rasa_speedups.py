@@ -103,6 +103,7 @@ def test_the_kept_functions_are_rasas_own() -> None:
     assert rasa_speedups.rasa_endpoint_session.__qualname__ == "EndpointConfig.session"
     assert rasa_speedups.rasa_load_classifier.__qualname__ == "LogisticRegressionClassifier.load"
     assert rasa_speedups.rasa_run_graph.__qualname__ == "DaskGraphRunner.run"
+    assert rasa_speedups.rasa_applied_events.__qualname__ == "DialogueStateTracker.applied_events"
 
 
 @pytest.mark.parametrize("result", VALID)
@@ -711,6 +712,37 @@ def test_a_conversation_s_states_are_rasas_after_every_event() -> None:
                 ours = domain.states_for_tracker_history(tracker, **arguments)
                 assert ours == rasas, (happened, arguments)
                 ours[-1].clear()
+
+
+@pytest.mark.parametrize("max_event_history", [None, 5])
+def test_a_tracker_s_applied_events_are_rasas_and_worked_out_once_per_change(
+    monkeypatch: pytest.MonkeyPatch, max_event_history: int | None
+) -> None:
+    """After every event of a conversation (undone messages and actions, a loop, a
+    restart), with or without a cap on the events kept: Rasa's applied events, worked out
+    once however often asked, and each caller's list its own."""
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    worked_out: list[int] = []
+    rasas = rasa_speedups.rasa_applied_events
+
+    def counted(tracker: DialogueStateTracker) -> list[Any]:
+        worked_out.append(1)
+        return rasas(tracker)
+
+    monkeypatch.setattr(rasa_speedups, "rasa_applied_events", counted)
+    domain = Domain.from_yaml(STATES_DOMAIN)
+    tracker = DialogueStateTracker("applied", domain.slots, max_event_history=max_event_history)
+    for n, happened in enumerate(_conversation(), start=1):
+        tracker.update(happened)
+        expected = rasas(tracker)
+        for _ in range(3):
+            ours = tracker.applied_events()
+            assert ours == expected, happened
+            ours.clear()
+        assert len(worked_out) == n
+    tracker.events = type(tracker.events)(list(tracker.events)[:3], maxlen=max_event_history)
+    assert tracker.applied_events() == rasas(tracker)
 
 
 def test_a_longer_conversation_replays_only_its_new_events(

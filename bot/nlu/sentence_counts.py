@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
+
+import numpy as np
 import scipy.sparse
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
@@ -21,6 +25,12 @@ class SentenceCountVectorsFeaturizer(CountVectorsFeaturizer):
     only sentence features and nothing else in the pipeline reads these, so counting
     every token again on every message was work for nothing. The sentence counts are
     Rasa's own, with the same vocabulary and options.
+
+    The counts of one message are made directly, with the vectorizer's own analyzer
+    and vocabulary: scikit-learn's ``transform`` (built for many documents at once,
+    checking its input and building a compressed matrix that is then converted)
+    cost several times the counting itself on every message. ``counts`` gives the
+    very matrix ``transform(...).tocoo()`` gives, to the dtype.
     """
 
     def _create_features(
@@ -33,7 +43,30 @@ class SentenceCountVectorsFeaturizer(CountVectorsFeaturizer):
             if not tokens or attribute not in DENSE_FEATURIZABLE_ATTRIBUTES:
                 sentences.append(None)
                 continue
-            counts = self.vectorizers[attribute].transform([" ".join(tokens)])
-            counts.sort_indices()
-            sentences.append(counts.tocoo())
+            sentences.append(self.counts(attribute, " ".join(tokens)))
         return [None] * len(sentences), sentences
+
+    def counts(self, attribute: str, text: str) -> scipy.sparse.coo_matrix:
+        """The n-gram counts of ``text`` as a one-row matrix, columns in vocabulary order."""
+        vectorizer = self.vectorizers[attribute]
+        vocabulary = vectorizer.vocabulary_
+        found = Counter(
+            i for i in map(vocabulary.get, self._analyzer(attribute)(text)) if i is not None
+        )
+        columns = np.array(sorted(found), dtype=np.int32)
+        values = np.ones(len(columns)) if vectorizer.binary else [found[c] for c in columns]
+        return scipy.sparse.coo_matrix(
+            (
+                np.asarray(values, dtype=vectorizer.dtype),
+                (np.zeros(len(columns), dtype=np.int32), columns),
+            ),
+            shape=(1, len(vocabulary)),
+        )
+
+    def _analyzer(self, attribute: str) -> Callable[[str], list[str]]:
+        """The attribute's vectorizer's analyzer, built once per vectorizer."""
+        vectorizer = self.vectorizers[attribute]
+        built = self.__dict__.setdefault("_analyzers", {})
+        if attribute not in built or built[attribute][0] is not vectorizer:
+            built[attribute] = (vectorizer, vectorizer.build_analyzer())
+        return built[attribute][1]

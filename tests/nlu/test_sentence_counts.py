@@ -21,7 +21,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.nlu.sentence_counts import SentenceCountVectorsFeaturizer
 
 TRAINING = ("kia ora", "i need help with housing in greymouth", "whānau support in hokitika")
-MESSAGES = ("help with housing in westport", "kia ora whānau", "zzz")
+MESSAGES = ("help with housing in westport", "kia ora whānau", "zzz", "housing housing kia ora ora")
 
 
 def _messages(texts: tuple[str, ...]) -> list[Message]:
@@ -46,9 +46,14 @@ def _features(message: Message, kind: str) -> list[Any]:
     return [f.features for f in message.features if f.type == kind and f.attribute == TEXT]
 
 
-@pytest.mark.parametrize(
-    "config", [{}, {"analyzer": "char_wb", "min_ngram": 2, "max_ngram": 5}], ids=["words", "chars"]
+CONFIGS = pytest.mark.parametrize(
+    "config",
+    [{}, {"analyzer": "char_wb", "min_ngram": 2, "max_ngram": 5}, {"lowercase": False}],
+    ids=["words", "chars", "cased"],
 )
+
+
+@CONFIGS
 def test_the_sentence_counts_are_rasas_and_there_are_no_token_counts(
     config: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -65,3 +70,21 @@ def test_the_sentence_counts_are_rasas_and_there_are_no_token_counts(
         assert counted.shape == expected.shape and counted.dtype == expected.dtype
         assert np.array_equal(counted.toarray(), expected.toarray())
     assert _features(ours.process(_messages(("housing",)))[0], FEATURE_TYPE_SENTENCE)[0].nnz
+
+
+@CONFIGS
+@pytest.mark.parametrize("binary", [False, True])
+def test_one_message_s_counts_are_the_matrix_scikit_learn_gives(
+    config: dict[str, Any], binary: bool, tmp_path: Path
+) -> None:
+    """To the dtype of every array: the counts are made without scikit-learn's transform."""
+    ours = _trained(SentenceCountVectorsFeaturizer, config, tmp_path)
+    vectorizer = ours.vectorizers[TEXT]
+    vectorizer.binary = binary
+    for text in (*MESSAGES, *TRAINING, ""):
+        counted = ours.counts(TEXT, text)
+        expected = vectorizer.transform([text]).tocoo()
+        assert counted.shape == expected.shape
+        for part in ("row", "col", "data"):
+            mine, theirs = getattr(counted, part), getattr(expected, part)
+            assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs), (text, part)
