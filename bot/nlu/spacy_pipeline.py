@@ -9,11 +9,19 @@ canonical value the bot uses (a place key, an audience code, a need code, an ord
 A place name matches with or without macrons on any vowel ("Whangārei" and
 "Whangarei" for the gazetteer's "Whangarei"), as the gazetteer's ``resolve``
 folds it, and belongs to the place it resolves to, so the two agree.
+
+Words matched in any case are phrase patterns (a phrase matcher on the lower-case
+text: one lookup a token, whatever the number of patterns), each way of writing a
+name a pattern of its own; only the few that must match their exact case ("P") or
+a token's shape ("number 2") are token patterns, which the matcher tries one by
+one on every token. With some 11,000 spellings as token patterns the ruler was
+the costliest part of reading a message (bench/results/profile-s9-start.md).
 """
 
 from __future__ import annotations
 
 import sys
+from itertools import product
 from pathlib import Path
 
 import spacy
@@ -41,16 +49,14 @@ ORDINALS = {
 }
 
 
-def _token_pattern(nlp: Language, text: str, attr: str) -> list[dict[str, str]]:
-    return [{attr: t.text if attr == "ORTH" else t.text.lower()} for t in nlp.make_doc(text)]
-
+# Phrase patterns (strings) are matched on this token attribute: case-insensitively.
+PHRASE_ATTR = "LOWER"
 
 _MACRONS = dict(zip("aeiou", "āēīōū", strict=True))
 
 
 def _spellings(word: str) -> list[str]:
-    """The lower-case ways of typing a word's letters, each vowel with or without a macron
-    (a set the matcher looks up, which is much faster than a regular expression)."""
+    """The lower-case ways of typing a word's letters, each vowel with or without a macron."""
     spellings = {""}
     for c in fold(word):
         forms = (c, _MACRONS[c]) if c in _MACRONS else (c,)
@@ -58,26 +64,33 @@ def _spellings(word: str) -> list[str]:
     return sorted(spellings | spelling_variants(word))
 
 
-def _folded_pattern(nlp: Language, name: str) -> list[dict[str, dict[str, list[str]]]]:
-    """Token patterns matching ``name`` in any case, with or without macrons."""
-    return [{"LOWER": {"IN": _spellings(token.text)}} for token in nlp.make_doc(name)]
+def _folded_phrases(nlp: Language, name: str) -> list[str]:
+    """``name`` in every spelling, with or without macrons, token by token (matched in any
+    case)."""
+    tokens = list(nlp.make_doc(name))
+    return [
+        "".join(word + token.whitespace_ for word, token in zip(words, tokens, strict=True))
+        for words in product(*(_spellings(token.text) for token in tokens))
+    ]
 
 
 def build_patterns(nlp: Language) -> list[dict]:
     patterns: list[dict] = []
 
     def add(label: str, value: str, name: str, exact: bool = False) -> None:
-        for variant in {name} if exact else spelling_variants(name):
-            pattern = _token_pattern(nlp, variant, "ORTH" if exact else "LOWER")
+        if exact:
+            pattern = [{"ORTH": t.text} for t in nlp.make_doc(name)]
             patterns.append({"label": label, "pattern": pattern, "id": value})
+        else:
+            for variant in spelling_variants(name):
+                patterns.append({"label": label, "pattern": variant, "id": value})
 
     places = gazetteer()
     for place in places.places.values():
         for name in place.names:
             if places.resolve(name) is place:
-                patterns.append(
-                    {"label": "place", "pattern": _folded_pattern(nlp, name), "id": place.key}
-                )
+                for phrase in _folded_phrases(nlp, name):
+                    patterns.append({"label": "place", "pattern": phrase, "id": place.key})
         for name in place.exact_case:
             add("place", place.key, name, exact=True)
     for audience in taxonomies().audiences.values():
@@ -97,10 +110,18 @@ def build_patterns(nlp: Language) -> list[dict]:
     return patterns
 
 
-def build(path: Path = PIPELINE_DIR) -> Path:
+def pipeline() -> Language:
+    """A blank English tokenizer and the entity ruler with the directory's patterns."""
     nlp = spacy.blank("en")
-    ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True})
+    ruler = nlp.add_pipe(
+        "entity_ruler", config={"overwrite_ents": True, "phrase_matcher_attr": PHRASE_ATTR}
+    )
     ruler.add_patterns(build_patterns(nlp))
+    return nlp
+
+
+def build(path: Path = PIPELINE_DIR) -> Path:
+    nlp = pipeline()
     path.parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(path)
     return path

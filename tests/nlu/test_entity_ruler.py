@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import spacy
+import yaml
 
+from bot.config import ROOT
+from bot.directory.places import gazetteer
 from bot.nlu.components import DirectoryEntityExtractor
-from bot.nlu.spacy_pipeline import build_patterns
+from bot.nlu.spacy_pipeline import build_patterns, pipeline
 
 
 @pytest.fixture(scope="module")
 def nlp():
-    pipeline = spacy.blank("en")
-    ruler = pipeline.add_pipe("entity_ruler", config={"overwrite_ents": True})
-    ruler.add_patterns(build_patterns(pipeline))
-    return pipeline
+    return pipeline()
 
 
 def entities(nlp, text: str) -> set[tuple[str, str]]:
@@ -65,3 +67,39 @@ def test_a_name_is_only_its_own_places():
     ids = {p["id"] for p in build_patterns(pipeline) if p["label"] == "place"}
     assert "auckland" in ids
     assert "auckland-ta" not in ids
+
+
+def _training_texts() -> list[str]:
+    texts = []
+    for path in sorted(Path(ROOT / "data" / "nlu").glob("*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            for line in str(block.get("examples", "")).splitlines():
+                texts.append(line.removeprefix("- ").replace("[", "").split("](")[0])
+    return texts
+
+
+def test_phrase_patterns_find_what_token_patterns_found(nlp):
+    """Every phrase pattern (matched on lower-case text) written as the token pattern it
+    stands for: the same entities, at the same places, in every NLU training example and
+    in sentences naming every place in upper, title and lower case."""
+    reference = spacy.blank("en")
+    tokens = reference.add_pipe("entity_ruler", config={"overwrite_ents": True})
+    tokens.add_patterns(
+        [
+            {**p, "pattern": [{"LOWER": t.lower_} for t in reference.make_doc(p["pattern"])]}
+            if isinstance(p["pattern"], str)
+            else p
+            for p in build_patterns(reference)
+        ]
+    )
+    names = [n for place in gazetteer().places.values() for n in place.names]
+    texts = (
+        _training_texts()
+        + [f"{form} help in {name}" for name in names for form in ("we need", "WE NEED")]
+        + [f"kai in {name.upper()} and {name.title()}" for name in names]
+    )
+    assert len(texts) > 2000
+    for text in texts:
+        ours = [(e.start, e.end, e.label_, e.ent_id_) for e in nlp(text).ents]
+        theirs = [(e.start, e.end, e.label_, e.ent_id_) for e in reference(text).ents]
+        assert ours == theirs, text
