@@ -2,8 +2,13 @@
 
 Order matters on a small machine: training and the directory searches run
 before any server is up, each bot's cold start is measured while the other is
-idle, and at each concurrency Āwhina and the stock bot are loaded one after
-the other, so both see the same background load as far as possible.
+idle, and at each concurrency Āwhina and the stock bot are loaded in turn,
+``ROUNDS`` times each (Āwhina, stock, Āwhina, stock, ...), so both see the same
+background load as far as possible: on a shared machine its speed drifts over
+a run by as much as a change does, and one window each would credit that drift
+to whichever bot it favoured. Each bot's figures pool its rounds (throughput over
+their total time, percentiles over every message); each round's throughput is
+kept too, so the spread of the ratio shows.
 
 Environment: ``BENCH_QUICK=1`` for a shorter run (no training, shorter load
 phases, no 100,000-service directory); ``BENCH_LABEL`` names the result files
@@ -23,6 +28,7 @@ from pathlib import Path
 from bench import bots, directory, load, report
 
 LEVELS = (1, 10, 20, 50)
+ROUNDS = 3
 # Messages of danger sent while this many conversations load Āwhina (load.run_urgent).
 URGENT_LOAD, URGENT_PROBES = 50, 10
 
@@ -34,7 +40,8 @@ def _log(message: str) -> None:
 def main() -> int:
     quick = os.environ.get("BENCH_QUICK") == "1"
     label = os.environ.get("BENCH_LABEL", "latest")
-    warmup_s, duration_s = (3.0, 8.0) if quick else (5.0, 20.0)
+    # Per round: a warm-up, then the measured window (three rounds: 24 s a level and bot).
+    warmup_s, duration_s = (2.0, 3.0) if quick else (3.0, 8.0)
     sizes = (100, 10_000) if quick else (100, 10_000, 100_000)
     began = time.monotonic()
     results: dict = {"label": label, "quick": quick, "machine": report.machine()}
@@ -88,17 +95,23 @@ async def _load(
     }
     for key, bot in pair.items():
         _log(f"NLU alone (/model/parse): {bot.name}")
-        parse = await load.run_parse(bot.url, bots.TOKEN, duration_s / 2, bot.rasa.cpu_s)
+        parse = await load.run_parse(bot.url, bots.TOKEN, duration_s, bot.rasa.cpu_s)
         figures["nlu"][key] = asdict(parse)
     for level in LEVELS:
+        rounds: dict[str, list[load.Measured]] = {key: [] for key in pair}
+        for round_ in range(1, ROUNDS + 1):
+            for key, bot in pair.items():
+                _log(f"{level} conversations at once, round {round_}: {bot.name}")
+                tag = f"{key}-{level}-{round_}"
+                measured = await load.measure_level(
+                    bot.url, level, warmup_s, duration_s, tag, bot.cpu_s
+                )
+                rounds[key].append(measured)
         for key, bot in pair.items():
-            _log(f"{level} conversations at once: {bot.name}")
-            result = await load.run_level(
-                bot.url, level, warmup_s, duration_s, f"{key}-{level}", bot.cpu_s
-            )
+            result = load.pooled(rounds[key], level)
             figures["load"][key].append(asdict(result))
             _log(
-                f"  {result.throughput:.1f} msg/s, p50 {result.p50_ms:.0f} ms, "
+                f"  {bot.name}: {result.throughput:.1f} msg/s, p50 {result.p50_ms:.0f} ms, "
                 f"p95 {result.p95_ms:.0f} ms, {result.errors} errors"
             )
     _log(f"messages of danger while {URGENT_LOAD} conversations load Āwhina")

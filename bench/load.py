@@ -85,6 +85,17 @@ class LevelResult:
     p95_ms: float
     p99_ms: float
     cpu_ms_per_message: float  # the bot's processes' CPU time per answered message
+    # Each round's throughput, when the level was measured in several (``pooled``).
+    round_throughputs: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What one measured window saw: every message's sample, the window, the CPU used."""
+
+    samples: list[Sample]
+    window: tuple[float, float]
+    cpu_s: float
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -138,24 +149,38 @@ async def _converse(
         conversation += 1
 
 
-def summarise(
-    samples: list[Sample], concurrency: int, window: tuple[float, float], cpu_s: float
-) -> LevelResult:
-    """Figures for the messages sent inside ``window`` (after the warm-up)."""
-    start, end = window
-    measured = [s for s in samples if start <= s.sent < end]
-    answered = [s for s in measured if s.ok]
-    done_in_window = [s for s in samples if s.ok and start <= s.sent + s.latency_s <= end]
+def _in_window(m: Measured) -> tuple[list[Sample], list[Sample]]:
+    """The messages sent in the window, and those answered in it."""
+    start, end = m.window
+    sent = [s for s in m.samples if start <= s.sent < end]
+    done = [s for s in m.samples if s.ok and start <= s.sent + s.latency_s <= end]
+    return sent, done
+
+
+def pooled(rounds: list[Measured], concurrency: int) -> LevelResult:
+    """Figures for the messages sent inside the windows (after each warm-up), pooled:
+    throughput and CPU over the windows' total time, percentiles over every latency."""
+    sent: list[Sample] = []
+    done: list[Sample] = []
+    throughputs: list[float] = []
+    for m in rounds:
+        round_sent, round_done = _in_window(m)
+        sent += round_sent
+        done += round_done
+        throughputs.append(len(round_done) / (m.window[1] - m.window[0]))
+    answered = [s for s in sent if s.ok]
     latencies = [s.latency_s * 1000 for s in answered]
+    seconds = sum(m.window[1] - m.window[0] for m in rounds)
     return LevelResult(
         concurrency=concurrency,
         messages=len(answered),
-        errors=len(measured) - len(answered),
-        throughput=len(done_in_window) / (end - start),
+        errors=len(sent) - len(answered),
+        throughput=len(done) / seconds,
         p50_ms=percentile(latencies, 50),
         p95_ms=percentile(latencies, 95),
         p99_ms=percentile(latencies, 99),
-        cpu_ms_per_message=1000 * cpu_s / max(1, len(done_in_window)),
+        cpu_ms_per_message=1000 * sum(m.cpu_s for m in rounds) / max(1, len(done)),
+        round_throughputs=tuple(throughputs) if len(rounds) > 1 else (),
     )
 
 
@@ -167,7 +192,21 @@ async def run_level(
     tag: str,
     cpu_s: Callable[[], float],
 ) -> LevelResult:
-    """``concurrency`` conversations at once; figures for ``duration_s`` after the warm-up.
+    """``concurrency`` conversations at once; figures for ``duration_s`` after the warm-up
+    (see ``measure_level``)."""
+    measured = await measure_level(url, concurrency, warmup_s, duration_s, tag, cpu_s)
+    return pooled([measured], concurrency)
+
+
+async def measure_level(
+    url: str,
+    concurrency: int,
+    warmup_s: float,
+    duration_s: float,
+    tag: str,
+    cpu_s: Callable[[], float],
+) -> Measured:
+    """``concurrency`` conversations at once, measured for ``duration_s`` after the warm-up.
 
     The warm-up lasts at least ``warmup_s`` and until every conversation has had
     its first answer: all of them start at the same instant, each a few turns
@@ -202,7 +241,7 @@ async def run_level(
         end, cpu_used = time.perf_counter(), cpu_s() - cpu_before
         stop.set()
         await asyncio.gather(*workers)
-    return summarise(samples, concurrency, (start, end), cpu_used)
+    return Measured(samples, (start, end), cpu_used)
 
 
 async def run_parse(
@@ -219,7 +258,7 @@ async def run_parse(
             await _post(session, parse, {"text": NLU_TEXTS[i % len(NLU_TEXTS)]}, samples)
             i += 1
         end, cpu_used = time.perf_counter(), cpu_s() - cpu_before
-    return summarise(samples, 1, (began, end), cpu_used)
+    return pooled([Measured(samples, (began, end), cpu_used)], 1)
 
 
 # A message of danger, as a person in crisis might write it; the reply must give

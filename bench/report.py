@@ -99,6 +99,7 @@ def markdown(r: dict[str, Any]) -> str:
             f"| {_ratio(ours['cpu_ms_per_message'], stock['cpu_ms_per_message'])} "
             f"| {ours['errors']} / {stock['errors']} |"
         )
+    lines += _round_ratios(r)
     nlu_ours, nlu_stock = r["nlu"]["awhina"], r["nlu"]["stock"]
     training = r["training"]
     ours_train, stock_train = training["awhina"], training["stock"]
@@ -173,6 +174,32 @@ def markdown(r: dict[str, Any]) -> str:
         ]
     lines += ["", f"![latency and throughput against concurrency]({r['label']}.png)", ""]
     return "\n".join(lines)
+
+
+def _round_ratios(r: dict[str, Any]) -> list[str]:
+    """Each round's throughput ratio, level by level, when the levels were measured in
+    rounds (Āwhina's round, then the stock bot's)."""
+    rows = [
+        f"| {ours['concurrency']} | "
+        + ", ".join(
+            _ratio(a, b)
+            for a, b in zip(ours["round_throughputs"], stock["round_throughputs"], strict=True)
+        )
+        + " |"
+        for ours, stock in zip(r["load"]["awhina"], r["load"]["stock"], strict=True)
+        if ours.get("round_throughputs") and stock.get("round_throughputs")
+    ]
+    if not rows:
+        return []
+    return [
+        "",
+        "Each level was measured in rounds, the two bots in turn (Āwhina, stock, Āwhina, "
+        "...); the table above pools them. The throughput ratio of each round:",
+        "",
+        "| conversations | Āwhina ÷ stock, round by round |",
+        "|---:|---|",
+        *rows,
+    ]
 
 
 def chart(r: dict[str, Any], path: Path) -> None:

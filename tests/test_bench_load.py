@@ -67,3 +67,27 @@ async def test_messages_of_danger_under_load_are_sent_and_their_help_counted(hel
     assert any(s.startswith("bench-urgent-load-") for s, _ in bot.received)
     assert (result.probes, result.helped) == (2, 2 if helps else 0)
     assert 0 < result.p50_ms <= result.max_ms
+
+
+def test_rounds_pool_their_messages_time_and_cpu() -> None:
+    """Throughput over the windows' total time, percentiles over every latency, CPU per
+    message over all rounds; messages outside a window do not count."""
+
+    def measured(start: float, latencies: list[float], cpu_s: float) -> load.Measured:
+        samples = [
+            load.Sample(start + i * 0.1, latency, True) for i, latency in enumerate(latencies)
+        ]
+        samples.append(load.Sample(start - 1.0, 0.01, True))  # in the warm-up
+        samples.append(load.Sample(start + 0.5, 0.01, False))  # failed
+        return load.Measured(samples, (start, start + 1.0), cpu_s)
+
+    first = measured(0.0, [0.01] * 4, 0.2)  # four answered in its one second
+    second = measured(10.0, [0.01, 0.01, 0.03, 0.05, 0.05, 0.05, 0.07, 0.09], 0.6)
+    result = load.pooled([first, second], 5)
+    assert (result.messages, result.errors) == (12, 2)
+    assert result.throughput == pytest.approx(12 / 2.0)
+    assert result.round_throughputs == pytest.approx((4.0, 8.0))
+    assert result.cpu_ms_per_message == pytest.approx(1000 * 0.8 / 12)
+    assert result.p50_ms == pytest.approx(20.0)  # between the 6th (10 ms) and 7th (30 ms)
+    assert 50.0 < result.p95_ms <= 90.0
+    assert load.pooled([first], 5).round_throughputs == ()
