@@ -10,18 +10,18 @@ A place name matches with or without macrons on any vowel ("Whangārei" and
 "Whangarei" for the gazetteer's "Whangarei"), as the gazetteer's ``resolve``
 folds it, and belongs to the place it resolves to, so the two agree.
 
-Words matched in any case are phrase patterns (a phrase matcher on the lower-case
-text: one lookup a token, whatever the number of patterns), each way of writing a
-name a pattern of its own; only the few that must match their exact case ("P") or
-a token's shape ("number 2") are token patterns, which the matcher tries one by
-one on every token. With some 11,000 spellings as token patterns the ruler was
-the costliest part of reading a message (bench/results/profile-s9-start.md).
+Words matched in any case (needs, audiences, ordinals) are phrase patterns: a
+phrase matcher on the lower-case text does one lookup a token, whatever the
+number of patterns, where a token pattern is tried on every token, one by one.
+Place names stay token patterns, each token a set of spellings, as a place's
+spellings with or without macrons on any vowel would be some 11,000 phrases
+(70 MB more in the server, bench/results/session9-a.md); so are the few words
+that must match their exact case ("P") or a token's shape ("number 2").
 """
 
 from __future__ import annotations
 
 import sys
-from itertools import product
 from pathlib import Path
 
 import spacy
@@ -56,7 +56,8 @@ _MACRONS = dict(zip("aeiou", "āēīōū", strict=True))
 
 
 def _spellings(word: str) -> list[str]:
-    """The lower-case ways of typing a word's letters, each vowel with or without a macron."""
+    """The lower-case ways of typing a word's letters, each vowel with or without a macron
+    (a set the matcher looks up, which is much faster than a regular expression)."""
     spellings = {""}
     for c in fold(word):
         forms = (c, _MACRONS[c]) if c in _MACRONS else (c,)
@@ -64,14 +65,9 @@ def _spellings(word: str) -> list[str]:
     return sorted(spellings | spelling_variants(word))
 
 
-def _folded_phrases(nlp: Language, name: str) -> list[str]:
-    """``name`` in every spelling, with or without macrons, token by token (matched in any
-    case)."""
-    tokens = list(nlp.make_doc(name))
-    return [
-        "".join(word + token.whitespace_ for word, token in zip(words, tokens, strict=True))
-        for words in product(*(_spellings(token.text) for token in tokens))
-    ]
+def _folded_pattern(nlp: Language, name: str) -> list[dict[str, dict[str, list[str]]]]:
+    """Token patterns matching ``name`` in any case, with or without macrons."""
+    return [{"LOWER": {"IN": _spellings(token.text)}} for token in nlp.make_doc(name)]
 
 
 def build_patterns(nlp: Language) -> list[dict]:
@@ -89,8 +85,9 @@ def build_patterns(nlp: Language) -> list[dict]:
     for place in places.places.values():
         for name in place.names:
             if places.resolve(name) is place:
-                for phrase in _folded_phrases(nlp, name):
-                    patterns.append({"label": "place", "pattern": phrase, "id": place.key})
+                patterns.append(
+                    {"label": "place", "pattern": _folded_pattern(nlp, name), "id": place.key}
+                )
         for name in place.exact_case:
             add("place", place.key, name, exact=True)
     for audience in taxonomies().audiences.values():

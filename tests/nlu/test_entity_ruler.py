@@ -10,8 +10,9 @@ import yaml
 
 from bot.config import ROOT
 from bot.directory.places import gazetteer
+from bot.directory.taxonomy import taxonomies
 from bot.nlu.components import DirectoryEntityExtractor
-from bot.nlu.spacy_pipeline import build_patterns, pipeline
+from bot.nlu.spacy_pipeline import ORDINALS, build_patterns, pipeline
 
 
 @pytest.fixture(scope="module")
@@ -78,10 +79,17 @@ def _training_texts() -> list[str]:
     return texts
 
 
+def _words() -> list[str]:
+    taxonomy = taxonomies()
+    groups = [*taxonomy.needs.values(), *taxonomy.audiences.values()]
+    return [w for group in groups for w in group.words] + list(ORDINALS)
+
+
 def test_phrase_patterns_find_what_token_patterns_found(nlp):
     """Every phrase pattern (matched on lower-case text) written as the token pattern it
-    stands for: the same entities, at the same places, in every NLU training example and
-    in sentences naming every place in upper, title and lower case."""
+    stands for: the same entities, at the same places, in every NLU training example, in
+    sentences naming every place and using every need, audience and ordinal word in upper,
+    title and lower case."""
     reference = spacy.blank("en")
     tokens = reference.add_pipe("entity_ruler", config={"overwrite_ents": True})
     tokens.add_patterns(
@@ -97,6 +105,7 @@ def test_phrase_patterns_find_what_token_patterns_found(nlp):
         _training_texts()
         + [f"{form} help in {name}" for name in names for form in ("we need", "WE NEED")]
         + [f"kai in {name.upper()} and {name.title()}" for name in names]
+        + [f"the {w.upper()} one, {w.title()} or {w} please" for w in _words()]
     )
     assert len(texts) > 2000
     for text in texts:
