@@ -177,9 +177,10 @@ class ForgetfulSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         self.cache = TrackerCache(int(cache_size))
         # Every statement a turn runs is built once: SQLAlchemy works out a statement's
-        # cache key each time a new one is run (for the session query, nested, the
-        # Rasa server's costliest step), and only once for the same one. _stored's query,
-        # asked twice a turn, and the insert of a turn's events are text.
+        # cache key each time a new one is run (for the nested session query, 4-8% of
+        # the Rasa server's time under load, bench/results/profile-s9-start.md), and
+        # only once for the same one. _stored's query, asked twice a turn, and the
+        # insert of a turn's events are text.
         quote = self.engine.dialect.identifier_preparer.quote
         self._session_rows = self._session_query()
         self._session_count = sa.select(sa.func.count()).select_from(self._session_rows.subquery())
