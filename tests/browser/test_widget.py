@@ -10,7 +10,7 @@ import re
 
 import pytest
 import requests
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 from bot.db import session_scope
 from bot.directory.query import ServiceQuery, search
@@ -232,14 +232,20 @@ def test_embedded_on_another_site_with_its_config(browsing: Browsing, widget_sit
     assert log_items(page) == before
 
 
-def test_dropped_connection_reconnects_and_catches_up(browsing: Browsing, widget_site: WidgetSite):
-    page, conversation_id = greeted(browsing, widget_site)
+def said_while_offline(browsing: Browsing, site: WidgetSite) -> tuple[Page, str, Locator]:
+    """A greeted conversation, cut off, and the bot's capabilities said meanwhile (only
+    Rasa's tracker has them): the page, the conversation's id and the status line."""
+    page, conversation_id = greeted(browsing, site)
     status = page.locator(".awhina-status")
     browsing.context.set_offline(True)
     expect(status).to_have_text("Connection lost. Trying again…")
-    # Said while the page was cut off: only Rasa's tracker has it.
-    pushed = widget_site.stack.execute(conversation_id, "utter_capabilities")
+    pushed = site.stack.execute(conversation_id, "utter_capabilities")
     assert pushed.status_code == 200, pushed.text
+    return page, conversation_id, status
+
+
+def test_dropped_connection_reconnects_and_catches_up(browsing: Browsing, widget_site: WidgetSite):
+    page, conversation_id, status = said_while_offline(browsing, widget_site)
     browsing.context.set_offline(False)
     expect(status).to_be_empty()
     expect(bot_messages(page).last).to_contain_text(domain_text("utter_capabilities")[:60])
@@ -252,12 +258,7 @@ def test_history_that_fails_after_a_reconnect_is_fetched_again(
 ):
     """The history read after a dropped connection fails once: the widget says so, tries
     again, and the message said meanwhile still shows."""
-    page, conversation_id = greeted(browsing, widget_site)
-    status = page.locator(".awhina-status")
-    browsing.context.set_offline(True)
-    expect(status).to_have_text("Connection lost. Trying again…")
-    pushed = widget_site.stack.execute(conversation_id, "utter_capabilities")
-    assert pushed.status_code == 200, pushed.text
+    page, conversation_id, status = said_while_offline(browsing, widget_site)
     refused: list[str] = []
 
     def refuse_once(route: Route) -> None:
