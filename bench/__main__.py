@@ -40,7 +40,8 @@ def _log(message: str) -> None:
 def main() -> int:
     quick = os.environ.get("BENCH_QUICK") == "1"
     label = os.environ.get("BENCH_LABEL", "latest")
-    # Per round: a warm-up, then the measured window (three rounds: 24 s a level and bot).
+    # Per round: a warm-up, then the measured window (three rounds: 24 s measured a level
+    # and bot).
     warmup_s, duration_s = (2.0, 3.0) if quick else (3.0, 8.0)
     sizes = (100, 10_000) if quick else (100, 10_000, 100_000)
     began = time.monotonic()
