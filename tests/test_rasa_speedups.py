@@ -5,9 +5,11 @@ action server share one session; the graph runs node by node with dask's results
 
 from __future__ import annotations
 
+import ast
 import copy
 import gc
 import json
+import logging
 import sqlite3
 import subprocess
 import sys
@@ -17,8 +19,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+import structlog
 from aiohttp import BasicAuth, web
 from jsonschema import ValidationError
+from rasa.core import processor
 from rasa.core.actions.action import RemoteAction
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
@@ -104,6 +108,7 @@ def test_the_kept_functions_are_rasas_own() -> None:
     assert rasa_speedups.rasa_load_classifier.__qualname__ == "LogisticRegressionClassifier.load"
     assert rasa_speedups.rasa_run_graph.__qualname__ == "DaskGraphRunner.run"
     assert rasa_speedups.rasa_applied_events.__qualname__ == "DialogueStateTracker.applied_events"
+    assert rasa_speedups.rasa_domain_is_empty.__qualname__ == "Domain.is_empty"
 
 
 @pytest.mark.parametrize("result", VALID)
@@ -830,3 +835,97 @@ async def test_what_the_server_loaded_is_frozen_out_of_the_collectors_way(
     assert answer is agent
     assert loaded == [("models/x.tar.gz", None, None, "app", "loop")]
     assert gc.get_freeze_count() > frozen_before
+
+
+def _copy_calls(tree: ast.AST) -> list[ast.Call]:
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "copy"
+    ]
+
+
+@pytest.mark.parametrize("module", rasa_speedups.LOG_COPYING_MODULES, ids=lambda m: m.__name__)
+def test_the_modules_copy_only_for_debug_lines(module: Any) -> None:
+    """In the Rasa modules whose ``copy`` is replaced, every use of it is a deep copy given
+    to a debug log call (checked again on any upgrade of Rasa): nothing else loses a copy."""
+    tree = ast.parse(Path(module.__file__).read_text())
+    for_debug = {
+        id(keyword.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "debug"
+        for keyword in node.keywords
+    }
+    copies = _copy_calls(tree)
+    assert copies, "Rasa no longer copies anything here: the patch can go"
+    for call in copies:
+        assert call.func.attr == "deepcopy" and id(call) in for_debug, ast.unparse(call)
+    uses = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and node.id == "copy" and isinstance(node.ctx, ast.Load)
+    ]
+    assert len(uses) == len(copies)
+    assert module.copy is rasa_speedups.LogCopies
+
+
+@pytest.fixture
+def restored_structlog() -> Any:
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
+
+
+@pytest.mark.parametrize("level", [logging.INFO, logging.WARNING, logging.ERROR])
+def test_nothing_is_copied_for_a_debug_line_that_is_dropped(
+    level: int, restored_structlog: None
+) -> None:
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
+    events = [UserUttered("kia ora", {"name": "greet"}), ActionExecuted("action_greet")]
+    assert not rasa_speedups.debug_logged()
+    assert rasa_speedups.LogCopies.deepcopy(events) is events
+
+
+def test_a_debug_line_that_is_logged_gets_its_copy(
+    restored_structlog: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With ``--debug``, Rasa's log line shows the events as they were when logged, as
+    before: a deep copy, not the list the tracker goes on changing."""
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.DEBUG)
+    assert rasa_speedups.debug_logged()
+    events = [UserUttered("kia ora", {"name": "greet"})]
+    copied = rasa_speedups.LogCopies.deepcopy(events)
+    assert copied == events and copied is not events and copied[0] is not events[0]
+    parse = {"text": "kia ora", "entities": [{"entity": "place", "value": "greymouth"}]}
+    with caplog.at_level(logging.DEBUG):
+        structlog.get_logger().debug("test.copy", entities=processor.copy.deepcopy(parse))
+    parse["entities"].clear()
+    assert "greymouth" in caplog.text
+
+
+def test_whether_a_domain_is_empty_is_rasas_answer_worked_out_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ours = Domain.load(ROOT / "domain.yml")
+    empty = Domain.empty()
+    asked: list[Domain] = []
+    rasas = rasa_speedups.rasa_domain_is_empty
+
+    def counted(domain: Domain) -> bool:
+        asked.append(domain)
+        return rasas(domain)
+
+    monkeypatch.setattr(rasa_speedups, "rasa_domain_is_empty", counted)
+    for _ in range(3):
+        assert ours.is_empty() is rasas(ours) is False
+        assert empty.is_empty() is rasas(empty) is True
+    # Each worked out once at most (loading our domain may have asked already).
+    ids = [id(domain) for domain in asked]
+    assert len(ids) == len(set(ids)) and id(empty) in ids and set(ids) <= {id(ours), id(empty)}
