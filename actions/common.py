@@ -103,13 +103,18 @@ class LeavableForm:
     read as leaving.
     """
 
+    @staticmethod
+    def leaving_why(tracker: Tracker) -> str | None:
+        """Why the message leaves the form at its question, or None if it does not."""
+        intent = latest_intent(tracker) or ""
+        if not tracker.get_slot(REQUESTED_SLOT) or intent.startswith(CRISIS_PREFIX):
+            return None
+        return talk.leaving(text_of(tracker), sure_intent(tracker, LEAVING_SURE))
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        intent = latest_intent(tracker) or ""
-        why = None
-        if tracker.get_slot(REQUESTED_SLOT) and not intent.startswith(CRISIS_PREFIX):
-            why = talk.leaving(text_of(tracker), sure_intent(tracker, LEAVING_SURE))
+        why = self.leaving_why(tracker)
         if why is None:
             return await super().run(dispatcher, tracker, domain)
         cleared = [SlotSet(slot, None) for slot in self.domain_slots(domain)]

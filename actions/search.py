@@ -7,6 +7,7 @@ from typing import Any
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
@@ -35,53 +36,91 @@ DECLINE_INTENTS = {"skip", "deny", "affirm"}
 NO_PLACE_INTENTS = DECLINE_INTENTS | {"inform", "nlu_fallback", "out_of_scope", "nonsense"}
 
 
-class ActionStartSearch(Action):
-    """Records the need asked for and forgets the last results.
+SEARCH_FORM = "service_search_form"
 
-    The intent names the need ("need_housing"); a general request for help
-    takes it from a need word in the message instead ("can you help with kai").
-    """
 
-    def name(self) -> str:
-        return "action_start_search"
+def _activating(tracker: Tracker) -> bool:
+    """Whether Rasa is starting the form: its activation comes after the latest message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "active_loop" and event.get("name") == SEARCH_FORM:
+            return True
+    return False
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        intent = latest_intent(tracker)
-        need = taxonomies().need_for_intent(intent)
-        if need is None or need.code == "general":
-            named = _named_need(tracker)
-            need = taxonomies().needs[named] if named else None
-        if need is not None and tracker.get_slot("place") is None:
-            line = await run_db(helpline_for_need, need.code)
-            dispatcher.utter_message(
-                response="utter_need_understood_with_line" if line else "utter_need_understood",
-                need_label=need.label,
-                line=present.now_line(line) if line else "",
-            )
-        events = [
-            SlotSet("need", need.code if need else None),
-            SlotSet("results", None),
-            SlotSet("results_offset", None),
-            SlotSet("results_count", None),
-            SlotSet("focus_service", None),
-        ]
-        if intent == "need_cultural":
-            events.append(SlotSet("kaupapa_maori", True))
-        return events
+
+def _asks_for_help(tracker: Tracker) -> bool:
+    """Whether the message asks for help (a need intent, general or of a kind)."""
+    return taxonomies().need_for_intent(latest_intent(tracker)) is not None
+
+
+def _need_asked(tracker: Tracker) -> str | None:
+    """The need the message names: its intent's, or for a general request a need word's."""
+    need = taxonomies().need_for_intent(latest_intent(tracker))
+    if need is None or need.code == "general":
+        return _named_need(tracker)
+    return need.code
+
+
+async def start_search(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+    """Records the need asked for and forgets the last results; with no place known yet,
+    says what was understood (and the need's helpline) before the place is asked."""
+    code = _need_asked(tracker)
+    if code is not None and tracker.get_slot("place") is None:
+        need = taxonomies().needs[code]
+        line = await run_db(helpline_for_need, need.code)
+        dispatcher.utter_message(
+            response="utter_need_understood_with_line" if line else "utter_need_understood",
+            need_label=need.label,
+            line=present.now_line(line) if line else "",
+        )
+    events = [
+        SlotSet("need", code),
+        SlotSet("results", None),
+        SlotSet("results_offset", None),
+        SlotSet("results_count", None),
+        SlotSet("focus_service", None),
+    ]
+    if latest_intent(tracker) == "need_cultural":
+        events.append(SlotSet("kaupapa_maori", True))
+    return events
 
 
 class ValidateServiceSearchForm(LeavableForm, PlaceSlot, FormValidationAction):
-    """Asks for the place once; a skip or a place we don't know ends the question, and
-    "stop" or "just give me a number" leaves the search.
+    """Starts a search, then asks for the place once; a skip or a place we don't know ends
+    the question, and "stop" or "just give me a number" leaves the search.
 
     With no need known yet there is nothing to ask: the search that follows
     asks what kind of help is wanted.
     """
 
     def name(self) -> str:
-        return "validate_service_search_form"
+        return f"validate_{SEARCH_FORM}"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """A request for help starts the search afresh (``start_search``) before the place
+        is read: at the form's start, and during it when it names a need ("actually its
+        kai we need"). A general request naming none keeps the need when it answers the
+        question (a place); otherwise it starts afresh too, and the search asks what kind
+        of help. A request for help is never refused by the form, so no rule runs it again;
+        leaving the form ("just give me a number for housing") goes first. Anything else
+        that starts the form ("carry on" after crisis help) keeps the search as it was.
+        """
+        if self.leaving_why(tracker) is not None or not _asks_for_help(tracker):
+            return await super().run(dispatcher, tracker, domain)
+        if _activating(tracker) or _need_asked(tracker):
+            started = await start_search(dispatcher, tracker)
+            tracker.add_slots(started)
+            return [*started, *await super().run(dispatcher, tracker, domain)]
+        events = await super().run(dispatcher, tracker, domain)
+        if any(e["event"] == "slot" and e["name"] != REQUESTED_SLOT for e in events):
+            return events
+        started = await start_search(dispatcher, tracker)
+        tracker.add_slots(started)
+        ask = await self.next_requested_slot(dispatcher, tracker, domain)
+        return [*events, *started, *([ask] if ask else [])]
 
     async def required_slots(
         self,

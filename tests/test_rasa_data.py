@@ -51,7 +51,7 @@ def test_every_need_has_its_intent_button_and_search_rule():
     searched = {
         rule["steps"][0]["intent"]
         for rule in rules["rules"]
-        if "intent" in rule["steps"][0] and rule["steps"][1] == {"action": "action_start_search"}
+        if "intent" in rule["steps"][0] and rule["steps"][1] == {"action": "service_search_form"}
     }
     for need in taxonomies().needs.values():
         if need.intent in (None, "need_help_general"):

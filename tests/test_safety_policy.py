@@ -124,7 +124,7 @@ def test_too_many_actions_end_the_turn(policy):
 
 def test_ordinary_turns_are_left_to_the_other_policies(policy):
     assert predicted(policy, tracker(user("greet"))) is None
-    assert predicted(policy, tracker(user("need_housing"), act("action_start_search"))) is None
+    assert predicted(policy, tracker(user("need_housing"), act("service_search_form"))) is None
 
 
 def test_its_verdict_beats_a_forms_loop_prediction(policy):

@@ -5,7 +5,7 @@ we're in reefton" (inform), or "my boss will kill me if im late, anyway i need a
 new job" (out of scope): the need entity from the entity ruler is the surer
 signal. ``NeedWordIntent`` runs after the classifier: for the intents below, a
 message with a ``need`` entity becomes ``need_help_general``, whose search takes
-the need from the word (``action_start_search``).
+the need from the word (``actions.search.start_search``).
 """
 
 from __future__ import annotations
