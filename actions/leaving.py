@@ -1,8 +1,8 @@
 """Leaving: after "stop" or "just give me a number", in a form or with none open.
 
-A form left that way ends like any form, so the action that ends it
-(``action_submit_handoff``, ``action_search_services``) calls :func:`leave`
-instead of doing its work; with no form open the rules run ``action_leave_form``.
+A form left that way ends like any form, so what ends it (``action_submit_handoff``;
+for the search, its form's validation) calls :func:`leave_async` instead of doing
+its work; with no form open the rules run ``action_leave_form``.
 """
 
 from __future__ import annotations

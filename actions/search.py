@@ -100,6 +100,32 @@ class ValidateServiceSearchForm(LeavableForm, PlaceSlot, FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        """Reads the message (``_read``); when that ends the form, it answers too: the
+        search, or leaving (one call to the action server and one prediction fewer than
+        an action of its own after the form).
+        """
+        events = await self._read(dispatcher, tracker, domain)
+        tracker.add_slots(events)
+        if not await self._ends(dispatcher, tracker, domain):
+            return events
+        return [
+            *events,
+            *await answer_search(dispatcher, tracker, domain),
+            SlotSet(REQUESTED_SLOT, None),
+        ]
+
+    async def _ends(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> bool:
+        """Whether the form ends here: it was left, or has nothing left to ask."""
+        if tracker.get_slot(LEFT_SLOT):
+            return True
+        asked = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        return all(tracker.get_slot(slot) is not None for slot in asked)
+
+    async def _read(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         """A request for help starts the search afresh (``start_search``) before the place
         is read: at the form's start, and during it when it names a need ("actually its
         kai we need"). A general request naming none keeps the need when it answers the
@@ -204,6 +230,15 @@ async def show_search(
     return [*shown_events(state), SlotSet("focus_service", None), need_event, *filter_events]
 
 
+async def answer_search(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+) -> list[dict[str, Any]]:
+    """The search's answer, unless the person left the search (then leaving's)."""
+    if tracker.get_slot(LEFT_SLOT):
+        return await leave_async(dispatcher, tracker, domain)
+    return await show_search(dispatcher, tracker)
+
+
 class ActionSearchServices(Action):
     """Shows the best services for the need, place, audience and filters in the slots
     (unless the person left the search)."""
@@ -214,9 +249,7 @@ class ActionSearchServices(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        if tracker.get_slot(LEFT_SLOT):
-            return await leave_async(dispatcher, tracker, domain)
-        return await show_search(dispatcher, tracker)
+        return await answer_search(dispatcher, tracker, domain)
 
 
 class ActionShowMore(Action):

@@ -1,5 +1,5 @@
-"""The start of a search, done by the search form's validation (issue 11: one call to the
-action server and one prediction fewer than a start action of its own).
+"""The start and the answer of a search, done by the search form's validation (issue 11:
+two calls to the action server and two predictions fewer than actions of their own).
 
 At the form's start the need comes from the message (its intent, or a need word for a
 general request), the last results are forgotten, and with no place known yet the reply
@@ -59,12 +59,13 @@ def activate(
     return changed, [message.get("response") for message in dispatcher.messages]
 
 
-def test_a_need_with_a_place_starts_the_search_without_a_word(directory: str) -> None:
+def test_a_need_with_a_place_starts_the_search_and_answers_it(directory: str) -> None:
+    """Nothing left to ask: the form ends with the search's answer."""
     changed, said = activate("need help with drugs in greymouth", "need_drugs_alcohol", "greymouth")
     assert changed["need"] == "drugs_alcohol" and changed["place"] == "greymouth"
-    assert changed["results"] is None and changed["focus_service"] is None
-    assert changed.get("requested_slot") is None, "nothing left to ask: the search follows"
-    assert said == []
+    assert changed["results"] and "s1" not in changed["results"], "this search's results"
+    assert changed["focus_service"] is None and changed["requested_slot"] is None
+    assert said == ["utter_results_regional", "utter_services", "utter_results_hint"]
 
 
 def test_a_need_without_a_place_says_what_was_understood_first(directory: str) -> None:
@@ -82,8 +83,8 @@ def test_a_general_request_takes_its_need_from_a_need_word(directory: str) -> No
 def test_a_general_request_naming_nothing_asks_what_kind_of_help(directory: str) -> None:
     changed, said = activate("i need some help", "need_help_general")
     assert changed["need"] is None and changed["results"] is None
-    assert changed["requested_slot"] is None, "the form ends: the search asks the kind of help"
-    assert said == []
+    assert changed["requested_slot"] is None, "the form ends, asking the kind of help"
+    assert said == ["utter_ask_need_kind"]
 
 
 def test_kaupapa_maori_help_is_the_filter_too(directory: str) -> None:
@@ -111,7 +112,7 @@ def test_a_new_need_with_its_place_during_the_form_searches_for_it(directory: st
         "its drugs actually, in westport", intent="need_drugs_alcohol", place="westport"
     )
     assert chat.slots["need"] == "drugs_alcohol" and chat.slots["place"] == "westport"
-    assert chat.asked is None and chat.responses == []
+    assert chat.asked is None and chat.responses[1] == "utter_services"
 
 
 def test_a_general_request_answering_the_place_keeps_the_need(directory: str) -> None:
@@ -128,13 +129,15 @@ def test_a_general_request_that_answers_nothing_starts_afresh(directory: str) ->
 
 def test_leaving_with_a_need_leaves_without_starting_again(directory: str) -> None:
     chat = searching().say("just give me a number for drugs", intent="need_drugs_alcohol")
-    assert chat.slots[LEFT_SLOT] and chat.asked is None
-    assert chat.slots["need"] == "housing" and chat.responses == []
+    assert chat.asked is None and chat.slots[LEFT_SLOT] is None
+    assert chat.slots["need"] == "housing"
+    assert chat.responses == ["utter_form_stopped", "utter_helplines"]
 
 
 def test_an_answer_during_the_form_does_not_start_again(directory: str) -> None:
     chat = searching().say("hokitika", place="hokitika")
-    assert chat.slots["need"] == "housing" and "results" not in chat.slots
+    assert chat.slots["need"] == "housing" and chat.slots["place"] == "hokitika"
+    assert chat.responses[0] != "utter_need_understood" and chat.slots["results"]
 
 
 def test_carrying_on_after_crisis_help_restarts_the_form_and_keeps_the_search(

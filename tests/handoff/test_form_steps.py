@@ -290,11 +290,16 @@ def test_leaving_at_any_handoff_question_ends_the_form_and_keeps_nothing(step, t
 
 
 @pytest.mark.parametrize(("text", "intent", "why"), LEAVING)
-def test_leaving_where_the_search_asks_the_place(text, intent, why):
+def test_leaving_where_the_search_asks_the_place(text, intent, why, seeded_url, monkeypatch):
+    """The form says so as it ends (it answers as it ends: no action after it)."""
+    monkeypatch.setenv("DATABASE_URL", seeded_url)
     chat = FormChat(ValidateServiceSearchForm(), "service_search_form", {"need": "housing"})
     assert chat.asked == "place"
     chat.say(text, intent=intent, confidence=0.3)
-    assert chat.slots[LEFT_SLOT] == why and chat.asked is None
+    assert chat.asked is None and chat.slots["place"] is None
+    assert chat.slots[LEFT_SLOT] is None, "said, then forgotten"
+    lines = "utter_helplines" if why == NUMBER else "utter_free_lines"
+    assert chat.responses == ["utter_form_stopped", lines]
     assert chat.slots["need"] == "housing", "the need picks the line to ring"
 
 
