@@ -13,6 +13,7 @@ import logging
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -109,6 +110,7 @@ def test_the_kept_functions_are_rasas_own() -> None:
     assert rasa_speedups.rasa_run_graph.__qualname__ == "DaskGraphRunner.run"
     assert rasa_speedups.rasa_applied_events.__qualname__ == "DialogueStateTracker.applied_events"
     assert rasa_speedups.rasa_domain_is_empty.__qualname__ == "Domain.is_empty"
+    assert rasa_speedups.rasa_tracker_copy.__qualname__ == "DialogueStateTracker.copy"
 
 
 @pytest.mark.parametrize("result", VALID)
@@ -929,3 +931,422 @@ def test_whether_a_domain_is_empty_is_rasas_answer_worked_out_once(
     # Each worked out once at most (loading our domain may have asked already).
     ids = [id(domain) for domain in asked]
     assert len(ids) == len(set(ids)) and id(empty) in ids and set(ids) <= {id(ours), id(empty)}
+
+
+COPY_DOMAIN = """
+intents: [greet, ask_help, affirm, deny, bye]
+entities: [place, need]
+slots:
+  place:
+    type: text
+    initial_value: Hokitika
+    mappings: [{type: from_entity, entity: place}]
+  results:
+    type: list
+    mappings: [{type: custom}]
+  shown:
+    type: list
+    initial_value: [a]
+    mappings: [{type: custom}]
+  consent:
+    type: bool
+    influence_conversation: true
+    mappings: [{type: custom}]
+  offset:
+    type: float
+    mappings: [{type: custom}]
+  need:
+    type: categorical
+    values: [food, housing]
+    mappings: [{type: custom}]
+  context:
+    type: any
+    mappings: [{type: custom}]
+  requested_slot:
+    type: categorical
+    values: [consent]
+    mappings: [{type: custom}]
+forms:
+  consent_form:
+    required_slots: [consent]
+responses:
+  utter_hi: [{text: hi}]
+  utter_ask_consent: [{text: "ok?"}]
+  utter_bye: [{text: bye}]
+"""
+
+
+def _copy_conversation() -> list[Any]:
+    """Events of a conversation touching every part of a tracker's state: a loop started
+    before any message, messages with entities (and entities added), every kind of slot
+    (a list slot set to a single value), a form asking, rejected, interrupted and done, a
+    follow-up, a pause, undone messages and actions, slots reset, a restart, a new session."""
+    from rasa.shared.core.events import (
+        ActionExecutionRejected,
+        ActionReverted,
+        ActiveLoop,
+        AllSlotsReset,
+        BotUttered,
+        ConversationPaused,
+        ConversationResumed,
+        DefinePrevUserUtteredFeaturization,
+        EntitiesAdded,
+        FollowupAction,
+        LoopInterrupted,
+        Restarted,
+        SessionStarted,
+        SlotSet,
+        UserUtteranceReverted,
+    )
+
+    def said(intent: str, *entities: dict[str, Any]) -> list[Any]:
+        return [
+            ActionExecuted("action_listen"),
+            UserUttered(intent, {"name": intent}, list(entities)),
+        ]
+
+    return [
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        SlotSet("context", {"channel": "web"}),
+        ActionExecuted("consent_form"),
+        ActiveLoop("consent_form"),  # its trigger: the empty message a new tracker has
+        *said("greet"),
+        BotUttered("hi", {"buttons": [{"title": "Help", "payload": "/ask_help"}]}),
+        ActiveLoop(None),
+        *said(
+            "ask_help",
+            {"entity": "place", "value": "Greymouth"},
+            {"entity": "need", "value": "food"},
+        ),
+        EntitiesAdded([{"entity": "place", "value": "Runanga"}]),
+        DefinePrevUserUtteredFeaturization(True),
+        SlotSet("place", "Greymouth"),
+        SlotSet("need", "food"),
+        SlotSet("results", ["a", "b"]),
+        SlotSet("shown", "b"),  # the slot makes a list of it
+        SlotSet("offset", 2.0),
+        ActionExecuted("consent_form"),
+        ActiveLoop("consent_form"),
+        SlotSet("requested_slot", "consent"),
+        BotUttered("ok?"),
+        *said("bye"),
+        ActionExecutionRejected("consent_form"),
+        LoopInterrupted(True),
+        ActionExecuted("utter_bye"),
+        BotUttered("bye"),
+        *said("affirm"),
+        ActionExecuted("consent_form"),
+        SlotSet("consent", True),
+        SlotSet("requested_slot", None),
+        ActiveLoop(None),
+        FollowupAction("utter_hi"),
+        ActionExecuted("utter_hi"),
+        ConversationPaused(),
+        *said("greet"),
+        ConversationResumed(),
+        ActionExecuted("utter_hi"),
+        BotUttered("hi again"),
+        *said("deny"),
+        UserUtteranceReverted(),
+        *said("affirm"),
+        ActionExecuted("utter_hi"),
+        BotUttered("hi"),
+        ActionReverted(),
+        SlotSet("shown", None),
+        AllSlotsReset(),
+        ActionExecuted("utter_bye"),
+        BotUttered("bye"),
+        Restarted(),
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        *said("greet"),
+        ActionExecuted("utter_hi"),
+        BotUttered("hi"),
+    ]
+
+
+def _same(ours: Any, rasas: Any, sources: Any) -> bool:
+    """Equal, and the source's own object exactly where Rasa's is."""
+    return bool(ours == rasas) and (ours is sources) == (rasas is sources)
+
+
+def _same_event(ours: Any, rasas: Any, source: Any, name: str) -> bool:
+    """The same event of the source's, or each a (new, empty) one of its own."""
+    if any(rasas is event for event in source.events):
+        return ours is rasas
+    own = [
+        {key: value for key, value in vars(event).items() if key != "timestamp"}
+        for event in (ours, rasas)
+    ]
+    return (
+        type(ours) is type(rasas)
+        and own[0] == own[1]
+        and ours is not getattr(source, name)
+        and not any(ours is event for event in source.events)
+    )
+
+
+def _same_slot(ours: Any, rasas: Any, sources: Any) -> bool:
+    """A slot of its own, of the same class, each attribute as Rasa's copy has it."""
+    mine = vars(sources) if sources is not None else {}
+    return (
+        type(ours) is type(rasas)
+        and ours is not sources
+        and vars(ours).keys() == vars(rasas).keys()
+        and all(_same(value, vars(rasas)[key], mine.get(key)) for key, value in vars(ours).items())
+    )
+
+
+def _differences(ours: Any, rasas: Any, source: Any) -> list[str]:
+    """What tells ``ours``, a copy of ``source``, from ``rasas``, Rasa's copy of it: every
+    attribute but our memo of the applied events (slots attribute by attribute, events by
+    identity and order, the deque's cap), and the current state."""
+    from rasa.shared.core.trackers import EventVerbosity
+
+    found = [] if type(ours) is type(rasas) else ["type"]
+    names = vars(ours).keys() - {"_applied"}
+    if names != vars(rasas).keys() - {"_applied"}:
+        found.append("__dict__")
+    for name in sorted(names & vars(rasas).keys()):
+        a, b, mine = getattr(ours, name), getattr(rasas, name), vars(source).get(name)
+        if name == "events":
+            same = (
+                type(a) is type(b)
+                and a is not mine
+                and a.maxlen == b.maxlen
+                and len(a) == len(b)
+                and all(x is y for x, y in zip(a, b, strict=True))
+            )
+        elif name == "slots":
+            same = type(a) is type(b) and a is not mine and list(a) == list(b)
+            same = same and all(_same_slot(a[key], b[key], mine.get(key)) for key in a)
+        elif name in ("latest_message", "latest_bot_utterance"):
+            same = _same_event(a, b, source, name)
+        elif name == "active_loop":
+            same = _same(a, b, mine) and (
+                a is None
+                or _same(a.trigger_message, b.trigger_message, getattr(mine, "trigger_message", 0))
+            )
+        else:
+            same = _same(a, b, mine)
+        if not same:
+            found.append(name)
+    if ours.current_state(EventVerbosity.ALL) != rasas.current_state(EventVerbosity.ALL):
+        found.append("current_state")
+    return found
+
+
+def _left_as_it_was(copied: Any, source: Any) -> bool:
+    """Whether changing the copy (its latest action, its loop rejected and interrupted, every
+    slot set, new events) leaves the source as it was."""
+    from rasa.shared.core.events import SlotSet
+    from rasa.shared.core.trackers import EventVerbosity
+
+    def state() -> Any:
+        slots = {name: dict(vars(slot)) for name, slot in source.slots.items()}
+        return source.current_state(EventVerbosity.ALL), slots, len(source.events)
+
+    before = state()
+    copied.latest_action["action_name"] = "changed"
+    if copied.active_loop is not None:
+        copied.reject_action(copied.active_loop.name)
+        copied.active_loop.is_interrupted = not copied.active_loop.is_interrupted
+    for name in list(copied.slots):
+        copied.update(SlotSet(name, "changed"))
+    copied.update(ActionExecuted("utter_bye"))
+    copied.update(UserUttered("bye", {"name": "bye"}))
+    return state() == before
+
+
+def _replays(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The trackers our copy leaves to Rasa's replay, from now on."""
+    rasas = rasa_speedups.rasa_tracker_copy
+    replayed: list[Any] = []
+
+    def counted(tracker: Any) -> Any:
+        replayed.append(tracker)
+        return rasas(tracker)
+
+    monkeypatch.setattr(rasa_speedups, "rasa_tracker_copy", counted)
+    return replayed
+
+
+def _asking_tracker() -> Any:
+    """The copy conversation's tracker as the form asks: a loop active (started by the
+    latest message), a bot utterance, and a list slot's list made of a single value."""
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    events = _copy_conversation()
+    asked = next(i for i, e in enumerate(events) if getattr(e, "text", None) == "ok?")
+    return DialogueStateTracker.from_events(
+        "asking", events[: asked + 1], Domain.from_yaml(COPY_DOMAIN).slots
+    )
+
+
+COPIED_TRACKERS = [
+    pytest.param(_conversation, STATES_DOMAIN, {}, id="states-conversation"),
+    pytest.param(_copy_conversation, COPY_DOMAIN, {}, id="copy-conversation"),
+    pytest.param(
+        _copy_conversation,
+        COPY_DOMAIN,
+        {"is_rule_tracker": True, "sender_id": ""},  # init_copy names it "default"
+        id="rule-tracker",
+    ),
+    pytest.param(_copy_conversation, COPY_DOMAIN, {"max_event_history": 30}, id="capped"),
+]
+
+
+@pytest.mark.parametrize(("conversation", "domain_yaml", "arguments"), COPIED_TRACKERS)
+def test_a_tracker_s_copy_is_rasas_replay_after_every_event(
+    monkeypatch: pytest.MonkeyPatch, conversation: Any, domain_yaml: str, arguments: dict[str, Any]
+) -> None:
+    """After every event, and again once the follow-up action is cleared as Rasa's processor
+    clears it (with no event) before running it: our copy is the one Rasa's replay makes,
+    and changing it leaves the tracker as it was. Most copies are made without a replay;
+    a tracker with as many events as its cap (the earliest may be gone) is replayed."""
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    rasas = rasa_speedups.rasa_tracker_copy
+    replayed = _replays(monkeypatch)
+    slots = Domain.from_yaml(domain_yaml).slots
+    tracker = DialogueStateTracker(**{"sender_id": "copied", "slots": slots, **arguments})
+    cap = arguments.get("max_event_history")
+    copies = 0
+    for happened in conversation():
+        tracker.update(happened)
+        for _ in range(1 + bool(tracker.followup_action)):
+            before = len(replayed)
+            assert _differences(tracker.copy(), rasas(tracker), tracker) == [], happened
+            assert _left_as_it_was(tracker.copy(), tracker), happened
+            assert cap is None or len(tracker.events) < cap or len(replayed) == before + 2
+            tracker.clear_followup_action()
+            copies += 2
+    assert cap is not None or len(replayed) < copies / 2
+
+
+def test_a_copy_is_left_to_rasa_where_a_replay_could_give_another_tracker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rasa's replay, exactly, for a tracker whose events a replay stops at (a timestamp
+    that is not a number) or cannot replay (none: Rasa's error), one that may have dropped
+    its earliest events, one of a class that copies otherwise, and one with a slot of a
+    class of its own, which may keep its value otherwise. A tracker whose slots are made on
+    demand is copied without a replay."""
+    from collections import deque
+
+    from rasa.shared.core.events import SlotSet
+    from rasa.shared.core.slots import AnySlot
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    rasas = rasa_speedups.rasa_tracker_copy
+    replayed = _replays(monkeypatch)
+    slots = Domain.from_yaml(COPY_DOMAIN).slots
+
+    class OwnTracker(DialogueStateTracker):
+        def init_copy(self) -> OwnTracker:
+            return OwnTracker(self.sender_id, self.slots.values(), self._max_event_history)
+
+    class CopyingSlot(AnySlot):
+        @AnySlot.value.setter  # type: ignore[attr-defined,misc]
+        def value(self, value: Any) -> None:
+            AnySlot.value.fset(self, copy.copy(value))  # type: ignore[attr-defined]
+
+    def asking(sender_id: str, kind: Any = DialogueStateTracker, **arguments: Any) -> Any:
+        events = list(_asking_tracker().events)  # events of its own
+        return kind.from_events(sender_id, events, arguments.get("slots", slots))
+
+    stopped = asking("stopped")
+    stopped.events[12].timestamp = float("nan")
+    shortened = asking("shortened")
+    shortened.events = deque(shortened.events, maxlen=12)  # without the first slot set
+    copying = asking("copying", slots=[*slots, CopyingSlot("copying", [])])
+    copying.update(SlotSet("copying", {"kept": "a copy"}))
+    for tracker in (stopped, shortened, asking("own", OwnTracker), copying):
+        assert _differences(tracker.copy(), rasas(tracker), tracker) == [], tracker.sender_id
+        assert replayed[-1] is tracker
+    assert len(rasas(stopped).events) == 12
+    on_demand = asking("on demand", slots=None)
+    assert _differences(on_demand.copy(), rasas(on_demand), on_demand) == []
+    assert replayed[-1] is copying
+    unstamped = asking("unstamped")
+    unstamped.events[12].timestamp = None
+    with pytest.raises(TypeError, match="'<=' not supported"):
+        rasas(unstamped)
+    with pytest.raises(TypeError, match="'<=' not supported"):
+        unstamped.copy()
+
+
+def test_a_tracker_rebuilt_from_its_applied_events_is_copied_as_rasa_replays_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rasa's in-memory store rebuilds a tracker from its applied events only, where a form
+    asking again drops the message it answers (``applied_events``): its latest message is
+    then an earlier one, and Rasa's copy (every event replayed) has the latest. So has ours,
+    without a replay: it takes the latest message from the events."""
+    from rasa.shared.core.conversation import Dialogue
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    events = _conversation()[:16]  # up to the form's second run, which undoes its first
+    tracker = DialogueStateTracker("rebuilt", Domain.from_yaml(STATES_DOMAIN).slots)
+    tracker.recreate_from_dialogue(Dialogue("rebuilt", events))
+    rasas = rasa_speedups.rasa_tracker_copy(tracker)
+    replayed = _replays(monkeypatch)
+    assert tracker.latest_message is events[6] and rasas.latest_message is events[13]
+    assert _differences(tracker.copy(), rasas, tracker) == [] and not replayed
+
+
+def _share(name: str) -> Callable[[Any, Any], None]:
+    return lambda copied, tracker: setattr(copied, name, getattr(tracker, name))
+
+
+WRONG_COPIES: dict[str, tuple[Callable[[Any, Any], None], list[str]]] = {
+    "no bot utterance": (
+        lambda c, t: setattr(c, "latest_bot_utterance", type(t.latest_bot_utterance).empty()),
+        ["latest_bot_utterance"],
+    ),
+    "no latest message": (
+        lambda c, t: setattr(c, "latest_message", type(t.latest_message).empty()),
+        ["latest_message", "current_state"],
+    ),
+    "the loop shared": (_share("active_loop"), ["active_loop"]),
+    "the latest action shared": (_share("latest_action"), ["latest_action"]),
+    "the source's follow-up": (
+        lambda c, t: setattr(c, "followup_action", "utter_bye"),
+        ["followup_action", "current_state"],
+    ),
+    "a slot shared": (lambda c, t: c.slots.update(place=t.slots["place"]), ["slots"]),
+    "a slot's own list shared": (
+        lambda c, t: setattr(c.slots["shown"], "_value", t.slots["shown"].value),
+        ["slots"],
+    ),
+    "a slot's value copied": (
+        lambda c, t: setattr(c.slots["results"], "_value", list(t.slots["results"].value)),
+        ["slots"],
+    ),
+    "an event missing": (lambda c, t: c.events.pop(), ["events", "current_state"]),
+    "an event copied": (
+        lambda c, t: c.events.append(copy.copy(c.events.pop())),
+        ["events"],
+    ),
+    "another cap": (
+        lambda c, t: setattr(c, "events", type(c.events)(c.events, maxlen=100)),
+        ["events"],
+    ),
+    "an attribute more": (lambda c, t: setattr(c, "extra", None), ["__dict__"]),
+}
+
+
+@pytest.mark.parametrize("wrong", WRONG_COPIES)
+def test_the_comparison_notices_a_wrong_copy(wrong: str) -> None:
+    """A copy that misses or shares a part of the state Rasa's copy has of its own is told
+    from Rasa's; our memo of the applied events is no part of it."""
+    tracker = _asking_tracker()
+    rasas = rasa_speedups.rasa_tracker_copy(tracker)
+    assert tracker.active_loop is not None and tracker.slots["shown"].value == ["b"]
+    ours = tracker.copy()
+    ours.applied_events()
+    assert "_applied" in vars(ours) and _differences(ours, rasas, tracker) == []
+    change, differences = WRONG_COPIES[wrong]
+    change(ours, tracker)
+    assert _differences(ours, rasas, tracker) == differences
