@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -309,6 +310,40 @@ def test_run_db_works_in_a_thread_with_a_session_of_its_own(seeded_url, monkeypa
     assert thread != loop_thread and ids == ["youthline", "lifeline"]
     with pytest.raises(ZeroDivisionError):
         asyncio.run(run_db(lambda session: 1 / 0))
+
+
+def test_sqlite_compiles_a_search_once_not_every_time_it_runs(seeded_url):
+    """SQLite compiles a statement again every time values are bound to it when its plan
+    may depend on them (a bare parameter as a LIKE pattern in a WHERE clause: open now's
+    schedule subquery, an inclusive audience, words), which for a search's statements
+    cost more than running them (``query._containing``). SQLite calls the authorizer while
+    it compiles: run again, the searches call it not at all."""
+    if not seeded_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL runs them prepared once per connection (query._execute)")
+    at = MONDAY + timedelta(hours=10)
+    searches = [
+        ServiceQuery(
+            need="mental_health", place="greymouth", audience="rangatahi", open_now=True, at=at
+        ),
+        ServiceQuery(need="housing", place="westport", open_now=True, at=at),
+        ServiceQuery(need="housing", place="greymouth", audience="whanau", kaupapa_maori=True),
+        ServiceQuery(need="legal", place="westport", text="advice for tenants"),
+    ]
+    compiled: list[tuple] = []
+    with session_scope(seeded_url) as session:
+        # Set before the first searches: setting an authorizer expires every statement.
+        sqlite = session.connection().connection.dbapi_connection
+        sqlite.set_authorizer(lambda *action: compiled.append(action) or sqlite3.SQLITE_OK)
+        try:
+            for query in searches:
+                search(session, query, views=3)
+            assert compiled  # the first time, each is compiled
+            compiled.clear()
+            for query in searches:
+                search(session, query, views=3)
+        finally:
+            sqlite.set_authorizer(None)
+    assert compiled == []
 
 
 # No statement reads every service ---------------------------------------------------------
