@@ -717,9 +717,10 @@ def _ranking(shape: _Shape) -> _Query:
     "General" services rank after every service for the need in the same locality, so
     when the parts for the need hold ``rows`` services the general parts are not read:
     their limit is then 0 (a limit is worked out once, before any row is read; a
-    condition in the WHERE clause would be tested on every row of the range). Not with
-    open now: then the parts for the need seldom fill the limit, and counting them cost
-    SQLite more than it saved.
+    condition in the WHERE clause would be tested on every row of the range). With open
+    now too: in a town with a few dozen services for the need, its open ones fill the
+    limit, and the general parts (rows read until ``rows`` of them are open) were most of
+    the statement's work.
     """
     rows = ServiceSearch
     # What a part reads through its index, in that index's order.
@@ -744,7 +745,7 @@ def _ranking(shape: _Shape) -> _Query:
     own = [part(where) for general, where in parts if not general]
     general = [where for is_general, where in parts if is_general]
     limit = None
-    if shape.limited and general and not shape.open_now:
+    if shape.limited and general:
         found = union_all(*own).cte("found")
         # A service is in one part for the need per place: counted once with one place.
         count = func.count(func.distinct(found.c.service_id)) if shape.places > 1 else func.count()
