@@ -315,9 +315,10 @@ def test_run_db_works_in_a_thread_with_a_session_of_its_own(seeded_url, monkeypa
 def test_sqlite_compiles_a_search_once_not_every_time_it_runs(seeded_url):
     """SQLite compiles a statement again every time values are bound to it when its plan
     may depend on them (a bare parameter as a LIKE pattern in a WHERE clause: open now's
-    schedule subquery, an inclusive audience, words), which for a search's statements
-    cost more than running them (``query._containing``). SQLite calls the authorizer while
-    it compiles: run again, the searches call it not at all."""
+    schedule subquery, words; an inclusive audience's NOT LIKE is in for good measure),
+    which for a search's statements cost more than running them (``query._containing``).
+    SQLite calls the authorizer while it compiles: run again, the searches call it not
+    at all."""
     if not seeded_url.startswith("sqlite"):
         pytest.skip("PostgreSQL runs them prepared once per connection (query._execute)")
     at = MONDAY + timedelta(hours=10)
