@@ -90,8 +90,8 @@ class ValidateServiceSearchForm(LeavableForm, PlaceSlot, FormValidationAction):
     """Starts a search, then asks for the place once; a skip or a place we don't know ends
     the question, and "stop" or "just give me a number" leaves the search.
 
-    With no need known yet there is nothing to ask: the search that follows
-    asks what kind of help is wanted.
+    With no need known yet there is nothing to ask: the form ends, asking what kind
+    of help is wanted.
     """
 
     def name(self) -> str:

@@ -653,6 +653,14 @@ STATES_ARGUMENTS = [
 ]
 
 
+def _said(intent: str, *entities: dict[str, Any]) -> list[Any]:
+    """A message: listening, then the person's words with ``intent`` and ``entities``."""
+    return [
+        ActionExecuted("action_listen"),
+        UserUttered(intent, {"name": intent}, list(entities)),
+    ]
+
+
 def _conversation() -> list[Any]:
     """Events of a conversation with a form, rule-only turns, a follow-up, an undone
     message, an undone action, a restart and a new session."""
@@ -666,40 +674,34 @@ def _conversation() -> list[Any]:
         UserUtteranceReverted,
     )
 
-    def said(intent: str, *entities: dict[str, Any]) -> list[Any]:
-        return [
-            ActionExecuted("action_listen"),
-            UserUttered(intent, {"name": intent}, list(entities)),
-        ]
-
     return [
         ActionExecuted("action_session_start"),
         SessionStarted(),
-        *said("greet"),
+        *_said("greet"),
         ActionExecuted("utter_hi", hide_rule_turn=True),
-        *said("ask_help", {"entity": "place", "value": "Greymouth"}),
+        *_said("ask_help", {"entity": "place", "value": "Greymouth"}),
         SlotSet("place", "Greymouth"),
         ActionExecuted("consent_form"),
         ActiveLoop("consent_form"),
         SlotSet("requested_slot", "consent"),
         ActionExecuted("utter_ask_consent", hide_rule_turn=True),
-        *said("affirm"),
+        *_said("affirm"),
         ActionExecuted("consent_form"),
         SlotSet("consent", True),
         ActiveLoop(None),
         FollowupAction("utter_bye"),
         ActionExecuted("utter_bye"),
-        *said("bye"),
+        *_said("bye"),
         UserUtteranceReverted(),
-        *said("greet"),
+        *_said("greet"),
         ActionExecuted("utter_hi"),
         ActionReverted(),
         ActionExecuted("utter_bye"),
         Restarted(),
-        *said("greet"),
+        *_said("greet"),
         ActionExecuted("action_session_start"),
         SessionStarted(),
-        *said("ask_help"),
+        *_said("ask_help"),
         ActionExecuted("utter_hi", hide_rule_turn=True),
     ]
 
@@ -999,22 +1001,16 @@ def _copy_conversation() -> list[Any]:
         UserUtteranceReverted,
     )
 
-    def said(intent: str, *entities: dict[str, Any]) -> list[Any]:
-        return [
-            ActionExecuted("action_listen"),
-            UserUttered(intent, {"name": intent}, list(entities)),
-        ]
-
     return [
         ActionExecuted("action_session_start"),
         SessionStarted(),
         SlotSet("context", {"channel": "web"}),
         ActionExecuted("consent_form"),
         ActiveLoop("consent_form"),  # its trigger: the empty message a new tracker has
-        *said("greet"),
+        *_said("greet"),
         BotUttered("hi", {"buttons": [{"title": "Help", "payload": "/ask_help"}]}),
         ActiveLoop(None),
-        *said(
+        *_said(
             "ask_help",
             {"entity": "place", "value": "Greymouth"},
             {"entity": "need", "value": "food"},
@@ -1030,12 +1026,12 @@ def _copy_conversation() -> list[Any]:
         ActiveLoop("consent_form"),
         SlotSet("requested_slot", "consent"),
         BotUttered("ok?"),
-        *said("bye"),
+        *_said("bye"),
         ActionExecutionRejected("consent_form"),
         LoopInterrupted(True),
         ActionExecuted("utter_bye"),
         BotUttered("bye"),
-        *said("affirm"),
+        *_said("affirm"),
         ActionExecuted("consent_form"),
         SlotSet("consent", True),
         SlotSet("requested_slot", None),
@@ -1043,13 +1039,13 @@ def _copy_conversation() -> list[Any]:
         FollowupAction("utter_hi"),
         ActionExecuted("utter_hi"),
         ConversationPaused(),
-        *said("greet"),
+        *_said("greet"),
         ConversationResumed(),
         ActionExecuted("utter_hi"),
         BotUttered("hi again"),
-        *said("deny"),
+        *_said("deny"),
         UserUtteranceReverted(),
-        *said("affirm"),
+        *_said("affirm"),
         ActionExecuted("utter_hi"),
         BotUttered("hi"),
         ActionReverted(),
@@ -1060,7 +1056,7 @@ def _copy_conversation() -> list[Any]:
         Restarted(),
         ActionExecuted("action_session_start"),
         SessionStarted(),
-        *said("greet"),
+        *_said("greet"),
         ActionExecuted("utter_hi"),
         BotUttered("hi"),
     ]
