@@ -183,3 +183,26 @@ def test_search_is_case_blind_beyond_ascii(
         status, page = answers[path]
         assert status == 200 and [s["id"] for s in page["contents"]] == [wanted], path
     assert answers[paths[3]][1]["contents"] == []  # a macron is a letter of its own
+
+
+def test_search_words_are_text_not_patterns(
+    seeded_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "%" and "_" in a search are the characters themselves, not LIKE's wildcards."""
+    monkeypatch.setenv("DATABASE_URL", seeded_url)
+    with session_scope(seeded_url) as session:
+        service = session.scalars(select(dm.Service).order_by(dm.Service.id)).first()
+        service.name = "Kai_box 100% free"
+        wanted = hsds_id("service", service.id)
+    paths = [
+        "/api/hsds/services?search=100%25",
+        "/api/hsds/services?search=kai_box",
+        "/api/hsds/services?search=%25",
+        "/api/hsds/services?search=_",
+        "/api/hsds/services?search=kai%25box",
+    ]
+    answers = _get_all(paths)
+    for path in paths:
+        status, page = answers[path]
+        expected = [] if path.endswith("kai%25box") else [wanted]
+        assert status == 200 and [s["id"] for s in page["contents"]] == expected, path

@@ -28,6 +28,7 @@ from bot.directory import models as dm
 from bot.directory.hsds.ids import hsds_id
 from bot.directory.hsds.objects import Directory
 from bot.directory.hsds.tables import Row, Scope, facts, hsds_row, tables
+from bot.directory.query import containing_text
 
 PREFIX = "/api/hsds"
 MAX_PER_PAGE = 1000
@@ -152,7 +153,7 @@ def _words(words: str | None, columns: Iterable[Any]) -> ColumnElement:
     columns = list(columns)
     return and_(
         *(
-            or_(*(casefolded(c).like(_pattern(word), escape="/") for c in columns))
+            or_(*(containing_text(casefolded(c), word) for c in columns))
             for word in words.casefold().split()
         )
     )
@@ -164,10 +165,6 @@ def _matches(row: Row, words: str | None, fields: tuple[str, ...]) -> bool:
         return True
     text = " ".join(str(row.get(f, "")) for f in fields).casefold()
     return all(word in text for word in words.casefold().split())
-
-
-def _pattern(word: str) -> str:
-    return "%" + word.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 
 def _with_term(session: Session, field: str, value: str) -> ColumnElement:
