@@ -812,8 +812,6 @@ class LogCopies:
     """The ``copy`` module as ``LOG_COPYING_MODULES`` use it: a deep copy only for a debug
     line that is logged; otherwise the value itself, which the log call drops unread."""
 
-    copy = staticmethod(copy.copy)
-
     @staticmethod
     def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
         return copy.deepcopy(value, memo) if debug_logged() else value

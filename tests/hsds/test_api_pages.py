@@ -162,16 +162,21 @@ def test_a_page_loads_only_its_services(generated: str) -> None:
     assert [len(o["services"]) for o in organizations["contents"]] == [5, 5, 5, 5]
 
 
+def _first_service_renamed(url: str, name: str) -> str:
+    """Names the directory's first service ``name``; its HSDS id."""
+    with session_scope(url) as session:
+        service = session.scalars(select(dm.Service).order_by(dm.Service.id)).first()
+        service.name = name
+        return hsds_id("service", service.id)
+
+
 def test_search_is_case_blind_beyond_ascii(
     seeded_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """ "ŌTAUTAHI" is found as "ōtautahi" and the other way round, on SQLite too (whose
     ``lower()`` folds only ASCII letters)."""
     monkeypatch.setenv("DATABASE_URL", seeded_url)
-    with session_scope(seeded_url) as session:
-        service = session.scalars(select(dm.Service).order_by(dm.Service.id)).first()
-        service.name = "ŌTAUTAHI WHĀNAU SUPPORT"
-        wanted = hsds_id("service", service.id)
+    wanted = _first_service_renamed(seeded_url, "ŌTAUTAHI WHĀNAU SUPPORT")
     paths = [
         "/api/hsds/services?search=ōtautahi%20whānau",
         "/api/hsds/services?search=Ōtautahi",
@@ -190,10 +195,7 @@ def test_search_words_are_text_not_patterns(
 ) -> None:
     """ "%" and "_" in a search are the characters themselves, not LIKE's wildcards."""
     monkeypatch.setenv("DATABASE_URL", seeded_url)
-    with session_scope(seeded_url) as session:
-        service = session.scalars(select(dm.Service).order_by(dm.Service.id)).first()
-        service.name = "Kai_box 100% free"
-        wanted = hsds_id("service", service.id)
+    wanted = _first_service_renamed(seeded_url, "Kai_box 100% free")
     paths = [
         "/api/hsds/services?search=100%25",
         "/api/hsds/services?search=kai_box",
