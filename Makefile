@@ -44,7 +44,7 @@ venv: $(STAMP) ## create .venv and install the pinned dependencies
 
 env: .env ## write .env (fresh Rasa token and SMS secret) if there is none
 
-$(SPACY): $(STAMP) data/directory/places.yml data/directory/taxonomy.yml bot/nlu/spacy_pipeline.py bot/reo/normalise.py
+$(SPACY): $(STAMP) data/directory/places.yml data/directory/taxonomy.yml bot/nlu/spacy_pipeline.py bot/nlu/reo_norm.py bot/reo/normalise.py
 	@echo "==> Building the spaCy pipeline (models/spacy-awhina)"
 	@$(PY) -m bot spacy build 2>&1 >/dev/null | $(QUIET)
 

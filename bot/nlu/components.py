@@ -27,6 +27,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+import bot.nlu.reo_norm  # noqa: F401  (registers the spaCy component the pipeline names)
 from bot.reo import fold
 from bot.safety.detector import CRISIS_PREFIX, crisis_in, patterns
 

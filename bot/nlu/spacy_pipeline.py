@@ -10,18 +10,21 @@ A place name matches with or without macrons on any vowel ("Whangārei" and
 "Whangarei" for the gazetteer's "Whangarei"), as the gazetteer's ``resolve``
 folds it, and belongs to the place it resolves to, so the two agree.
 
-Words matched in any case (needs, audiences, ordinals) are phrase patterns: a
-phrase matcher on the lower-case text does one lookup a token, whatever the
-number of patterns, where a token pattern is tried on every token, one by one.
-Place names stay token patterns, each token a set of spellings, as a place's
-spellings with or without macrons on any vowel would be some 11,000 phrases
-(70 MB more in the server, bench/results/session9-a.md); so are the few words
-that must match their exact case ("P") or a token's shape ("number 2").
+Every pattern that matches in any case is a phrase, matched on each token's norm
+(its lower-case text without macrons, set by ``bot.nlu.reo_norm`` before the
+ruler): a phrase matcher does one lookup a token, whatever the number of patterns,
+where a token pattern is tried on every token, one by one. A place name's phrases
+are its tokens' spellings without macrons (its folded form, and as written or with
+doubled vowels): a few per name, where spelling out every vowel with or without a
+macron would be some 11,000 phrases (70 MB more in the server,
+bench/results/session9-a.md). The few words that must match their exact case ("P")
+or a token's shape ("number 2") stay token patterns.
 """
 
 from __future__ import annotations
 
 import sys
+from itertools import product
 from pathlib import Path
 
 import spacy
@@ -30,6 +33,8 @@ from spacy.language import Language
 from bot.config import ROOT
 from bot.directory.places import gazetteer
 from bot.directory.taxonomy import taxonomies
+from bot.nlu.reo_norm import NAME as NORM_COMPONENT
+from bot.nlu.reo_norm import norm
 from bot.reo import fold, spelling_variants
 
 PIPELINE_DIR = ROOT / "models" / "spacy-awhina"
@@ -49,25 +54,22 @@ ORDINALS = {
 }
 
 
-# Phrase patterns (strings) are matched on this token attribute: case-insensitively.
-PHRASE_ATTR = "LOWER"
-
-_MACRONS = dict(zip("aeiou", "āēīōū", strict=True))
+# Phrase patterns (strings) are matched on this token attribute, set by bot.nlu.reo_norm.
+PHRASE_ATTR = "NORM"
 
 
-def _spellings(word: str) -> list[str]:
-    """The lower-case ways of typing a word's letters, each vowel with or without a macron
-    (a set the matcher looks up, which is much faster than a regular expression)."""
-    spellings = {""}
-    for c in fold(word):
-        forms = (c, _MACRONS[c]) if c in _MACRONS else (c,)
-        spellings = {s + form for s in spellings for form in forms}
-    return sorted(spellings | spelling_variants(word))
+def _norms(word: str) -> list[str]:
+    """The norms of the ways a word is typed: folded, or as written or with doubled vowels
+    instead of macrons (each with or without macrons, which the norm drops)."""
+    return sorted({fold(word)} | {norm(variant) for variant in spelling_variants(word)})
 
 
-def _folded_pattern(nlp: Language, name: str) -> list[dict[str, dict[str, list[str]]]]:
-    """Token patterns matching ``name`` in any case, with or without macrons."""
-    return [{"LOWER": {"IN": _spellings(token.text)}} for token in nlp.make_doc(name)]
+def _place_phrases(nlp: Language, name: str) -> list[str]:
+    """Phrases matching ``name`` in any case, with or without macrons: each token in
+    each of its spellings."""
+    tokens = nlp.make_doc(name)
+    spellings = [[n + token.whitespace_ for n in _norms(token.text)] for token in tokens]
+    return ["".join(words) for words in product(*spellings)]
 
 
 def build_patterns(nlp: Language) -> list[dict]:
@@ -78,16 +80,15 @@ def build_patterns(nlp: Language) -> list[dict]:
             pattern = [{"ORTH": t.text} for t in nlp.make_doc(name)]
             patterns.append({"label": label, "pattern": pattern, "id": value})
         else:
-            for variant in spelling_variants(name):
+            for variant in sorted({norm(v) for v in spelling_variants(name)}):
                 patterns.append({"label": label, "pattern": variant, "id": value})
 
     places = gazetteer()
     for place in places.places.values():
         for name in place.names:
             if places.resolve(name) is place:
-                patterns.append(
-                    {"label": "place", "pattern": _folded_pattern(nlp, name), "id": place.key}
-                )
+                for phrase in _place_phrases(nlp, name):
+                    patterns.append({"label": "place", "pattern": phrase, "id": place.key})
         for name in place.exact_case:
             add("place", place.key, name, exact=True)
     for audience in taxonomies().audiences.values():
@@ -108,8 +109,10 @@ def build_patterns(nlp: Language) -> list[dict]:
 
 
 def pipeline() -> Language:
-    """A blank English tokenizer and the entity ruler with the directory's patterns."""
+    """A blank English tokenizer, the norms, and the entity ruler with the directory's
+    patterns."""
     nlp = spacy.blank("en")
+    nlp.add_pipe(NORM_COMPONENT)
     ruler = nlp.add_pipe(
         "entity_ruler", config={"overwrite_ents": True, "phrase_matcher_attr": PHRASE_ATTR}
     )

@@ -13,6 +13,7 @@ from bot.directory.places import gazetteer
 from bot.directory.taxonomy import taxonomies
 from bot.nlu.components import DirectoryEntityExtractor
 from bot.nlu.spacy_pipeline import ORDINALS, build_patterns, pipeline
+from bot.reo import fold, spelling_variants
 
 
 @pytest.fixture(scope="module")
@@ -85,30 +86,88 @@ def _words() -> list[str]:
     return [w for group in groups for w in group.words] + list(ORDINALS)
 
 
+_MACRONS = dict(zip("aeiou", "āēīōū", strict=True))
+
+
+def _spellings(word: str) -> list[str]:
+    """The lower-case spellings a name's token matched as a token pattern: each vowel of
+    its folded form with or without a macron, and its spelling variants."""
+    spellings = {""}
+    for c in fold(word):
+        forms = (c, _MACRONS[c]) if c in _MACRONS else (c,)
+        spellings = {s + form for s in spellings for form in forms}
+    return sorted(spellings | spelling_variants(word))
+
+
+def _token_patterns(nlp) -> list[dict]:
+    """The patterns as token patterns tried one by one on every token, as the ruler had
+    them before its phrases matched on norms: words in any case (``LOWER``), place names
+    as sets of spellings, exact words (``ORTH``) and the ordinal prefixes as they are."""
+    patterns = []
+
+    def add(label: str, value: str, word: str) -> None:
+        for variant in spelling_variants(word):
+            pattern = [{"LOWER": t.lower_} for t in nlp.make_doc(variant)]
+            patterns.append({"label": label, "pattern": pattern, "id": value})
+
+    places = gazetteer()
+    for place in places.places.values():
+        for name in place.names:
+            if places.resolve(name) is place:
+                pattern = [{"LOWER": {"IN": _spellings(t.text)}} for t in nlp.make_doc(name)]
+                patterns.append({"label": "place", "pattern": pattern, "id": place.key})
+    for group, label in (
+        (taxonomies().audiences.values(), "audience"),
+        (taxonomies().needs.values(), "need"),
+    ):
+        for item in group:
+            for word in item.words:
+                add(label, item.code, word)
+    for word, number in ORDINALS.items():
+        add("ordinal", number, word)
+    exact = [p for p in build_patterns(nlp) if not isinstance(p["pattern"], str)]
+    assert {p["label"] for p in exact} == {"place", "need", "ordinal"}
+    return patterns + exact
+
+
+def _macron_spellings(name: str) -> list[str]:
+    """A name as people type it with macrons: every vowel with one, and its spelling
+    variants (the name as written, with doubled vowels)."""
+    every = fold(name).translate(str.maketrans(_MACRONS))
+    return sorted({every} | spelling_variants(name))
+
+
 def test_phrase_patterns_find_what_token_patterns_found(nlp):
-    """Every phrase pattern (matched on lower-case text) written as the token pattern it
-    stands for: the same entities, at the same places, in every NLU training example, in
-    sentences naming every place and using every need, audience and ordinal word in upper,
-    title and lower case."""
+    """The ruler's phrases, matched on norms, find what the token patterns they replace
+    found (``_token_patterns``): the same entities, at the same places, in every NLU
+    training example, in sentences naming every place in upper, title and lower case and
+    with macrons, and using every need, audience and ordinal word in three cases."""
     reference = spacy.blank("en")
     tokens = reference.add_pipe("entity_ruler", config={"overwrite_ents": True})
-    tokens.add_patterns(
-        [
-            {**p, "pattern": [{"LOWER": t.lower_} for t in reference.make_doc(p["pattern"])]}
-            if isinstance(p["pattern"], str)
-            else p
-            for p in build_patterns(reference)
-        ]
-    )
+    tokens.add_patterns(_token_patterns(reference))
     names = [n for place in gazetteer().places.values() for n in place.names]
     texts = (
         _training_texts()
         + [f"{form} help in {name}" for name in names for form in ("we need", "WE NEED")]
         + [f"kai in {name.upper()} and {name.title()}" for name in names]
+        + [f"whare in {spelling}" for name in names for spelling in _macron_spellings(name)]
         + [f"the {w.upper()} one, {w.title()} or {w} please" for w in _words()]
     )
-    assert len(texts) > 2000
+    assert len(texts) > 3000
     for text in texts:
         ours = [(e.start, e.end, e.label_, e.ent_id_) for e in nlp(text).ents]
         theirs = [(e.start, e.end, e.label_, e.ent_id_) for e in reference(text).ents]
         assert ours == theirs, text
+
+
+def test_only_exact_words_are_token_patterns(nlp):
+    """Token patterns are tried one by one on every token: only words matched in their exact
+    case or shape are, and none holds a set of spellings."""
+    token_patterns = [
+        p for p in nlp.get_pipe("entity_ruler").patterns if p["pattern"] != str(p["pattern"])
+    ]
+    assert 0 < len(token_patterns) < 100
+    for pattern in token_patterns:
+        for token in pattern["pattern"]:
+            assert set(token) <= {"ORTH", "LOWER"}, pattern
+            assert all(isinstance(value, str) for value in token.values()), pattern
