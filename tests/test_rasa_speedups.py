@@ -28,7 +28,8 @@ from rasa.core.actions.action import RemoteAction
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
@@ -111,6 +112,8 @@ def test_the_kept_functions_are_rasas_own() -> None:
     assert rasa_speedups.rasa_applied_events.__qualname__ == "DialogueStateTracker.applied_events"
     assert rasa_speedups.rasa_domain_is_empty.__qualname__ == "Domain.is_empty"
     assert rasa_speedups.rasa_tracker_copy.__qualname__ == "DialogueStateTracker.copy"
+    assert rasa_speedups.rasa_resolve_by_type.__qualname__ == "Event.resolve_by_type"
+    assert Event.resolve_by_type is rasa_speedups.resolve_event_type
 
 
 @pytest.mark.parametrize("result", VALID)
@@ -912,6 +915,44 @@ def test_a_debug_line_that_is_logged_gets_its_copy(
         structlog.get_logger().debug("test.copy", entities=processor.copy.deepcopy(parse))
     parse["entities"].clear()
     assert "greymouth" in caplog.text
+
+
+def test_each_event_type_resolves_to_rasas_class_and_the_tree_is_walked_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rasas = rasa_speedups.rasa_resolve_by_type
+    names = {cls.type_name for cls in all_subclasses(Event)}
+    assert {"user", "bot", "action", "slot", "active_loop", "session_started"} <= names
+    for name in names:
+        assert Event.resolve_by_type(name) is rasas(name)
+        assert Event.resolve_by_type(name, SlotSet) is rasas(name, SlotSet)
+    walks: list[type] = []
+
+    def counted(cls: type) -> list[type]:
+        walks.append(cls)
+        return all_subclasses(cls)
+
+    monkeypatch.setattr(rasa_speedups, "all_subclasses", counted)
+    for name in names:
+        assert Event.resolve_by_type(name) is rasas(name)
+    assert walks == []
+    # Names no class has: Rasa's answers (the old "topic" events, a default, its error).
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("no_such_event", SlotSet) is SlotSet
+    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
+        Event.resolve_by_type("no_such_event")
+    assert len(walks) == 3
+
+
+def test_an_event_class_imported_later_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A table of this test's own, so the class is not kept for other tests.
+    monkeypatch.setattr(rasa_speedups, "_event_types", {})
+    assert Event.resolve_by_type("slot") is SlotSet
+
+    class LaterEvent(SlotSet):
+        type_name = "awhina_test_later_event"
+
+    assert Event.resolve_by_type("awhina_test_later_event") is LaterEvent
 
 
 def test_whether_a_domain_is_empty_is_rasas_answer_worked_out_once(
