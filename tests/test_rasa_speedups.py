@@ -29,6 +29,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 from scipy import sparse
@@ -114,6 +115,7 @@ def test_the_kept_functions_are_rasas_own() -> None:
     assert rasa_speedups.rasa_tracker_copy.__qualname__ == "DialogueStateTracker.copy"
     assert rasa_speedups.rasa_resolve_by_type.__qualname__ == "Event.resolve_by_type"
     assert Event.resolve_by_type is rasa_speedups.resolve_event_type
+    assert rasa_speedups.rasa_log_slots.__qualname__ == "MessageProcessor._log_slots"
 
 
 @pytest.mark.parametrize("result", VALID)
@@ -915,6 +917,43 @@ def test_a_debug_line_that_is_logged_gets_its_copy(
         structlog.get_logger().debug("test.copy", entities=processor.copy.deepcopy(parse))
     parse["entities"].clear()
     assert "greymouth" in caplog.text
+
+
+class _Shown:
+    """A slot value that counts how often it is written out."""
+
+    def __init__(self) -> None:
+        self.shown = 0
+
+    def __format__(self, spec: str) -> str:
+        self.shown += 1
+        return "shown"
+
+
+def _tracker_with(value: Any) -> DialogueStateTracker:
+    domain = Domain.from_yaml("slots:\n  results:\n    type: any\n    mappings: []\n")
+    tracker = DialogueStateTracker("s", domain.slots)
+    tracker.slots["results"].value = value
+    return tracker
+
+
+@pytest.mark.parametrize("level", [logging.INFO, logging.WARNING])
+def test_the_slots_are_not_written_out_for_a_debug_line_that_is_dropped(
+    level: int, restored_structlog: None
+) -> None:
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
+    value = _Shown()
+    processor.MessageProcessor._log_slots(_tracker_with(value))
+    assert value.shown == 0
+
+
+def test_with_debug_lines_rasa_writes_the_slots_out(restored_structlog: None) -> None:
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.DEBUG)
+    value = _Shown()
+    processor.MessageProcessor._log_slots(_tracker_with(value))
+    assert value.shown == 1
 
 
 def test_each_event_type_resolves_to_rasas_class_and_the_tree_is_walked_once(
