@@ -24,11 +24,12 @@ import structlog
 from aiohttp import BasicAuth, web
 from jsonschema import ValidationError
 from rasa.core import processor
-from rasa.core.actions.action import RemoteAction
+from rasa.core.actions.action import ActionExtractSlots, RemoteAction
+from rasa.core.actions.forms import FormAction
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
@@ -116,6 +117,10 @@ def test_the_kept_functions_are_rasas_own() -> None:
     assert rasa_speedups.rasa_resolve_by_type.__qualname__ == "Event.resolve_by_type"
     assert Event.resolve_by_type is rasa_speedups.resolve_event_type
     assert rasa_speedups.rasa_log_slots.__qualname__ == "MessageProcessor._log_slots"
+    assert (
+        rasa_speedups.rasa_fails_unique_entity_mapping_check.__qualname__
+        == "ActionExtractSlots._fails_unique_entity_mapping_check"
+    )
 
 
 @pytest.mark.parametrize("result", VALID)
@@ -954,6 +959,73 @@ def test_with_debug_lines_rasa_writes_the_slots_out(restored_structlog: None) ->
     value = _Shown()
     processor.MessageProcessor._log_slots(_tracker_with(value))
     assert value.shown == 1
+
+
+def test_a_slot_s_entity_mappings_are_checked_against_the_form_as_rasa_checks_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every mapping of every slot of our domain and of a form whose two slots map the same
+    entity, with no form or each form active and each slot (or none) requested: the same
+    verdict; each form's unique mappings worked out once."""
+    for domain in (Domain.load(ROOT / "domain.yml"), Domain.from_yaml(TRIP_DOMAIN)):
+        _check_entity_mappings(domain, monkeypatch)
+
+
+TRIP_DOMAIN = """
+entities: [city]
+slots:
+  departure:
+    type: text
+    mappings:
+    - {type: from_entity, entity: city}
+  arrival:
+    type: text
+    mappings:
+    - {type: from_entity, entity: city}
+  note:
+    type: text
+    mappings:
+    - {type: from_text}
+forms:
+  trip_form:
+    required_slots: [departure, arrival, note]
+  note_form:
+    required_slots: [note]
+"""
+
+
+def _check_entity_mappings(domain: Domain, monkeypatch: pytest.MonkeyPatch) -> None:
+    action = ActionExtractSlots(None)
+    slots = [slot for slot in domain.slots if slot.name != "requested_slot"]
+    assert len(domain.form_names) >= 2
+    cases = []
+    for form in [None, *domain.form_names]:
+        for requested in [None, *(slot.name for slot in slots)]:
+            tracker = DialogueStateTracker("s", domain.slots)
+            events = [ActiveLoop(form), SlotSet("requested_slot", requested)]
+            tracker.update_with_events(events, domain)
+            cases += [(slot.name, mapping, tracker) for slot in slots for mapping in slot.mappings]
+    rasas = rasa_speedups.rasa_fails_unique_entity_mapping_check
+    expected = [rasas(action, name, mapping, tracker, domain) for name, mapping, tracker in cases]
+    assert not all(expected)
+
+    worked_out: list[str] = []
+    rasas_mappings = FormAction._create_unique_entity_mappings
+
+    def counted(form: FormAction, domain: Domain) -> set[str]:
+        worked_out.append(form.name())
+        return rasas_mappings(form, domain)
+
+    monkeypatch.setattr(FormAction, "_create_unique_entity_mappings", counted)
+    ours = [
+        action._fails_unique_entity_mapping_check(name, mapping, tracker, domain)
+        for name, mapping, tracker in cases
+    ]
+    assert ours == expected
+    assert sorted(worked_out) == sorted(set(worked_out))
+    if domain.entities == ["city"]:
+        assert any(expected) and worked_out == ["trip_form"]
+    monkeypatch.undo()
 
 
 def test_each_event_type_resolves_to_rasas_class_and_the_tree_is_walked_once(
