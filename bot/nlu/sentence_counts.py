@@ -15,6 +15,26 @@ from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
 
 Counts = list[scipy.sparse.spmatrix | None]
 
+# What SciPy gives every matrix it makes (how many entries its repr shows).
+_MAXPRINT = scipy.sparse.coo_matrix((1, 1)).maxprint
+
+
+def one_row(values: np.ndarray, columns: np.ndarray, width: int) -> scipy.sparse.coo_matrix:
+    """``coo_matrix((values, (zeros, columns)), shape=(1, width))``, made without the checks
+    SciPy runs on what it is given (a third of counting a message's n-grams): ``columns``
+    are ``int32``, sorted, each once and under ``width``. The same attributes as SciPy's,
+    of the same types (tests/nlu/test_sentence_counts.py)."""
+    matrix = scipy.sparse.coo_matrix.__new__(scipy.sparse.coo_matrix)
+    matrix.__dict__.update(
+        _shape=(1, width),
+        maxprint=_MAXPRINT,
+        row=np.zeros(len(columns), dtype=np.int32),
+        col=columns,
+        data=values,
+        has_canonical_format=False,
+    )
+    return matrix
+
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
 class SentenceCountVectorsFeaturizer(CountVectorsFeaturizer):
@@ -55,13 +75,7 @@ class SentenceCountVectorsFeaturizer(CountVectorsFeaturizer):
         )
         columns = np.array(sorted(found), dtype=np.int32)
         values = np.ones(len(columns)) if vectorizer.binary else [found[c] for c in columns]
-        return scipy.sparse.coo_matrix(
-            (
-                np.asarray(values, dtype=vectorizer.dtype),
-                (np.zeros(len(columns), dtype=np.int32), columns),
-            ),
-            shape=(1, len(vocabulary)),
-        )
+        return one_row(np.asarray(values, dtype=vectorizer.dtype), columns, len(vocabulary))
 
     def _analyzer(self, attribute: str) -> Callable[[str], list[str]]:
         """The attribute's vectorizer's analyzer, built once per vectorizer."""

@@ -17,8 +17,9 @@ from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy import sparse
 
-from bot.nlu.sentence_counts import SentenceCountVectorsFeaturizer
+from bot.nlu.sentence_counts import SentenceCountVectorsFeaturizer, one_row
 
 TRAINING = ("kia ora", "i need help with housing in greymouth", "whānau support in hokitika")
 MESSAGES = ("help with housing in westport", "kia ora whānau", "zzz", "housing housing kia ora ora")
@@ -88,3 +89,27 @@ def test_one_message_s_counts_are_the_matrix_scikit_learn_gives(
         for part in ("row", "col", "data"):
             mine, theirs = getattr(counted, part), getattr(expected, part)
             assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs), (text, part)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float64])
+@pytest.mark.parametrize("columns", [[], [0], [3, 7, 19]])
+def test_a_row_is_the_matrix_scipy_makes(dtype: Any, columns: list[int]) -> None:
+    """Every attribute, of the same type and dtype, and the same operations' results."""
+    cols = np.array(columns, dtype=np.int32)
+    values = np.arange(1, len(cols) + 1, dtype=dtype)
+    made = one_row(values, cols, 20)
+    expected = sparse.coo_matrix(
+        (values, (np.zeros(len(cols), dtype=np.int32), cols)), shape=(1, 20)
+    )
+    assert type(made) is type(expected)
+    assert vars(made).keys() == vars(expected).keys()
+    for name, theirs in vars(expected).items():
+        mine = getattr(made, name)
+        assert type(mine) is type(theirs), name
+        if isinstance(theirs, np.ndarray):
+            assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs), name
+        else:
+            assert mine == theirs, name
+    assert np.array_equal(made.toarray(), expected.toarray())
+    assert (made.tocsr() != expected.tocsr()).nnz == 0
+    assert sparse.hstack([made, expected]).shape == (1, 40)
