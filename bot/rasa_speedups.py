@@ -226,6 +226,7 @@ from rasa.shared.core.constants import (
     PREVIOUS_ACTION,
     REQUESTED_SLOT,
     SHOULD_NOT_BE_SET,
+    USER,
     SlotMappingType,
 )
 from rasa.shared.core.domain import Domain, State
@@ -258,7 +259,7 @@ from rasa.shared.core.slots import (
     TextSlot,
 )
 from rasa.shared.core.trackers import DialogueStateTracker, TrackerActiveLoop
-from rasa.shared.nlu.constants import ACTION_NAME, TEXT
+from rasa.shared.nlu.constants import ACTION_NAME, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
@@ -467,28 +468,45 @@ def rule_states(rule_key: str) -> list[dict[str, Any]]:
 
 
 class RuleIndex:
-    """A rule lookup's keys, by the action a rule's last turn must follow (None: a rule
-    whose last turn names none, which any conversation may match), and the longest rule."""
+    """A rule lookup's keys by what a conversation's latest state must hold for Rasa's
+    ``_is_rule_applicable`` to hold the rule applicable at the latest turn: the action
+    its last turn follows and the intent it names (None: any), and the longest rule."""
 
     def __init__(self, lookup: dict[str, str]) -> None:
         self.lookup = lookup  # held: the index is found by its id
-        self.by_action: dict[str | None, set[str]] = {}
+        self.by_turn: dict[tuple[str | None, str | None], set[str]] = {}
         for key in lookup:
-            self.by_action.setdefault(self.action_needed(key), set()).add(key)
+            self.by_turn.setdefault(self.turn_needed(key), set()).add(key)
         self.longest = max((len(rule_states(key)) for key in lookup), default=0)
+        self._candidates: dict[tuple[Any, Any], frozenset[str]] = {}
 
     @staticmethod
-    def action_needed(key: str) -> str | None:
-        """The previous action a conversation's latest state must have for Rasa's
-        ``_is_rule_applicable`` to hold the rule applicable at the latest turn."""
-        name = rule_states(key)[-1].get(PREVIOUS_ACTION, {}).get(ACTION_NAME)
-        return name if isinstance(name, str) and name and name != SHOULD_NOT_BE_SET else None
+    def turn_needed(key: str) -> tuple[str | None, str | None]:
+        """The previous action, and the intent, a conversation's latest state must have for
+        the rule to apply there. A rule whose last turn names no action (a conversation's
+        start, or an action that must not be set) is compared whatever the intent."""
+        last = rule_states(key)[-1]
+        name = last.get(PREVIOUS_ACTION, {}).get(ACTION_NAME)
+        if not isinstance(name, str) or not name or name == SHOULD_NOT_BE_SET:
+            return None, None
+        # Rasa compares every feature of a rule's state once its action matches: a rule
+        # that names an intent matches only a state with that intent.
+        intent = last.get(USER, {}).get(INTENT)
+        return name, intent if isinstance(intent, str) and intent != SHOULD_NOT_BE_SET else None
 
-    def candidates(self, latest: State) -> set[str]:
+    def candidates(self, latest: State) -> frozenset[str]:
         """The rules that may apply at the conversation's latest state."""
         action = latest.get(PREVIOUS_ACTION, {}).get(ACTION_NAME)
-        anywhere = self.by_action.get(None, set())
-        return anywhere | self.by_action.get(action, set()) if action is not None else anywhere
+        intent = latest.get(USER, {}).get(INTENT)
+        found = self._candidates.get((action, intent))
+        if found is None:
+            keys = set(self.by_turn.get((None, None), ()))
+            if action is not None:
+                keys |= self.by_turn.get((action, None), set())
+                if intent is not None:
+                    keys |= self.by_turn.get((action, intent), set())
+            found = self._candidates[(action, intent)] = frozenset(keys)
+        return found
 
 
 def possible_rule_keys(self: RulePolicy, lookup: dict[str, str], states: list[State]) -> set[str]:

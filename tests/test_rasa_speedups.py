@@ -421,9 +421,10 @@ def test_rules_are_narrowed_down_as_rasa_does_with_fewer_comparisons(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Rules of one to three turns (one for a conversation's start, one with an action
-    that should not be set) against conversations of every length up to twelve turns:
-    the same rules left as Rasa's, comparing at the latest turn only the rules that may
-    follow its action, and each rule with at most as many turns as the longest has."""
+    that should not be set, one for any intent) against conversations of every length up
+    to twelve turns: the same rules left as Rasa's, comparing at the latest turn only the
+    rules that may follow its action with its intent, and each rule with at most as many
+    turns as the longest has."""
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.shared.core.constants import SHOULD_NOT_BE_SET
 
@@ -435,8 +436,16 @@ def test_rules_are_narrowed_down_as_rasa_does_with_fewer_comparisons(
         _rule(("action_listen", "ask_help"), ("utter_hi", None), ("action_listen", "greet")),
         json.dumps([{"user": {"intent": "greet"}}]),  # conversation_start: true
         json.dumps([{"prev_action": {"action_name": SHOULD_NOT_BE_SET}}]),
+        _rule(("utter_hi", None), ("action_listen", None)),
     ]
-    follow = {"action_listen": 5, "utter_hi": 0, None: 0}  # rules whose last turn follows it
+    # The rules whose last turn follows an action with an intent (besides the two above).
+    follow = {
+        ("action_listen", "greet"): 4,
+        ("action_listen", "bye"): 3,
+        ("action_listen", "ask_help"): 1,
+        ("utter_hi", None): 0,
+        (None, None): 0,
+    }
     lookup = {key: "utter_answer" for key in rules}
     policy = RulePolicy.__new__(RulePolicy)
     compared: list[int] = []
@@ -458,8 +467,12 @@ def test_rules_are_narrowed_down_as_rasa_does_with_fewer_comparisons(
             compared.clear()
             ours = rasa_speedups.possible_rule_keys(policy, lookup, states)
             assert compared == [] or max(compared) < 3
-            latest = states[-1].get("prev_action", {}).get("action_name") if states else None
-            assert compared.count(0) == (follow[latest] + 2 if states else 0)
+            if states:
+                latest = states[-1].get("prev_action", {}).get("action_name")
+                turn_key = (latest, states[-1].get("user", {}).get("intent"))
+                assert compared.count(0) == follow[turn_key] + 2
+            else:
+                assert compared == []
             assert ours == rasa_speedups.rasa_possible_rule_keys(policy, lookup, states)
     goodbye = [
         *conversation,
@@ -467,7 +480,11 @@ def test_rules_are_narrowed_down_as_rasa_does_with_fewer_comparisons(
         {"prev_action": {"action_name": "utter_hi"}},
         {"prev_action": {"action_name": "action_listen"}, "user": {"intent": "bye"}},
     ]
-    assert rasa_speedups.possible_rule_keys(policy, lookup, goodbye) == {rules[1], rules[3]}
+    assert rasa_speedups.possible_rule_keys(policy, lookup, goodbye) == {
+        rules[1],
+        rules[3],
+        rules[7],
+    }
     assert rasa_speedups.possible_rule_keys(policy, {}, conversation) == set()
 
 
