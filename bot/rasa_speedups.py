@@ -118,10 +118,15 @@ its own copy.
 first works out the conversation's applied events (``applied_events``: the
 events left once undone ones are taken out), going through every event each
 time, though the three asks of one prediction ask it of the same unchanged
-tracker. ``applied_events`` keeps the last answer on the tracker with the events
-it was worked out from (the same event list, as long, ending in the same event:
-events are only ever added at the end) and gives a copy of it while they are
-unchanged.
+tracker, and the next prediction's tracker has only a few events more.
+``applied_events`` keeps the last answer on the tracker (``AppliedEvents``) with
+the events it was worked out from (the same event list, ending in the same
+event: events are only ever added at the end), gives a copy of it while they are
+unchanged, and goes on through the events added since with the body of Rasa's
+loop. Rasa treats an action named like any of the conversation's loops as that
+loop's run, wherever the loop's event is, so an event that starts a loop of a new
+name, a capped list that dropped its first events, or another list of events are
+worked out from the start with Rasa's own function.
 
 **Tracker copies.** Before every action it runs, Rasa copies the conversation's tracker
 (``MessageProcessor._run_action``; a form copies it again to check what it extracted), and
@@ -198,7 +203,7 @@ import operator
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import cache, lru_cache
-from itertools import repeat
+from itertools import islice, repeat
 from math import inf
 from types import TracebackType
 from typing import Any
@@ -233,6 +238,7 @@ from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import (
     ActionExecuted,
     ActionExecutionRejected,
+    ActionReverted,
     ActiveLoop,
     AllSlotsReset,
     BotUttered,
@@ -247,6 +253,7 @@ from rasa.shared.core.events import (
     SessionStarted,
     SlotSet,
     StoryExported,
+    UserUtteranceReverted,
     UserUttered,
 )
 from rasa.shared.core.slots import (
@@ -652,15 +659,65 @@ def states_for_tracker_history(
     return _own_copy(so_far.answer())
 
 
+class AppliedEvents:
+    """A tracker's applied events as Rasa's ``applied_events`` works them out, with what
+    it needs to go on through events added after them."""
+
+    def __init__(self, tracker: DialogueStateTracker) -> None:
+        self.events = tracker.events  # the tracker's own list of events, held
+        self.count = len(self.events)
+        self.last = self.events[-1] if self.count else None
+        # Rasa treats an action named like any loop of the conversation as that loop's
+        # run, wherever the loop's event is, so this set must stay the same to go on.
+        self.loops = {e.name for e in self.events if isinstance(e, ActiveLoop) and e.name}
+        self.applied = rasa_applied_events(tracker)
+
+    def holds(self, events: Any) -> bool:
+        """Whether ``events`` are those worked out, with perhaps more after them (events
+        are only added at the end; a capped list that dropped its first is not)."""
+        if events is not self.events or len(events) < self.count:
+            return False
+        return self.count == 0 or events[self.count - 1] is self.last
+
+    def go_on(self, tracker: DialogueStateTracker) -> bool:
+        """Work the events added since into the applied events, as Rasa's loop does; False
+        (nothing changed) if one of them starts a loop of a new name."""
+        new = list(islice(self.events, self.count, None))
+        if any(isinstance(e, ActiveLoop) and e.name and e.name not in self.loops for e in new):
+            return False
+        applied = self.applied
+        for event in new:
+            if isinstance(event, (Restarted, SessionStarted)):
+                applied = []
+            elif isinstance(event, ActionReverted):
+                tracker._undo_till_previous(ActionExecuted, applied)
+            elif isinstance(event, UserUtteranceReverted):
+                tracker._undo_till_previous(UserUttered, applied)
+                tracker._undo_till_previous(ActionExecuted, applied)
+            elif (
+                isinstance(event, ActionExecuted)
+                and event.action_name in self.loops
+                and not tracker._first_loop_execution_or_unhappy_path(event.action_name, applied)
+            ):
+                tracker._undo_till_previous_loop_execution(event.action_name, applied)
+            else:
+                applied.append(event)
+        self.applied = applied
+        self.count += len(new)
+        self.last = new[-1]
+        return True
+
+
 def applied_events(self: DialogueStateTracker) -> list[Event]:
-    """Rasa's applied events of the tracker, worked out again only when its events changed."""
-    events = self.events
-    last = events[-1] if events else None
+    """Rasa's applied events of the tracker: kept, and worked on only through the events
+    added since (from the start again where that could differ); each caller's own list."""
     kept = self.__dict__.get("_applied")
-    if kept is None or kept[0] is not events or kept[1] != len(events) or kept[2] is not last:
-        kept = (events, len(events), last, rasa_applied_events(self))
-        self._applied = kept
-    return list(kept[3])
+    unchanged_or_gone_on = kept is not None and (
+        kept.holds(self.events) and (len(self.events) == kept.count or kept.go_on(self))
+    )
+    if not unchanged_or_gone_on:
+        kept = self._applied = AppliedEvents(self)
+    return list(kept.applied)
 
 
 # The ``apply_to`` of each of Rasa's events that neither resets the tracker (a restart, a

@@ -751,12 +751,15 @@ def test_a_conversation_s_states_are_rasas_after_every_event() -> None:
 
 
 @pytest.mark.parametrize("max_event_history", [None, 5])
-def test_a_tracker_s_applied_events_are_rasas_and_worked_out_once_per_change(
+def test_a_tracker_s_applied_events_are_rasas_and_worked_out_from_the_start_only_if_needed(
     monkeypatch: pytest.MonkeyPatch, max_event_history: int | None
 ) -> None:
-    """After every event of a conversation (undone messages and actions, a loop, a
-    restart), with or without a cap on the events kept: Rasa's applied events, worked out
-    once however often asked, and each caller's list its own."""
+    """After every event of a conversation (undone messages and actions, a loop whose
+    action comes before its loop event, a restart), with or without a cap on the events
+    kept: Rasa's applied events, however often asked, each caller's list its own; worked
+    out from the start only at the first ask, when a loop of a new name starts, and when
+    the cap drops the first events (otherwise through the new events only)."""
+    from rasa.shared.core.events import ActiveLoop
     from rasa.shared.core.trackers import DialogueStateTracker
 
     worked_out: list[int] = []
@@ -769,14 +772,21 @@ def test_a_tracker_s_applied_events_are_rasas_and_worked_out_once_per_change(
     monkeypatch.setattr(rasa_speedups, "rasa_applied_events", counted)
     domain = Domain.from_yaml(STATES_DOMAIN)
     tracker = DialogueStateTracker("applied", domain.slots, max_event_history=max_event_history)
+    expected_from_start, loops = 0, set()
     for n, happened in enumerate(_conversation(), start=1):
         tracker.update(happened)
+        loop = happened.name if isinstance(happened, ActiveLoop) else None
+        new_loop = bool(loop) and loop not in loops
+        loops |= {loop} if loop else set()
+        capped = max_event_history is not None and n > max_event_history
+        expected_from_start += n == 1 or new_loop or capped
         expected = rasas(tracker)
         for _ in range(3):
             ours = tracker.applied_events()
             assert ours == expected, happened
             ours.clear()
-        assert len(worked_out) == n
+        assert len(worked_out) == expected_from_start, happened
+    assert expected_from_start < len(_conversation())
     tracker.events = type(tracker.events)(list(tracker.events)[:3], maxlen=max_event_history)
     assert tracker.applied_events() == rasas(tracker)
 
