@@ -626,6 +626,18 @@ class StatesSoFar:
         return self.answered
 
 
+def _content_key(rule_only_data: dict[str, Any] | None) -> Any:
+    """A key for RulePolicy's rule-only slots and loops, which it makes anew for each ask:
+    by content (names in lists, made tuples; anything else as sorted JSON)."""
+    if rule_only_data is None:
+        return None
+    if all(
+        isinstance(v, list) and all(isinstance(n, str) for n in v) for v in rule_only_data.values()
+    ):
+        return tuple(sorted((k, tuple(v)) for k, v in rule_only_data.items()))
+    return json.dumps(rule_only_data, sort_keys=True)
+
+
 def states_for_tracker_history(
     self: Domain,
     tracker: DialogueStateTracker,
@@ -636,8 +648,7 @@ def states_for_tracker_history(
     """Rasa's states of ``tracker``'s history, going on from where the same conversation
     was worked out before if its events are those and more; a copy the caller may change."""
     applied = tracker.applied_events()
-    # RulePolicy makes its rule-only slots and loops anew for each ask: keyed by content.
-    rule_only = json.dumps(rule_only_data, sort_keys=True)
+    rule_only = _content_key(rule_only_data)
     key = (
         id(self),
         tracker.sender_id,

@@ -677,6 +677,11 @@ STATES_ARGUMENTS = [
         "rule_only_data": {"rule_only_slots": ["consent"], "rule_only_loops": ["consent_form"]},
     },
     {"rule_only_data": {"rule_only_slots": ["place"], "rule_only_loops": []}},
+    # The same arguments but the rule-only slots: kept apart by their content.
+    {
+        "ignore_rule_only_turns": True,
+        "rule_only_data": {"rule_only_slots": ["place"], "rule_only_loops": ["consent_form"]},
+    },
 ]
 
 
