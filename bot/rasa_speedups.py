@@ -160,7 +160,9 @@ module: it deep-copies as before when Rasa logs debug lines (``--debug``) and
 otherwise hands the value to a log call that drops it unread. The processor also
 writes out every slot's value, after every action, for a debug line
 (``MessageProcessor._log_slots``; with a search's results in a slot, 1% of the
-server's time): ``log_slots`` does that only when debug lines are logged. Rasa's check of
+server's time), and RulePolicy every state of the conversation at every
+prediction (``format_tracker_states``, for that line alone): ``log_slots`` and
+``rule_states_shown`` do that only when debug lines are logged. Rasa's check of
 the domain in every parse (``Domain.is_empty``) compared the whole domain, as a
 dict, with an empty one built for the purpose: ``domain_is_empty`` does that once
 per domain (a loaded domain does not change).
@@ -296,6 +298,7 @@ rasa_domain_is_empty = Domain.is_empty
 rasa_tracker_copy = DialogueStateTracker.copy
 rasa_resolve_by_type = Event.resolve_by_type
 rasa_log_slots = processor.MessageProcessor._log_slots
+rasa_format_tracker_states = RulePolicy.format_tracker_states
 rasa_fails_unique_entity_mapping_check = ActionExtractSlots._fails_unique_entity_mapping_check
 
 
@@ -983,6 +986,12 @@ def fails_unique_entity_mapping_check(
     )
 
 
+def rule_states_shown(states: list[State]) -> str:
+    """Rasa's ``format_tracker_states`` for RulePolicy's debug line, only when it is logged
+    (nothing else of RulePolicy's calls it)."""
+    return rasa_format_tracker_states(states) if debug_logged() else ""
+
+
 def domain_is_empty(self: Domain) -> bool:
     """Rasa's ``Domain.is_empty``, worked out once per domain."""
     empty = self.__dict__.get("_is_empty")
@@ -1016,6 +1025,7 @@ EndpointConfig.session = endpoint_session
 Domain.is_empty = domain_is_empty
 Event.resolve_by_type = staticmethod(resolve_event_type)
 processor.MessageProcessor._log_slots = staticmethod(log_slots)
+RulePolicy.format_tracker_states = staticmethod(rule_states_shown)
 ActionExtractSlots._fails_unique_entity_mapping_check = fails_unique_entity_mapping_check
 for module in LOG_COPYING_MODULES:
     module.copy = LogCopies

@@ -117,6 +117,7 @@ def test_the_kept_functions_are_rasas_own() -> None:
     assert rasa_speedups.rasa_resolve_by_type.__qualname__ == "Event.resolve_by_type"
     assert Event.resolve_by_type is rasa_speedups.resolve_event_type
     assert rasa_speedups.rasa_log_slots.__qualname__ == "MessageProcessor._log_slots"
+    assert rasa_speedups.rasa_format_tracker_states.__qualname__ == "Policy.format_tracker_states"
     assert (
         rasa_speedups.rasa_fails_unique_entity_mapping_check.__qualname__
         == "ActionExtractSlots._fails_unique_entity_mapping_check"
@@ -991,6 +992,22 @@ def test_with_debug_lines_rasa_writes_the_slots_out(restored_structlog: None) ->
     value = _Shown()
     processor.MessageProcessor._log_slots(_tracker_with(value))
     assert value.shown == 1
+
+
+def test_rule_policy_s_states_are_written_out_only_for_a_debug_line_that_is_logged(
+    restored_structlog: None,
+) -> None:
+    from rasa.core.policies.policy import Policy
+    from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.utils.log_utils import configure_structlog
+
+    states = [{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "greet"}}]
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+    assert RulePolicy.format_tracker_states(states) == ""
+    assert Policy.format_tracker_states(states) != ""
+    configure_structlog(logging.DEBUG)
+    assert RulePolicy.format_tracker_states(states) == Policy.format_tracker_states(states)
+    assert "greet" in RulePolicy.format_tracker_states(states)
 
 
 def test_a_slot_s_entity_mappings_are_checked_against_the_form_as_rasa_checks_them(
