@@ -863,8 +863,9 @@ def test_only_the_latest_conversations_replays_are_kept(monkeypatch: pytest.Monk
 async def test_what_the_server_loaded_is_frozen_out_of_the_collectors_way(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Rasa's server loads its agent through ours, which freezes every object alive then:
-    a full collection no longer walks the model and libraries."""
+    """Rasa's server loads its agent through ours, which freezes every object alive then
+    (a full collection no longer walks the model and libraries) and makes full
+    collections rarer, the younger generations collected as before."""
     from rasa.core import run
 
     assert run.load_agent_on_start is rasa_speedups.load_agent_on_start
@@ -878,7 +879,13 @@ async def test_what_the_server_loaded_is_frozen_out_of_the_collectors_way(
     monkeypatch.setattr(rasa_speedups, "rasa_load_agent_on_start", rasa_load)
     # The suite froze what collection made (tests/conftest.py); this test's objects are new.
     frozen_before = gc.get_freeze_count()
-    answer = await run.load_agent_on_start("models/x.tar.gz", None, None, "app", "loop")
+    thresholds = gc.get_threshold()
+    try:
+        answer = await run.load_agent_on_start("models/x.tar.gz", None, None, "app", "loop")
+        assert gc.get_threshold() == (*thresholds[:2], rasa_speedups.FULL_COLLECTION_AFTER)
+    finally:
+        gc.set_threshold(*thresholds)
+    assert thresholds[2] < rasa_speedups.FULL_COLLECTION_AFTER
     assert answer is agent
     assert loaded == [("models/x.tar.gz", None, None, "app", "loop")]
     assert gc.get_freeze_count() > frozen_before
