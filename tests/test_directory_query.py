@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.db import session_scope
-from bot.directory import query
+from bot.directory import present, query
 from bot.directory.query import (
     LOCAL,
     NATIONAL_ONLY,
     REGIONAL,
     ServiceQuery,
+    ServiceSummary,
+    ServiceView,
     find_by_name,
     get_services,
+    get_summaries,
     search,
     services_for_need,
     warm_up,
 )
+from bot.directory.taxonomy import taxonomies
+from tests.test_directory_ranking import summary_of
 
 NZ = ZoneInfo("Pacific/Auckland")
 
@@ -123,6 +129,42 @@ def test_find_by_name_and_get_services(seeded_url):
             "youthline",
             "lifeline",
         ]
+
+
+def test_a_page_of_results_is_read_as_summaries_the_same_as_the_whole_views(seeded_url):
+    """Every need in a town, a district, a region and anywhere, with and without kaupapa
+    Māori and open now: the page a search reads holds what a summary shows, equal to the
+    whole views' (so the page's words are the same), and no more."""
+    at = datetime(2026, 12, 1, 10, 0, tzinfo=NZ)
+    shown = 0
+    with session_scope(seeded_url) as session:
+        for need, place, filters in itertools.product(
+            taxonomies().needs,
+            ("greymouth", "buller", "west-coast", None),
+            ({}, {"kaupapa_maori": True}, {"open_now": True}),
+        ):
+            found = search(session, ServiceQuery(need, place, at=at, **filters), views=3)
+            whole = get_services(session, found.ids[:3])
+            assert {type(s) for s in found.services} <= {ServiceSummary}
+            assert found.services == [summary_of(v) for v in whole]
+            assert get_summaries(session, found.ids[:3]) == found.services
+            assert present.summaries(found.services, at=at) == present.summaries(whole, at=at)
+            shown += len(whole)
+    assert shown > 300
+
+
+def test_a_follow_up_on_a_service_shown_reads_it_whole(seeded_url):
+    """A page holds summaries; what the follow-ups say (who runs it, where, who for, the
+    source) comes from the whole view, read by id as the actions read it."""
+    with session_scope(seeded_url) as session:
+        page = search(session, ServiceQuery("mental_health", "westport"), views=3)
+        everything = search(session, ServiceQuery("mental_health", "westport"))
+        assert not any(hasattr(page.services[0], name) for name in ("organization", "needs"))
+        views = get_services(session, page.ids[:3])
+        assert views == everything.services[:3]
+        assert {type(v) for v in views} == {ServiceView}
+        assert all(v.organization and v.source and v.needs and v.area_keys for v in views)
+        assert [summary_of(v) for v in views] == page.services
 
 
 def test_crisis_lines_come_from_the_directory(seeded_url):

@@ -1,13 +1,14 @@
 """Search ranks as the ranking rules say, read in index order (issue 11): over a generated
 directory and the real seed, on SQLite and PostgreSQL, every result (ids in order, views,
 localities, reach, fallback, filters relaxed) equals a plain ranking of every service's
-view by the rules in ``bot.directory.query``'s docstring."""
+view by the rules in ``bot.directory.query``'s docstring, and the page a search reads
+equals the summaries of those views."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 import pytest
@@ -26,6 +27,7 @@ from bot.directory.query import (
     NATIONAL_ONLY,
     REGIONAL,
     ServiceQuery,
+    ServiceSummary,
     ServiceView,
     get_services,
     locality,
@@ -167,17 +169,24 @@ def queries(rng: random.Random) -> Iterator[tuple[ServiceQuery, int | None]]:
         yield query, rng.choice((None, 1, 3, 30, 30, 30))
 
 
+def summary_of(view: ServiceView) -> ServiceSummary:
+    """What a page shows of a service, taken from its whole view."""
+    return ServiceSummary(**{f.name: getattr(view, f.name) for f in fields(ServiceSummary)})
+
+
 def compare(url: str, searches: int, rng: random.Random) -> int:
-    """Compares ``searches`` searches with the plain ranking; returns how many were compared."""
+    """Compares ``searches`` searches with the plain ranking, and their pages with the
+    summaries of the whole views; returns how many were compared."""
     with session_scope(url) as session:
         active = select(Service.id).where(Service.status == "active")
-        views = Directory(get_services(session, list(session.execute(active).scalars())))
+        whole = {v.id: v for v in get_services(session, list(session.execute(active).scalars()))}
+        views = Directory(list(whole.values()))
         for count, (query, limit) in enumerate(queries(rng), start=1):
             found = search(session, query, limit=limit, views=3)
             want = expected(views, query, limit)
             got = Expected(found.ids, found.localities, found.reach, found.fallback, found.relaxed)
             assert got == want, (query, limit)
-            assert [v.id for v in found.services] == want.ids[:3]
+            assert found.services == [summary_of(whole[i]) for i in want.ids[:3]]
             if count == searches:
                 return count
     return 0

@@ -1,8 +1,8 @@
 """How the bot words directory facts for a phone screen.
 
-Only fields of a ``ServiceView`` are used, so every fact comes from the
-database; a record nobody has checked says so instead of being presented as
-certain.
+Only fields of a ``ServiceView`` are used (of a ``ServiceSummary`` for a page of
+results), so every fact comes from the database; a record nobody has checked says
+so instead of being presented as certain.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from datetime import datetime
 from bot import clock
 from bot.directory import hours as hours_mod
 from bot.directory.places import gazetteer
-from bot.directory.query import ServiceQuery, ServiceView
+from bot.directory.query import ServiceQuery, ServiceSummary, ServiceView
 from bot.directory.taxonomy import taxonomies
 
 UNCHECKED = "(details not yet checked: confirm with them first)"
 
 
-def contact_line(view: ServiceView) -> str | None:
+def contact_line(view: ServiceSummary) -> str | None:
     parts = []
     for phone in view.phones:
         verb = "Text" if phone.type == "text" else "Call"
@@ -32,7 +32,7 @@ def contact_line(view: ServiceView) -> str | None:
     return " · ".join(parts) if parts else None
 
 
-def hours_line(view: ServiceView, at: datetime | None = None) -> str | None:
+def hours_line(view: ServiceSummary, at: datetime | None = None) -> str | None:
     """``"24/7"``, ``"Open now (Mon–Fri 9am–5pm)"``, ``"Closed now, opens tomorrow at 9am"``,
     or the hours as text when only text is known (``"By appointment"``)."""
     at = at or clock.now()
@@ -48,7 +48,7 @@ def hours_line(view: ServiceView, at: datetime | None = None) -> str | None:
     return f"Closed now{when} ({described})"
 
 
-def cost_line(view: ServiceView) -> str | None:
+def cost_line(view: ServiceSummary) -> str | None:
     if view.free:
         return "Free"
     if view.fees_description:
@@ -56,14 +56,14 @@ def cost_line(view: ServiceView) -> str | None:
     return None
 
 
-def tags(view: ServiceView, at: datetime | None = None) -> str:
+def tags(view: ServiceSummary, at: datetime | None = None) -> str:
     parts = [hours_line(view, at), cost_line(view)]
     if view.kaupapa_maori:
         parts.append("Kaupapa Māori")
     return " · ".join(p for p in parts if p)
 
 
-def summary(view: ServiceView, number: int | None = None, at: datetime | None = None) -> str:
+def summary(view: ServiceSummary, number: int | None = None, at: datetime | None = None) -> str:
     title = f"{number}. {view.name}" if number else view.name
     lines = [title]
     if view.description:
@@ -78,7 +78,7 @@ def summary(view: ServiceView, number: int | None = None, at: datetime | None = 
     return "\n".join(lines)
 
 
-def summaries(views: list[ServiceView], start: int = 1, at: datetime | None = None) -> str:
+def summaries(views: list[ServiceSummary], start: int = 1, at: datetime | None = None) -> str:
     return "\n\n".join(summary(v, start + i, at) for i, v in enumerate(views))
 
 

@@ -88,30 +88,23 @@ class PhoneView:
     description: str | None = None
 
 
-@dataclass(frozen=True)
-class ServiceView:
-    """What the bot may say about a service: every field comes from the database."""
+@dataclass(frozen=True, kw_only=True)
+class ServiceSummary:
+    """What a page of search results shows of a service (``present.summary``): every field
+    comes from the database. A search reads only this for its page (``get_summaries``);
+    what a follow-up on a service says needs its whole view (``ServiceView``)."""
 
     id: str
     name: str
-    organization: str
     description: str | None
     website: str | None
     email: str | None
     phones: tuple[PhoneView, ...]
     hours: tuple[hours_mod.Opening, ...]
-    needs: dict[str, str]  # need code -> "primary" | "also"
-    audiences: tuple[str, ...]
-    area_keys: tuple[str, ...]
-    addresses: tuple[str, ...]
     kaupapa_maori: bool
     free: bool | None
     fees_description: str | None
-    referral: str | None
-    eligibility: str | None
-    source: str
     last_verified: date | None
-    alert: str | None = None
     # Hours known only as text ("by appointment"): HSDS schedule rows without days.
     hours_text: str | None = None
 
@@ -130,6 +123,22 @@ class ServiceView:
     @property
     def is_24_7(self) -> bool:
         return hours_mod.is_24_7(self.hours)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceView(ServiceSummary):
+    """What the bot may say about a service: its summary and the rest of what a detail,
+    the SMS replies and the ranking read. Every field comes from the database."""
+
+    organization: str
+    needs: dict[str, str]  # need code -> "primary" | "also"
+    audiences: tuple[str, ...]
+    area_keys: tuple[str, ...]
+    addresses: tuple[str, ...]
+    referral: str | None
+    eligibility: str | None
+    source: str
+    alert: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,8 +198,9 @@ _NAMES_PER_QUERY = 500
 
 @dataclass
 class SearchResult:
-    # The best services, whole (the first ``views`` of ``ids`` when search was given one).
-    services: list[ServiceView]
+    # The best services: when search was given ``views``, the first ``views`` of ``ids`` as a
+    # page shows them (``ServiceSummary``), else every one of ``ids`` whole (``ServiceView``).
+    services: list[ServiceSummary]
     # True when no service anywhere is for the need itself, and ``services``
     # holds general ones instead.
     fallback: bool = False
@@ -203,23 +213,6 @@ class SearchResult:
     relaxed: tuple[str, ...] = ()
     # The ids of the best services, best first (at most the ``limit`` search was given).
     ids: list[str] = field(default_factory=list)
-
-
-# The text columns of a service's own row in a view's statement (``_view_statement``), in
-# order: the service's, then its organisation's name and website.
-_SERVICE_TEXTS = (
-    "name",
-    "description",
-    "url",
-    "email",
-    "fees_description",
-    "referral",
-    "eligibility_description",
-    "source",
-    "alert",
-    "organization",
-    "website",
-)
 
 
 class _Query:
@@ -300,23 +293,44 @@ def by_service(rows: Iterable[Row]) -> dict[str, list[Row]]:
 # What a view shows of a service and each kind of record related to it, read in one
 # statement: each kind's columns in the same positions (the service's texts, flags and
 # date in columns of their own), typed by the first kind (so the times of opening hours
-# come back as times), and its order within a service.
+# come back as times), and its order within a service. A summary reads the first three
+# kinds only.
 _SERVICE, _PHONE, _SCHEDULE, _TERM, _AREA, _ADDRESS = range(6)
+_SUMMARY_KINDS = 3
 
+# The texts of a service's own row in a view's statement, in order, each with the name
+# the view reads it by: what a summary shows (``ServiceSummary``; its website is the
+# service's, else its organisation's), then what only a whole view holds (``ServiceView``
+# fields of those names).
+_SUMMARY_TEXTS: tuple[tuple[str, Any], ...] = (
+    ("name", Service.name),
+    ("description", Service.description),
+    ("url", Service.url),
+    ("email", Service.email),
+    ("fees_description", Service.fees_description),
+    ("website", Organization.website),
+)
+_DETAIL_TEXTS: tuple[tuple[str, Any], ...] = (
+    ("organization", Organization.name),
+    ("referral", Service.referral),
+    ("eligibility", Service.eligibility_description),
+    ("source", Service.source),
+    ("alert", Service.alert),
+)
 
 # The parts of a ``_related`` row after the kind and the service, each a name (its columns
-# are named name0, name1...) and its columns' types: the texts, two times, the order (a
-# number and two strings), two flags and a date.
+# are named name0, name1...) and its columns' types: two times, the order (a number and
+# two strings), two flags and a date; then the texts, as many as the statement's service
+# row has (``_SUMMARY_TEXTS``, and ``_DETAIL_TEXTS`` for whole views).
 _PARTS: dict[str, tuple[TypeEngine, ...]] = {
-    "t": (String(),) * len(_SERVICE_TEXTS),
     "time": (Time(),) * 2,
     "o": (Integer(), String(), String()),
     "f": (Boolean(),) * 2,
     "d": (Date(),),
 }
 # Where each part begins in a row, so that a view reads the row by position.
-_T, _TIME, _, _FLAG, _DAY = itertools.accumulate(
-    (len(types) for types in list(_PARTS.values())[:-1]), initial=2
+_TIME, _, _FLAG, _DAY, _T = itertools.accumulate(
+    (len(types) for types in _PARTS.values()), initial=2
 )
 
 
@@ -328,9 +342,12 @@ def _related(
     order: tuple[ColumnElement | None, ...] = (),
     flags: tuple[ColumnElement, ...] = (),
     day: ColumnElement | None = None,
+    *,
+    width: int,
 ) -> Select:
-    """One kind's rows: the kind, the service, the texts (``t0``...), two times, the order
-    (a number and two strings), two flags and a date, NULL where the kind has none."""
+    """One kind's rows: the kind, the service, two times, the order (a number and two
+    strings), two flags, a date and ``width`` texts (``t0``...), NULL where the kind has
+    none."""
 
     def typed(name: str, columns: tuple[ColumnElement | None, ...], types: tuple) -> list:
         columns += (None,) * (len(types) - len(columns))
@@ -339,7 +356,11 @@ def _related(
             for i, (column, type_) in enumerate(zip(columns, types, strict=True))
         ]
 
-    parts = zip(_PARTS.items(), (texts, times, order, flags, (day,)), strict=True)
+    parts = zip(
+        (*_PARTS.items(), ("t", (String(),) * width)),
+        (times, order, flags, (day,), texts),
+        strict=True,
+    )
     return select(
         literal_column(str(kind), Integer).label("kind"),
         service_id.label("service_id"),
@@ -347,11 +368,14 @@ def _related(
     )
 
 
-@lru_cache(maxsize=64)
-def _view_statement(count: int) -> _Query:
+@lru_cache(maxsize=128)
+def _view_statement(count: int, whole: bool) -> _Query:
     """What views are read from, for ``count`` services (parameters ``id0``...), in one
-    statement: the services and their organisations, their phones, hours, needs and
-    audiences, areas and addresses, each kind in its own order.
+    statement: the services and their organisations, their phones and hours, and for
+    ``whole`` views their needs and audiences, areas and addresses, each kind in its own
+    order. A summary's statement (not ``whole``) has three kinds of six and six texts of
+    eleven: on PostgreSQL it took about 0.25 ms less of the server's CPU and 0.2-0.3 ms
+    less of ours for a page of three (bench/results/directory.md, session 11).
 
     Prepared on PostgreSQL for up to ``MAX_RESULTS`` services, what a conversation shows:
     larger reads (``limit=None``) are rare, and preparing one for every count asked would
@@ -359,17 +383,16 @@ def _view_statement(count: int) -> _Query:
     # A parameter per id (``id0``...), not an expanding one: SQLAlchemy would rewrite the
     # statement's text on every call, which costs more than reading a page's records.
     ids = [bindparam(f"id{i}") for i in range(count)]
-    kinds = (
+    texts = _SUMMARY_TEXTS + (_DETAIL_TEXTS if whole else ())
+    width = len(texts)
+    kinds = [
         _related(
             _SERVICE,
             Service.id,
-            (
-                *(getattr(Service, name) for name in _SERVICE_TEXTS[:-2]),
-                Organization.name,
-                Organization.website,
-            ),
+            tuple(column for _, column in texts),
             flags=(Service.kaupapa_maori, Service.free),
             day=Service.last_verified,
+            width=width,
         )
         .join(Organization, Organization.id == Service.organization_id)
         .where(Service.id.in_(ids)),
@@ -379,55 +402,94 @@ def _view_statement(count: int) -> _Query:
             (Schedule.byday, Schedule.timezone, Schedule.description),
             (Schedule.opens_at, Schedule.closes_at),
             (None, Schedule.id),
+            width=width,
         ).where(Schedule.service_id.in_(ids)),
         _related(
             _PHONE,
             Phone.service_id,
             (Phone.number, Phone.type, Phone.description),
             order=(Phone.position, Phone.id),
+            width=width,
         ).where(Phone.service_id.in_(ids)),
-        _related(
-            _TERM,
-            Attribute.link_id,
-            (Attribute.link_type, TaxonomyTerm.code, Attribute.value),
-            order=(Attribute.id,),
-        )
-        .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
-        .where(Attribute.link_entity == "service", Attribute.link_id.in_(ids)),
-        _related(
-            _AREA,
-            ServiceArea.service_id,
-            (ServiceArea.place_key,),
-            order=(None, ServiceArea.id),
-        ).where(ServiceArea.service_id.in_(ids)),
-        _related(
-            _ADDRESS,
-            ServiceAtLocation.service_id,
-            (Address.address_1, Address.address_2, Address.city),
-            order=(None, ServiceAtLocation.id, Address.id),
-        )
-        .join(Address, Address.location_id == ServiceAtLocation.location_id)
-        .where(ServiceAtLocation.service_id.in_(ids)),
-    )
+    ]
+    if whole:
+        kinds += [
+            _related(
+                _TERM,
+                Attribute.link_id,
+                (Attribute.link_type, TaxonomyTerm.code, Attribute.value),
+                order=(Attribute.id,),
+                width=width,
+            )
+            .join(TaxonomyTerm, TaxonomyTerm.id == Attribute.taxonomy_term_id)
+            .where(Attribute.link_entity == "service", Attribute.link_id.in_(ids)),
+            _related(
+                _AREA,
+                ServiceArea.service_id,
+                (ServiceArea.place_key,),
+                order=(None, ServiceArea.id),
+                width=width,
+            ).where(ServiceArea.service_id.in_(ids)),
+            _related(
+                _ADDRESS,
+                ServiceAtLocation.service_id,
+                (Address.address_1, Address.address_2, Address.city),
+                order=(None, ServiceAtLocation.id, Address.id),
+                width=width,
+            )
+            .join(Address, Address.location_id == ServiceAtLocation.location_id)
+            .where(ServiceAtLocation.service_id.in_(ids)),
+        ]
     rows = union_all(*(select(kind.subquery()) for kind in kinds)).subquery("rows")
     order = (rows.c.kind, rows.c.service_id, rows.c.o0, rows.c.o1, rows.c.o2)
     return _Query(select(rows).order_by(*order), prepare=count <= MAX_RESULTS)
 
 
-def _views(session: Session, ids: list[str]) -> dict[str, ServiceView]:
-    """The services ``ids`` whole, by id, in one indexed statement (``_view_statement``),
+def _rows(session: Session, ids: list[str], whole: bool) -> list[dict[str, list[Row]]]:
+    """The rows of the views of ``ids`` (``_view_statement``), by kind and then by service,
     read afresh each time (what the bot says about a service is never cached).
 
     Rows are fetched at once and read by position: a row at a time, by column name,
     SQLAlchemy's per-row work cost more than reading a page's records."""
     values = {f"id{i}": value for i, value in enumerate(ids)}
     connection = session.connection()  # plain rows: the ORM's machinery is not needed
-    kinds: dict[int, dict[str, list[Row]]] = {kind: defaultdict(list) for kind in range(6)}
-    for row in _execute(connection, _view_statement(len(ids)), values).all():
+    kinds: list[dict[str, list[Row]]] = [defaultdict(list) for _ in range(6)]
+    for row in _execute(connection, _view_statement(len(ids), whole), values).all():
         kinds[row[0]][row[1]].append(row)
+    return kinds
+
+
+def _views(session: Session, ids: list[str]) -> dict[str, ServiceView]:
+    """The services ``ids`` whole, by id, in one indexed statement."""
+    kinds = _rows(session, ids, whole=True)
     return {
         service_id: _view(row, *(kinds[kind][service_id] for kind in range(_PHONE, 6)))
         for service_id, (row,) in kinds[_SERVICE].items()
+    }
+
+
+def _summary_fields(row: Row, phones: list[Row], schedules: list[Row]) -> dict[str, Any]:
+    """A ``ServiceSummary``'s fields from its service's row and its phones' and schedules'
+    rows (``_related``): the same in a summary's statement and a whole view's."""
+    names = [name for name, _ in _SUMMARY_TEXTS]
+    texts = dict(zip(names, row[_T : _T + len(names)], strict=True))
+    return {
+        "id": row[1],
+        "name": texts["name"],
+        "description": texts["description"],
+        "website": texts["url"] or texts["website"],
+        "email": texts["email"],
+        "phones": tuple(PhoneView(*p) for p in _texts(phones, 3)),
+        "hours": tuple(
+            hours_mod.from_schedule_row(s[_T], s[_TIME], s[_TIME + 1], s[_T + 1])
+            for s in schedules
+            if s[_T]
+        ),
+        "hours_text": "; ".join(s[_T + 2] for s in schedules if not s[_T] and s[_T + 2]) or None,
+        "kaupapa_maori": bool(row[_FLAG]),
+        "free": row[_FLAG + 1],
+        "fees_description": texts["fees_description"],
+        "last_verified": row[_DAY],
     }
 
 
@@ -440,7 +502,7 @@ def _view(
     addresses: list[Row],
 ) -> ServiceView:
     """A view from its service's row and its related rows of each kind (``_related``)."""
-    service = dict(zip(_SERVICE_TEXTS, row[_T:_TIME], strict=True))
+    detail = zip((name for name, _ in _DETAIL_TEXTS), row[_T + len(_SUMMARY_TEXTS) :], strict=True)
     needs = {
         code: value or "also"
         for link_type, code, value in _texts(terms, 3)
@@ -448,31 +510,12 @@ def _view(
     }
     audiences = sorted(code for kind, code, _ in _texts(terms, 3) if kind == AUDIENCE_TAXONOMY)
     return ServiceView(
-        id=row[1],
-        name=service["name"],
-        organization=service["organization"],
-        description=service["description"],
-        website=service["url"] or service["website"],
-        email=service["email"],
-        phones=tuple(PhoneView(*p) for p in _texts(phones, 3)),
-        hours=tuple(
-            hours_mod.from_schedule_row(s[_T], s[_TIME], s[_TIME + 1], s[_T + 1])
-            for s in schedules
-            if s[_T]
-        ),
-        hours_text="; ".join(s[_T + 2] for s in schedules if not s[_T] and s[_T + 2]) or None,
+        **_summary_fields(row, phones, schedules),
+        **dict(detail),
         needs=needs,
         audiences=tuple(audiences),
         area_keys=tuple(a[_T] for a in areas),
         addresses=tuple(", ".join(part for part in a if part) for a in _texts(addresses, 3)),
-        kaupapa_maori=bool(row[_FLAG]),
-        free=row[_FLAG + 1],
-        fees_description=service["fees_description"],
-        referral=service["referral"],
-        eligibility=service["eligibility_description"],
-        source=service["source"],
-        last_verified=row[_DAY],
-        alert=service["alert"],
     )
 
 
@@ -811,7 +854,7 @@ def _ranked(
             break
     ids = list(localities)[:limit]
     localities = {i: localities[i] for i in ids}
-    services = get_services(session, ids if views is None else ids[:views])
+    services = get_services(session, ids) if views is None else get_summaries(session, ids[:views])
     if query.need and nearest is None:
         return SearchResult(services, fallback=found, localities=localities, ids=ids)
     return SearchResult(services, localities=localities, reach=_reach(query, nearest), ids=ids)
@@ -831,8 +874,9 @@ def search(
     need, they are dropped and named in ``relaxed``: the closest options.
 
     ``ids`` holds the best ``limit`` services (every one when None); ``services``
-    the first ``views`` of them whole (all of them when None): a conversation keeps
-    the ids and shows a page.
+    the first ``views`` of them as a page shows them (``get_summaries``), or all of them
+    whole when ``views`` is None: a conversation keeps the ids, shows a page and reads a
+    service whole when asked about it (``get_services``).
     """
     result = _ranked(session, query, limit, views)
     if not query.filters or (result.ids and not result.fallback):
@@ -848,27 +892,46 @@ def search(
 
 
 def warm_up(session: Session, page: int = 3) -> None:
-    """Runs a search of each shape a conversation asks for, in a town, with pages of up to
-    ``page`` views: a need, "general" or none; no audience, one or an inclusive one; open
-    now or not. A process builds and compiles each kind of statement the first time it
-    runs it (10-40 ms each), which a server can do at start instead of in its first
-    conversations; on PostgreSQL this also prepares them on the connection used."""
+    """Runs a search of each shape a conversation asks for, in a town, with a page of
+    ``page`` summaries (a need, "general" or none; no audience, one or an inclusive one;
+    open now or not), and reads one to ``page`` services as summaries and whole. A process
+    builds and compiles each kind of statement the first time it runs it (10-40 ms each),
+    which a server can do at start instead of in its first conversations; on PostgreSQL
+    this also prepares them on the connection used."""
     town = next(p.key for p in gazetteer().places.values() if p.kind == "town")
     need = next(n for n in taxonomies().needs if n != GENERAL_NEED)
     exclusive = next(a for a in taxonomies().audiences if a not in INCLUSIVE_AUDIENCES)
     for needed, audience, open_now in itertools.product(
         (need, GENERAL_NEED, None), (None, exclusive, *INCLUSIVE_AUDIENCES), (False, True)
     ):
-        found = search(session, ServiceQuery(needed, town, audience, open_now=open_now))
+        query = ServiceQuery(needed, town, audience, open_now=open_now)
+        found = search(session, query, views=page)
         for count in range(1, page + 1):
+            get_summaries(session, found.ids[:count])
             get_services(session, found.ids[:count])
 
 
 def get_services(session: Session, ids: list[str]) -> list[ServiceView]:
-    """Services by id, in the order given; unknown ids are left out."""
+    """Services by id, whole, in the order given; unknown ids are left out."""
     if not ids:
         return []
     by_id = _views(session, list(dict.fromkeys(ids)))
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def get_summaries(session: Session, ids: list[str]) -> list[ServiceSummary]:
+    """Services by id as a page of results shows them (``ServiceSummary``), in the order
+    given; unknown ids are left out. Half the statement ``get_services`` runs: no needs,
+    audiences, areas or addresses."""
+    if not ids:
+        return []
+    kinds = _rows(session, list(dict.fromkeys(ids)), whole=False)
+    by_id = {
+        service_id: ServiceSummary(
+            **_summary_fields(row, kinds[_PHONE][service_id], kinds[_SCHEDULE][service_id])
+        )
+        for service_id, (row,) in kinds[_SERVICE].items()
+    }
     return [by_id[i] for i in ids if i in by_id]
 
 
@@ -916,5 +979,5 @@ def find_by_name(session: Session, text: str) -> list[ServiceView]:
 
 def services_for_need(session: Session, need: str) -> list[ServiceView]:
     """Every active national service for a need, e.g. the crisis lines."""
-    result = search(session, ServiceQuery(need=need), limit=None)
-    return [s for s in result.services if need in s.needs]
+    ids = search(session, ServiceQuery(need=need), limit=None, views=0).ids
+    return [s for s in get_services(session, ids) if need in s.needs]
