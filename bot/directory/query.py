@@ -9,8 +9,9 @@ for everyone; services with contact details before those without.
 Filtering and ranking happen in SQL over ``service_search`` (a row per service, place
 and need): for the place asked, then the district, region and country containing it
 until enough services are found, one statement reads the rows of the need in rank
-order through an index and stops at the limit; only the services returned are then
-loaded whole, in one statement. Names mentioned in a message are looked up through
+order through an index and stops at the limit; only the services shown are then
+loaded, in one statement: as a page shows them (``ServiceSummary``), or whole for a
+follow-up (``ServiceView``). Names mentioned in a message are looked up through
 ``service_words.name_key``. No query reads every service.
 
 Each kind of statement is built once per process (``_Query``); on PostgreSQL it is also
