@@ -297,7 +297,6 @@ def by_service(rows: Iterable[Row]) -> dict[str, list[Row]]:
 # come back as times), and its order within a service. A summary reads the first three
 # kinds only.
 _SERVICE, _PHONE, _SCHEDULE, _TERM, _AREA, _ADDRESS = range(6)
-_SUMMARY_KINDS = 3
 
 # The texts of a service's own row in a view's statement, in order, each with the name
 # the view reads it by: what a summary shows (``ServiceSummary``; its website is the
@@ -375,8 +374,8 @@ def _view_statement(count: int, whole: bool) -> _Query:
     statement: the services and their organisations, their phones and hours, and for
     ``whole`` views their needs and audiences, areas and addresses, each kind in its own
     order. A summary's statement (not ``whole``) has three kinds of six and six texts of
-    eleven: on PostgreSQL it took about 0.25 ms less of the server's CPU and 0.2-0.3 ms
-    less of ours for a page of three (bench/results/directory.md, session 11).
+    eleven: read alone on PostgreSQL, a page of three took 0.30-0.38 ms of the server's
+    CPU instead of 0.55-0.65 (bench/results/directory.md, session 11).
 
     Prepared on PostgreSQL for up to ``MAX_RESULTS`` services, what a conversation shows:
     larger reads (``limit=None``) are rare, and preparing one for every count asked would
