@@ -24,7 +24,7 @@ from bot.db import run_db
 from bot.directory import present, query
 from bot.directory.helplines import helpline_for_need
 from bot.directory.places import gazetteer
-from bot.directory.query import get_services
+from bot.directory.query import get_summaries
 from bot.directory.session_state import PAGE_SIZE, Shown
 from bot.directory.taxonomy import taxonomies
 from bot.handoff import conversation as talk
@@ -267,7 +267,7 @@ class ActionShowMore(Action):
         if following is None:
             dispatcher.utter_message(response="utter_no_more")
             return []
-        views = await run_db(get_services, following.page)
+        views = await run_db(get_summaries, following.page)
         dispatcher.utter_message(
             response="utter_services",
             services=present.summaries(views, start=following.offset + 1),
