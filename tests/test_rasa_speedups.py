@@ -765,9 +765,6 @@ def test_a_tracker_s_applied_events_are_rasas_and_worked_out_from_the_start_only
     kept: Rasa's applied events, however often asked, each caller's list its own; worked
     out from the start only at the first ask, when a loop of a new name starts, and when
     the cap drops the first events (otherwise through the new events only)."""
-    from rasa.shared.core.events import ActiveLoop
-    from rasa.shared.core.trackers import DialogueStateTracker
-
     worked_out: list[int] = []
     rasas = rasa_speedups.rasa_applied_events
 
