@@ -94,9 +94,10 @@ the states they get (the tests check the same predictions either way). And to
 narrow the rules down, Rasa compares every rule still in the running with every
 turn of the conversation, back to its first, though a rule of n turns matches
 any turn more than n back, and though a rule whose last turn follows another
-action than the conversation's latest can never match: ``possible_rule_keys``
-compares only the rules that follow the latest action (``RuleIndex``, built once
-per lookup) and stops at the longest rule's length, with the same rules left.
+action than the conversation's latest, or names another intent, can never match:
+``possible_rule_keys`` compares only the rules that follow the latest action with
+its intent or none (``RuleIndex``, built once per lookup) and stops at the longest
+rule's length, with the same rules left.
 
 **A conversation's states.** To predict an action the policies turn the whole
 conversation into its dialogue states (``Domain.states_for_tracker_history``),
