@@ -645,18 +645,8 @@ def test_a_slot_copy_is_the_copy_python_makes() -> None:
         assert slot.__dict__ == python_s.__dict__
 
 
-STATES_DOMAIN = """
-intents: [greet, ask_help, affirm, bye]
-entities: [place]
-slots:
-  place:
-    type: text
-    mappings: [{type: from_entity, entity: place}]
-  consent:
-    type: bool
-    influence_conversation: true
-    mappings: [{type: custom}]
-  requested_slot:
+# The end of the test domains' slots, with a consent form asking its one slot, and replies.
+CONSENT_FORM = """  requested_slot:
     type: categorical
     values: [consent]
     mappings: [{type: custom}]
@@ -668,6 +658,23 @@ responses:
   utter_ask_consent: [{text: "ok?"}]
   utter_bye: [{text: bye}]
 """
+
+
+STATES_DOMAIN = (
+    """
+intents: [greet, ask_help, affirm, bye]
+entities: [place]
+slots:
+  place:
+    type: text
+    mappings: [{type: from_entity, entity: place}]
+  consent:
+    type: bool
+    influence_conversation: true
+    mappings: [{type: custom}]
+"""
+    + CONSENT_FORM
+)
 
 STATES_ARGUMENTS = [
     {},
@@ -1140,7 +1147,8 @@ def test_whether_a_domain_is_empty_is_rasas_answer_worked_out_once(
     assert len(ids) == len(set(ids)) and id(empty) in ids and set(ids) <= {id(ours), id(empty)}
 
 
-COPY_DOMAIN = """
+COPY_DOMAIN = (
+    """
 intents: [greet, ask_help, affirm, deny, bye]
 entities: [place, need]
 slots:
@@ -1169,18 +1177,9 @@ slots:
   context:
     type: any
     mappings: [{type: custom}]
-  requested_slot:
-    type: categorical
-    values: [consent]
-    mappings: [{type: custom}]
-forms:
-  consent_form:
-    required_slots: [consent]
-responses:
-  utter_hi: [{text: hi}]
-  utter_ask_consent: [{text: "ok?"}]
-  utter_bye: [{text: bye}]
 """
+    + CONSENT_FORM
+)
 
 
 def _copy_conversation() -> list[Any]:
