@@ -29,7 +29,26 @@ from rasa.core.actions.forms import FormAction
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionExecutionRejected,
+    ActionReverted,
+    ActiveLoop,
+    AllSlotsReset,
+    BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    DefinePrevUserUtteredFeaturization,
+    EntitiesAdded,
+    Event,
+    FollowupAction,
+    LoopInterrupted,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
@@ -704,16 +723,6 @@ def _said(intent: str, *entities: dict[str, Any]) -> list[Any]:
 def _conversation() -> list[Any]:
     """Events of a conversation with a form, rule-only turns, a follow-up, an undone
     message, an undone action, a restart and a new session."""
-    from rasa.shared.core.events import (
-        ActionReverted,
-        ActiveLoop,
-        FollowupAction,
-        Restarted,
-        SessionStarted,
-        SlotSet,
-        UserUtteranceReverted,
-    )
-
     return [
         ActionExecuted("action_session_start"),
         SessionStarted(),
@@ -749,7 +758,6 @@ def _conversation() -> list[Any]:
 def test_a_conversation_s_states_are_rasas_after_every_event() -> None:
     """The conversation's tracker asked (twice) after each of its events, with each set
     of arguments RulePolicy and MemoizationPolicy use: the states Rasa works out."""
-    from rasa.shared.core.trackers import DialogueStateTracker
 
     domain = Domain.from_yaml(STATES_DOMAIN)
     tracker = DialogueStateTracker("states", domain.slots)
@@ -807,8 +815,6 @@ def test_a_longer_conversation_replays_only_its_new_events(
     """Asked again as the conversation grows, a conversation is replayed from the start
     once per set of arguments; an undone message, another tracker with equal but other
     events, and other arguments start again. Each caller gets states of its own."""
-    from rasa.shared.core.events import UserUtteranceReverted
-    from rasa.shared.core.trackers import DialogueStateTracker
 
     domain = Domain.from_yaml(STATES_DOMAIN)
     starts: list[int] = []
@@ -844,7 +850,6 @@ def test_a_longer_conversation_replays_only_its_new_events(
 def test_only_the_latest_conversations_replays_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     """With room for two replays, a third conversation drops the least recently asked;
     that conversation is replayed from its start again, with Rasa's states."""
-    from rasa.shared.core.trackers import DialogueStateTracker
 
     domain = Domain.from_yaml(STATES_DOMAIN)
     monkeypatch.setattr(rasa_speedups, "KEPT_CONVERSATIONS", 2)
@@ -1187,24 +1192,6 @@ def _copy_conversation() -> list[Any]:
     before any message, messages with entities (and entities added), every kind of slot
     (a list slot set to a single value), a form asking, rejected, interrupted and done, a
     follow-up, a pause, undone messages and actions, slots reset, a restart, a new session."""
-    from rasa.shared.core.events import (
-        ActionExecutionRejected,
-        ActionReverted,
-        ActiveLoop,
-        AllSlotsReset,
-        BotUttered,
-        ConversationPaused,
-        ConversationResumed,
-        DefinePrevUserUtteredFeaturization,
-        EntitiesAdded,
-        FollowupAction,
-        LoopInterrupted,
-        Restarted,
-        SessionStarted,
-        SlotSet,
-        UserUtteranceReverted,
-    )
-
     return [
         ActionExecuted("action_session_start"),
         SessionStarted(),
@@ -1340,7 +1327,6 @@ def _differences(ours: Any, rasas: Any, source: Any) -> list[str]:
 def _left_as_it_was(copied: Any, source: Any) -> bool:
     """Whether changing the copy (its latest action, its loop rejected and interrupted, every
     slot set, new events) leaves the source as it was."""
-    from rasa.shared.core.events import SlotSet
     from rasa.shared.core.trackers import EventVerbosity
 
     def state() -> Any:
@@ -1375,7 +1361,6 @@ def _replays(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 def _asking_tracker() -> Any:
     """The copy conversation's tracker as the form asks: a loop active (started by the
     latest message), a bot utterance, and a list slot's list made of a single value."""
-    from rasa.shared.core.trackers import DialogueStateTracker
 
     events = _copy_conversation()
     asked = next(i for i, e in enumerate(events) if getattr(e, "text", None) == "ok?")
@@ -1405,7 +1390,6 @@ def test_a_tracker_s_copy_is_rasas_replay_after_every_event(
     clears it (with no event) before running it: our copy is the one Rasa's replay makes,
     and changing it leaves the tracker as it was. Most copies are made without a replay;
     a tracker with as many events as its cap (the earliest may be gone) is replayed."""
-    from rasa.shared.core.trackers import DialogueStateTracker
 
     rasas = rasa_speedups.rasa_tracker_copy
     replayed = _replays(monkeypatch)
@@ -1435,9 +1419,7 @@ def test_a_copy_is_left_to_rasa_where_a_replay_could_give_another_tracker(
     demand is copied without a replay."""
     from collections import deque
 
-    from rasa.shared.core.events import SlotSet
     from rasa.shared.core.slots import AnySlot
-    from rasa.shared.core.trackers import DialogueStateTracker
 
     rasas = rasa_speedups.rasa_tracker_copy
     replayed = _replays(monkeypatch)
@@ -1485,7 +1467,6 @@ def test_a_tracker_rebuilt_from_its_applied_events_is_copied_as_rasa_replays_it(
     then an earlier one, and Rasa's copy (every event replayed) has the latest. So has ours,
     without a replay: it takes the latest message from the events."""
     from rasa.shared.core.conversation import Dialogue
-    from rasa.shared.core.trackers import DialogueStateTracker
 
     events = _conversation()[:16]  # up to the form's second run, which undoes its first
     tracker = DialogueStateTracker("rebuilt", Domain.from_yaml(STATES_DOMAIN).slots)
