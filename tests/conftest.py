@@ -12,6 +12,7 @@ import re
 import shutil
 import socket
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from bot import clock
@@ -259,12 +261,30 @@ class Templates:
         owner = re.compile(rf"{re.escape(self.ours)}(?:main|gw\d+)_(\d+)_")
         names = self._server("SELECT datname FROM pg_database")
         for database in [n for n in names if (m := owner.match(n)) and _gone(int(m[1]))]:
-            self._server(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            self.drop(database)
 
     def drop_all(self) -> None:
         for database in self.restores:
             get_engine(self._url(database)).dispose()
-            self._server(f'DROP DATABASE "{database}" WITH (FORCE)')
+            self.drop(database)
+
+    def drop(self, database: str, attempts: int = 20, pause: float = 0.25) -> None:
+        """Drops ``database`` if it exists, ending the connections left in it.
+
+        FORCE ends them only if this role may signal every one: an autovacuum worker
+        belongs to no role, so while one is in the database PostgreSQL refuses FORCE
+        to a role without pg_signal_backend. A plain DROP stops autovacuum workers
+        itself but fails while any other session is in the database, so the two are
+        tried in turn until one succeeds."""
+        for attempt in range(attempts):
+            try:
+                self._server(_DROPS[attempt % len(_DROPS)].format(database))
+                return
+            except DBAPIError as error:
+                last = attempt == attempts - 1
+                if last or getattr(error.orig, "pgcode", None) not in _DROP_RETRIES:
+                    raise
+            time.sleep(pause)
 
     @staticmethod
     def _schema(connection: Connection) -> Schema:
@@ -339,6 +359,12 @@ class Templates:
                 return result.scalars().all() if result.returns_rows else []
         finally:
             server.dispose()
+
+
+_DROPS = ('DROP DATABASE IF EXISTS "{}" WITH (FORCE)', 'DROP DATABASE IF EXISTS "{}"')
+# insufficient_privilege (FORCE met a process it may not end), object_in_use (a plain
+# DROP met another session)
+_DROP_RETRIES = {"42501", "55006"}
 
 
 def _host_tag() -> str:
