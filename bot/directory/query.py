@@ -459,15 +459,6 @@ def _rows(session: Session, ids: list[str], whole: bool) -> list[dict[str, list[
     return kinds
 
 
-def _views(session: Session, ids: list[str]) -> dict[str, ServiceView]:
-    """The services ``ids`` whole, by id, in one indexed statement."""
-    kinds = _rows(session, ids, whole=True)
-    return {
-        service_id: _view(row, *(kinds[kind][service_id] for kind in range(_PHONE, 6)))
-        for service_id, (row,) in kinds[_SERVICE].items()
-    }
-
-
 def _summary_fields(row: Row, phones: list[Row], schedules: list[Row]) -> dict[str, Any]:
     """A ``ServiceSummary``'s fields from its service's row and its phones' and schedules'
     rows (``_related``): the same in a summary's statement and a whole view's."""
@@ -491,6 +482,11 @@ def _summary_fields(row: Row, phones: list[Row], schedules: list[Row]) -> dict[s
         "fees_description": texts["fees_description"],
         "last_verified": row[_DAY],
     }
+
+
+def _summary(row: Row, phones: list[Row], schedules: list[Row]) -> ServiceSummary:
+    """A summary from its service's row and its phones' and schedules' rows."""
+    return ServiceSummary(**_summary_fields(row, phones, schedules))
 
 
 def _view(
@@ -911,28 +907,30 @@ def warm_up(session: Session, page: int = 3) -> None:
             get_services(session, found.ids[:count])
 
 
-def get_services(session: Session, ids: list[str]) -> list[ServiceView]:
-    """Services by id, whole, in the order given; unknown ids are left out."""
+def _read(session: Session, ids: list[str], whole: bool) -> list[Any]:
+    """The services ``ids`` in the order given, whole (``_view``) or as summaries, in one
+    indexed statement; unknown ids are left out."""
     if not ids:
         return []
-    by_id = _views(session, list(dict.fromkeys(ids)))
+    kinds = _rows(session, list(dict.fromkeys(ids)), whole)
+    make, related = (_view, range(_PHONE, 6)) if whole else (_summary, (_PHONE, _SCHEDULE))
+    by_id = {
+        service_id: make(row, *(kinds[kind][service_id] for kind in related))
+        for service_id, (row,) in kinds[_SERVICE].items()
+    }
     return [by_id[i] for i in ids if i in by_id]
+
+
+def get_services(session: Session, ids: list[str]) -> list[ServiceView]:
+    """Services by id, whole, in the order given; unknown ids are left out."""
+    return _read(session, ids, whole=True)
 
 
 def get_summaries(session: Session, ids: list[str]) -> list[ServiceSummary]:
     """Services by id as a page of results shows them (``ServiceSummary``), in the order
     given; unknown ids are left out. Half the statement ``get_services`` runs: no needs,
     audiences, areas or addresses."""
-    if not ids:
-        return []
-    kinds = _rows(session, list(dict.fromkeys(ids)), whole=False)
-    by_id = {
-        service_id: ServiceSummary(
-            **_summary_fields(row, kinds[_PHONE][service_id], kinds[_SCHEDULE][service_id])
-        )
-        for service_id, (row,) in kinds[_SERVICE].items()
-    }
-    return [by_id[i] for i in ids if i in by_id]
+    return _read(session, ids, whole=False)
 
 
 _LONGEST_NAME = select(func.max(ServiceWords.words))
